@@ -1,0 +1,139 @@
+// The Backend: the coarse numeric operations every model and policy is built from (DESIGN "Backend").
+// Plain C++, no CUDA types. Operations are *batched across clients*: each call takes one item per
+// client (or per data chunk) and the backend spreads the items over its threads or GPU streams, so the
+// event core never issues one tiny GEMM per client per step (DESIGN principle 2).
+//
+// Memory: matrices are row-major float32 views on backend memory (host memory for cpu, device memory
+// for cuda), obtained from Buffers allocated by the backend. Index and label arrays are host memory.
+// Every operation returns its modelled cost (flops, bytes moved) computed from the shapes alone.
+// Determinism: every operation gives bit-identical results whatever the thread count or the number of
+// items per call (items never share accumulators).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace dtsim::kernels {
+
+struct Cost {
+  double flops = 0;
+  double bytes = 0;
+  Cost& operator+=(const Cost& o) {
+    flops += o.flops;
+    bytes += o.bytes;
+    return *this;
+  }
+};
+
+// A row-major matrix view: element (r, c) at data[r * ld + c]; ld >= cols.
+struct MatView {
+  float* data = nullptr;
+  std::int64_t rows = 0, cols = 0, ld = 0;
+};
+struct ConstMatView {
+  const float* data = nullptr;
+  std::int64_t rows = 0, cols = 0, ld = 0;
+  ConstMatView() = default;
+  ConstMatView(const float* d, std::int64_t r, std::int64_t c, std::int64_t l) : data(d), rows(r), cols(c), ld(l) {}
+  ConstMatView(const MatView& m) : data(m.data), rows(m.rows), cols(m.cols), ld(m.ld) {}  // NOLINT: implicit on purpose
+};
+
+enum class Trans { no, yes };
+enum class Activation { none, relu };
+
+// Backend memory; freed by the backend that made it. Move-only.
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(float* data, std::size_t size, void (*release)(float*)) : data_(data), size_(size), release_(release) {}
+  Buffer(Buffer&& o) noexcept { *this = std::move(o); }
+  Buffer& operator=(Buffer&& o) noexcept {
+    if (this != &o) {
+      reset();
+      data_ = o.data_;
+      size_ = o.size_;
+      release_ = o.release_;
+      o.data_ = nullptr;
+      o.size_ = 0;
+    }
+    return *this;
+  }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { reset(); }
+
+  float* data() const { return data_; }
+  std::size_t size() const { return size_; }
+  MatView mat(std::int64_t rows, std::int64_t cols, std::size_t offset = 0) const {
+    return MatView{data_ + offset, rows, cols, cols};
+  }
+
+ private:
+  void reset() {
+    if (data_ && release_) release_(data_);
+    data_ = nullptr;
+  }
+  float* data_ = nullptr;
+  std::size_t size_ = 0;
+  void (*release_)(float*) = nullptr;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;  // "cpu" | "cuda"
+  virtual int threads() const = 0;       // worker threads (cpu) or 1
+
+  // Memory ------------------------------------------------------------------------------------
+  virtual Buffer alloc(std::size_t n) = 0;  // n floats, zero-initialised
+  virtual void upload(const float* host, std::size_t n, float* dst) = 0;
+  virtual void download(const float* src, std::size_t n, float* host) = 0;
+  virtual void copy(const float* src, std::size_t n, float* dst) = 0;  // backend to backend memory
+
+  // Batched operations: item i uses element i of every span; all spans have the same length. ---
+
+  // C[i] = alpha * op(A[i]) * op(B[i]) + beta * C[i]. Shapes: op(A) m×k, op(B) k×n, C m×n.
+  // beta = 1 with alpha = -lr fuses an SGD update into the gradient GEMM.
+  virtual Cost gemm(Trans ta, Trans tb, float alpha, std::span<const ConstMatView> a,
+                    std::span<const ConstMatView> b, float beta, std::span<const MatView> c) = 0;
+
+  // X[i] (m×n) += 1 · bias[i]ᵀ (bias length n, backend memory), then the activation in place.
+  virtual Cost bias_activation(Activation act, std::span<const float* const> bias, std::span<const MatView> x) = 0;
+
+  // grad[i] (m×n) *= (act[i] > 0): ReLU backward from the post-activation output act[i] (m×n).
+  virtual Cost relu_backward(std::span<const ConstMatView> act, std::span<const MatView> grad) = 0;
+
+  // Softmax cross-entropy over rows of logits[i] (m×n), labels[i] (host, m ints in [0, n)).
+  // Adds the summed loss (nats) to loss_sum[i] and the number of argmax hits to correct[i].
+  // When with_grad, replaces logits[i] with grad_scale * (softmax − onehot) (the loss gradient).
+  virtual Cost softmax_xent(std::span<const MatView> logits, std::span<const std::int32_t* const> labels,
+                            bool with_grad, float grad_scale, std::span<double> loss_sum,
+                            std::span<std::int64_t> correct) = 0;
+
+  // bias[i] (length n, backend memory) += alpha * (column sums of g[i] (m×n)).
+  virtual Cost add_column_sums(float alpha, std::span<const ConstMatView> g, std::span<float* const> bias) = 0;
+
+  // dst[i] row r = src row rows[i][r] (rows: host, dst[i].rows entries). src is shared by all items.
+  virtual Cost gather_rows(ConstMatView src, std::span<const std::int32_t* const> rows, std::span<const MatView> dst) = 0;
+
+  // out[j] = Σ_i w[i] · x[i][j] for j < n, accumulated in double in item order; out may alias no x[i].
+  virtual Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n, float* out) = 0;
+};
+
+enum class BackendKind { cpu, cuda, automatic };
+
+// Makes a backend. threads <= 0 means the machine's hardware concurrency. Throws std::runtime_error
+// when `cuda` is asked for and the build or the machine has no CUDA (main turns that into exit 2);
+// `automatic` picks cuda when a device is usable, else cpu.
+std::unique_ptr<Backend> make_backend(BackendKind kind, int threads);
+std::unique_ptr<Backend> make_cpu_backend(int threads);
+// Whether this build includes the CUDA backend, and whether a device is usable now (with the reason).
+bool cuda_compiled();
+bool cuda_device_available(std::string* why = nullptr);
+std::unique_ptr<Backend> make_cuda_backend();  // throws when !cuda_device_available()
+
+}  // namespace dtsim::kernels

@@ -1,0 +1,59 @@
+// In-memory labelled datasets and their loaders.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dtsim::models {
+
+// A dataset failed to load (missing file, bad magic, truncated data). The message names the file and,
+// for Fashion-MNIST, the Debian package that provides it.
+class DataError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Dataset {
+  std::int64_t samples = 0;
+  std::int64_t features = 0;
+  std::int64_t classes = 0;
+  std::vector<float> x;         // samples × features, row-major
+  std::vector<std::int32_t> y;  // samples labels in [0, classes)
+};
+
+struct LoadedData {
+  Dataset train;
+  Dataset test;
+  // For datasets that come split by user (synthetic): per-client training-sample indices into train.
+  // Empty for pooled datasets (fashion_mnist), which a partitioner splits.
+  std::vector<std::vector<std::int32_t>> natural_partition;
+  // (file path, SHA-256 hex) of every file read, for run.yaml's provenance. Empty for generated data.
+  std::vector<std::pair<std::string, std::string>> checksums;
+};
+
+// Fashion-MNIST from the four idx .gz files in `dir` (Debian package dataset-fashion-mnist installs them
+// in /usr/share/datasets/fashion-mnist). Pixels are scaled to [0, 1]. max_train / max_test > 0 keep only
+// the first that many samples. Throws DataError.
+LoadedData load_fashion_mnist(const std::string& dir, std::int64_t max_train, std::int64_t max_test);
+
+// The FedProx synthetic(alpha, beta) generator (shared/reference/POLICIES.md §1.2), one user per client,
+// drawn from keyed streams of `seed`. Per user: n_k = int(lognormal(4, 2)) + 50 samples, shuffled, the
+// first int(0.9 n_k) for training and the rest pooled into the test set. iid = the synthetic_iid variant.
+struct SyntheticParams {
+  double alpha = 1.0;
+  double beta = 1.0;
+  bool iid = false;
+  std::int64_t users = 30;
+  std::int64_t dimension = 60;
+  std::int64_t classes = 10;
+};
+LoadedData generate_synthetic(const SyntheticParams& params, std::uint64_t seed);
+
+// SHA-256 of a file's bytes, as 64 lowercase hex digits. Throws DataError when unreadable.
+std::string sha256_file(const std::string& path);
+std::string sha256_hex(const void* data, std::size_t size);
+
+}  // namespace dtsim::models

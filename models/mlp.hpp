@@ -1,0 +1,79 @@
+// Multilayer perceptron (ReLU hidden layers, softmax cross-entropy) trained by minibatch SGD through
+// the Backend. logistic = an MLP with no hidden layer.
+//
+// Parameter layout (one flat float vector of parameter_count() values): for each layer l with
+// in_l inputs and out_l outputs, W_l (in_l × out_l, row-major) followed by b_l (out_l).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "kernels/backend.hpp"
+#include "models/dataset.hpp"
+#include "sim/scenario/rng.hpp"
+
+namespace dtsim::models {
+
+struct MlpShape {
+  std::int64_t inputs = 0;
+  std::vector<std::int64_t> hidden;  // empty = logistic regression
+  std::int64_t classes = 0;
+};
+
+std::int64_t parameter_count(const MlpShape& shape);
+// Modelled cost from the shapes, per sample: the forward pass, and one training step's forward +
+// backward + SGD update. Training one minibatch of b samples costs b * train_flops_per_sample.
+double forward_flops_per_sample(const MlpShape& shape);
+double train_flops_per_sample(const MlpShape& shape);
+// Initial parameters: W uniform in ±sqrt(6 / (in + out)) (Glorot), biases 0, from `rng`.
+std::vector<float> init_parameters(const MlpShape& shape, Rng& rng);
+
+struct LocalTrainingConfig {
+  std::int64_t epochs = 1;
+  std::int64_t batch_size = 10;
+  double lr = 0.01;
+};
+
+// SGD steps a client with `samples` training samples takes: epochs * ceil(samples / batch_size).
+std::int64_t local_steps(std::int64_t samples, const LocalTrainingConfig& config);
+
+// One client's local training task: start from the global model, run its local epochs.
+struct ClientWork {
+  std::int32_t client = 0;
+  std::span<const std::int32_t> samples;  // indices into the training set
+  std::int64_t round = 0;                 // keys the client's shuffle stream (seed, "shuffle", client, round)
+};
+
+struct ClientResult {
+  std::vector<float> params;    // y_k, parameter_count() values
+  std::int64_t steps = 0;       // SGD steps taken
+  std::int64_t samples_seen = 0;
+  double loss_sum = 0;          // summed minibatch loss over every sample seen (nats)
+  double flops = 0;             // summed Backend cost of the training
+};
+
+struct Evaluation {
+  double loss = 0;      // mean test cross-entropy (nats)
+  double accuracy = 0;  // fraction in [0, 1]
+};
+
+class MlpTrainer {
+ public:
+  // chunk = how many clients one batched backend call trains together (>= 1). Results never depend
+  // on chunk or on the backend's thread count. The datasets must outlive the trainer.
+  MlpTrainer(kernels::Backend& backend, MlpShape shape, const Dataset& train, const Dataset& test,
+             LocalTrainingConfig config, std::uint64_t seed, std::int64_t chunk);
+  ~MlpTrainer();
+
+  // Trains every client of `work` from `global` (parameter_count() values); results in work order.
+  std::vector<ClientResult> train(std::span<const float> global, std::span<const ClientWork> work);
+  // Mean loss and accuracy of `params` on the whole test set.
+  Evaluation evaluate(std::span<const float> params);
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+}  // namespace dtsim::models

@@ -1,0 +1,55 @@
+// Located configuration errors. Library code collects Diagnostics into an ErrorList and throws one
+// ConfigError carrying all of them; only main() prints them (GCC format, so editors jump to them)
+// and turns them into exit code 2.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace dtsim {
+
+// Where a value came from: a file position (1-based line and column) or a command-line override.
+struct Location {
+  std::string file;  // scenario path, or "<command line>" for --set
+  int line = 0;      // 1-based; 0 when unknown
+  int column = 0;    // 1-based; 0 when unknown
+};
+
+struct Diagnostic {
+  Location where;
+  std::string key_path;  // e.g. "platform.clients.speed"; may be empty for file-level errors
+  std::string message;   // what was wrong, quoting the bad value and the expected form
+  std::vector<std::string> notes;  // valid alternatives, "did you mean ...?"
+};
+
+// "file:line:col: error: key.path: message" followed by one "  note: ..." line per note.
+std::string format_diagnostic(const Diagnostic& d);
+
+class ErrorList {
+ public:
+  void add(Diagnostic d) { items_.push_back(std::move(d)); }
+  bool empty() const { return items_.empty(); }
+  const std::vector<Diagnostic>& items() const { return items_; }
+  // Throws ConfigError with every collected diagnostic when any was added.
+  void throw_if_any() const;
+
+ private:
+  std::vector<Diagnostic> items_;
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(std::vector<Diagnostic> diagnostics);
+  // A single error without a file position (bad command-line argument).
+  explicit ConfigError(const std::string& message);
+  const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+
+ private:
+  std::vector<Diagnostic> diagnostics_;
+};
+
+// Levenshtein-based suggestion: the closest candidate within distance max(2, |word|/3), or "".
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace dtsim

@@ -1,0 +1,152 @@
+// The scenario as plain structs, with units and defaults resolved (SI units: flops/s, bytes/s, s).
+// load_scenario() reads a YAML file (plus --set overrides) through Params, collecting every error,
+// and throws one ConfigError listing them all. Keys of the v1 schema whose feature is not built yet
+// are rejected with "not implemented yet" (see DESIGN.md, "The whole v1 key tree").
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/scenario/distribution.hpp"
+#include "sim/scenario/params.hpp"
+
+namespace dtsim {
+
+struct ServerSpec {
+  double speed_flops_per_s = 1e12;        // default 1Tf
+  double bandwidth_bytes_per_s = 1.25e8;  // default 1Gbps
+  double latency_s = 1e-3;                // default 1ms
+};
+
+struct ClientsSpec {
+  std::int64_t count = 0;      // required, >= 1
+  Distribution speed;          // flops/s, drawn per client (default constant 1Gf)
+  Distribution bandwidth;      // bytes/s, drawn per client (default constant 10Mbps)
+  Distribution latency;        // s, drawn per client (default constant 20ms; may be 0)
+};
+
+enum class NetworkModel { flow, analytic };
+
+struct PlatformSpec {
+  std::string topology = "star";  // only star for now
+  NetworkModel network_model = NetworkModel::flow;
+  ServerSpec server;
+  ClientsSpec clients;
+};
+
+struct DatasetSpec {
+  std::string name;  // fashion_mnist | synthetic
+  // fashion_mnist
+  std::string path = "/usr/share/datasets/fashion-mnist";
+  std::int64_t max_train = 0;  // 0 = all 60,000; else the first max_train samples
+  std::int64_t max_test = 0;   // 0 = all 10,000
+  // synthetic (FedProx synthetic(alpha, beta)); one generated user per client
+  double alpha = 1.0;
+  double beta = 1.0;
+  bool iid = false;
+  std::int64_t dimension = 60;
+  std::int64_t classes = 10;
+};
+
+struct PartitionSpec {
+  std::string name;                  // iid | dirichlet | shards | natural (synthetic only)
+  double alpha = 0.5;                // dirichlet concentration
+  std::int64_t shards_per_client = 2;  // shards
+};
+
+struct ModelSpec {
+  std::string name;                  // logistic | mlp
+  std::vector<std::int64_t> hidden;  // mlp hidden widths (default [200]); empty for logistic
+};
+
+struct LocalSpec {
+  std::int64_t epochs = 1;
+  std::int64_t batch_size = 10;
+  double lr = 0.01;
+};
+
+struct WorkloadSpec {
+  DatasetSpec dataset;
+  PartitionSpec partition;
+  ModelSpec model;
+  LocalSpec local;
+};
+
+enum class ComputeMode { real, none };
+
+struct TrainingSpec {
+  std::string paradigm = "federated";
+  std::int64_t rounds = 1;
+  std::int64_t clients_per_round = 1;  // <= clients.count
+  std::int64_t eval_every = 1;         // 0 = only after the last round
+  ComputeMode compute = ComputeMode::real;
+  std::string mode = "sync";
+};
+
+// A policy chosen by name; its parameters are read later by the family's factory through `params`
+// (sim/scenario cannot see the registries). The engine validates name and parameters before running.
+struct PolicySpec {
+  std::string name;
+  std::shared_ptr<Params> params;  // the policy's mapping; `name` already read
+};
+
+struct PoliciesSpec {
+  PolicySpec aggregation;  // default fedavg
+  PolicySpec scheduling;   // default uniform
+};
+
+struct OutputSpec {
+  bool clients_csv = true;
+  std::int64_t every = 1;  // write clients.csv rows for every n-th round
+};
+
+struct Scenario {
+  std::string file;  // the path it was loaded from
+  std::string name;
+  std::uint64_t seed = 1;
+  PlatformSpec platform;
+  WorkloadSpec workload;
+  TrainingSpec training;
+  PoliciesSpec policies;
+  OutputSpec output;
+  // Shared by every Params view; holds the collected errors and the resolved tree.
+  std::shared_ptr<ParamsContext> context;
+};
+
+// One --set override: "training.rounds=5". The value is YAML text ("[200, 100]", "2Gf").
+struct Override {
+  std::string key_path;
+  std::string value;
+};
+// Parses "a.b.c=value"; throws ConfigError on a malformed argument.
+Override parse_override(const std::string& arg);
+
+// Loads and validates a scenario. Throws ConfigError (all errors) on any problem, including a
+// missing or unparsable file. The returned scenario's policy Params are still open: the caller
+// builds the policies from them, then calls finish_validation().
+Scenario load_scenario(const std::string& path, const std::vector<Override>& overrides = {});
+
+// Calls finish() on the policy Params and throws ConfigError if any error was collected anywhere.
+void finish_validation(Scenario& scenario);
+
+// The resolved scenario as YAML text (every key with its resolved value, defaults included), followed
+// by `extra` (e.g. the provenance block) when non-null. Loading this text again gives the same run.
+std::string resolved_yaml(const Scenario& scenario, const YAML::Node& extra = YAML::Node());
+
+// Reference tables for `dtsim list`: names, parameters and defaults of the built-in datasets,
+// partitioners, models, topologies and distributions.
+struct CatalogEntry {
+  std::string name;
+  std::string description;
+  std::vector<std::pair<std::string, std::string>> params;  // (parameter, default or "required")
+};
+const std::vector<CatalogEntry>& dataset_catalog();
+const std::vector<CatalogEntry>& partition_catalog();
+const std::vector<CatalogEntry>& model_catalog();
+const std::vector<CatalogEntry>& topology_catalog();
+const std::vector<CatalogEntry>& distribution_catalog();
+
+}  // namespace dtsim
