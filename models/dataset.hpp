@@ -50,7 +50,20 @@ struct SyntheticParams {
   std::int64_t dimension = 60;
   std::int64_t classes = 10;
 };
+// Throws std::invalid_argument for users, dimension or classes < 1, or negative / non-finite alpha, beta.
 LoadedData generate_synthetic(const SyntheticParams& params, std::uint64_t seed);
+
+// Testing hook: the hidden model of one synthetic user, drawn from the same keyed streams as
+// generate_synthetic(params, seed), so a test can check every label of user `user` against
+// argmax(x·w + b) (computed in double from the stored float x, first maximum on ties) and the
+// covariance diag(j^-1.2) around `mean`. For the iid variant mean is zero and w, b are shared.
+struct SyntheticUserModel {
+  std::int64_t samples = 0;  // n_k, train + test
+  std::vector<double> mean;  // v_k, dimension
+  std::vector<double> w;     // W_k, dimension × classes, row-major
+  std::vector<double> b;     // b_k, classes
+};
+SyntheticUserModel synthetic_user_model(const SyntheticParams& params, std::uint64_t seed, std::int64_t user);
 
 // SHA-256 of a file's bytes, as 64 lowercase hex digits. Throws DataError when unreadable.
 std::string sha256_file(const std::string& path);

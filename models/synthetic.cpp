@@ -1,1 +1,150 @@
-// placeholder: being written
+// FedProx synthetic(alpha, beta) data: Li, Sahu, Zaheer, Sanjabi, Talwalkar, Smith, "Federated
+// Optimization in Heterogeneous Networks", MLSys 2020, §5.1; generator as in litian96/FedProx
+// data/synthetic_1_1/generate_synthetic.py and data/synthetic_iid/generate_iid.py
+// (shared/reference/POLICIES.md §1.2). Same distributions, not the same bits: every user draws from
+// its own keyed stream Rng(seed, "synthetic", user), so a user's data do not depend on the others.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/dataset.hpp"
+#include "sim/scenario/rng.hpp"
+
+namespace dtsim::models {
+namespace {
+
+// The lognormal(4, 2) sample count has a heavy tail (P(n_k > 1e5) is about 1e-4 per user); the cap
+// bounds memory at 100,000 × dimension floats per user and changes nothing in the bulk.
+constexpr std::int64_t k_max_user_samples = 100'000;
+constexpr std::int64_t k_min_user_samples = 50;
+
+void validate(const SyntheticParams& params) {
+  std::string errors;
+  auto check = [&errors](bool ok, const std::string& message) {
+    if (!ok) errors += (errors.empty() ? "" : "; ") + message;
+  };
+  check(params.users >= 1, "users must be >= 1, got " + std::to_string(params.users));
+  check(params.dimension >= 1, "dimension must be >= 1, got " + std::to_string(params.dimension));
+  check(params.classes >= 1, "classes must be >= 1, got " + std::to_string(params.classes));
+  check(std::isfinite(params.alpha) && params.alpha >= 0, "alpha must be finite and >= 0");
+  check(std::isfinite(params.beta) && params.beta >= 0, "beta must be finite and >= 0");
+  if (!errors.empty()) throw std::invalid_argument("synthetic: " + errors);
+}
+
+// Draws, in this order, n_k and the user's hidden model from `rng`; generate_synthetic then draws the
+// samples and the shuffle from the same stream. For iid, W and b come from the shared stream.
+SyntheticUserModel draw_user_model(const SyntheticParams& params, std::uint64_t seed, Rng& rng) {
+  const auto dim = static_cast<std::size_t>(params.dimension);
+  const auto classes = static_cast<std::size_t>(params.classes);
+  SyntheticUserModel model;
+  // n_k = int(lognormal(4, 2)) + 50; the comparison in double avoids overflowing the integer cast.
+  const double lognormal = std::exp(4.0 + 2.0 * rng.normal());
+  const double capped = std::min(lognormal, static_cast<double>(k_max_user_samples - k_min_user_samples));
+  model.samples = static_cast<std::int64_t>(capped) + k_min_user_samples;
+  model.mean.assign(dim, 0.0);
+  model.w.resize(dim * classes);
+  model.b.resize(classes);
+  if (params.iid) {
+    Rng shared(seed, "synthetic_shared");
+    for (double& v : model.w) v = shared.normal();
+    for (double& v : model.b) v = shared.normal();
+    return model;
+  }
+  const double u_k = rng.normal(0.0, params.alpha);  // mean of W_k and of b_k (numpy: alpha is a std)
+  const double b_k = rng.normal(0.0, params.beta);   // mean of v_k (beta is a std)
+  for (double& v : model.mean) v = rng.normal(b_k, 1.0);
+  for (double& v : model.w) v = rng.normal(u_k, 1.0);
+  for (double& v : model.b) v = rng.normal(u_k, 1.0);
+  return model;
+}
+
+void append_sample(Dataset& to, const float* x, std::size_t dim, std::int32_t y) {
+  to.x.insert(to.x.end(), x, x + dim);
+  to.y.push_back(y);
+  ++to.samples;
+}
+
+}  // namespace
+
+SyntheticUserModel synthetic_user_model(const SyntheticParams& params, std::uint64_t seed, std::int64_t user) {
+  validate(params);
+  if (user < 0 || user >= params.users) {
+    throw std::invalid_argument("synthetic: user " + std::to_string(user) + " out of range [0, " +
+                                std::to_string(params.users) + ")");
+  }
+  Rng rng(seed, "synthetic", static_cast<std::uint64_t>(user));
+  return draw_user_model(params, seed, rng);
+}
+
+LoadedData generate_synthetic(const SyntheticParams& params, std::uint64_t seed) {
+  validate(params);
+  const auto dim = static_cast<std::size_t>(params.dimension);
+  const auto classes = static_cast<std::size_t>(params.classes);
+  // x_j = v_k[j] + sqrt(Σ_jj)·N(0, 1) with Σ = diag(j^-1.2), j = 1..dimension.
+  std::vector<double> stddev(dim);
+  for (std::size_t j = 0; j < dim; ++j) stddev[j] = std::sqrt(std::pow(static_cast<double>(j + 1), -1.2));
+
+  LoadedData data;
+  for (Dataset* set : {&data.train, &data.test}) {
+    set->features = params.dimension;
+    set->classes = params.classes;
+  }
+  data.natural_partition.resize(static_cast<std::size_t>(params.users));
+
+  std::vector<float> x;
+  std::vector<std::int32_t> y;
+  std::vector<std::size_t> order;
+  std::vector<double> logits(classes);
+  for (std::int64_t user = 0; user < params.users; ++user) {
+    Rng rng(seed, "synthetic", static_cast<std::uint64_t>(user));
+    const SyntheticUserModel model = draw_user_model(params, seed, rng);
+    const auto n = static_cast<std::size_t>(model.samples);
+
+    x.resize(n * dim);
+    y.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      float* row = x.data() + i * dim;
+      for (std::size_t j = 0; j < dim; ++j) row[j] = static_cast<float>(model.mean[j] + stddev[j] * rng.normal());
+      // y = argmax(x·W_k + b_k) on the stored (float) x, so the label is exact for the data handed out.
+      for (std::size_t c = 0; c < classes; ++c) logits[c] = model.b[c];
+      for (std::size_t j = 0; j < dim; ++j) {
+        const double xj = row[j];
+        const double* w_row = model.w.data() + j * classes;
+        for (std::size_t c = 0; c < classes; ++c) logits[c] += xj * w_row[c];
+      }
+      std::size_t best = 0;
+      for (std::size_t c = 1; c < classes; ++c) {
+        if (logits[c] > logits[best]) best = c;
+      }
+      y[i] = static_cast<std::int32_t>(best);
+    }
+
+    // Per-user shuffle (Fisher–Yates), then the first int(0.9 n_k) train and the rest test.
+    order.resize(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    for (std::size_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
+    const auto train_len = static_cast<std::size_t>(0.9 * static_cast<double>(n));
+
+    auto& indices = data.natural_partition[static_cast<std::size_t>(user)];
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t s = order[i];
+      if (i < train_len) {
+        if (data.train.samples >= std::numeric_limits<std::int32_t>::max()) {
+          throw std::invalid_argument("synthetic: more than 2^31-1 training samples; use fewer users");
+        }
+        indices.push_back(static_cast<std::int32_t>(data.train.samples));
+        append_sample(data.train, x.data() + s * dim, dim, y[s]);
+      } else {
+        append_sample(data.test, x.data() + s * dim, dim, y[s]);
+      }
+    }
+  }
+  return data;
+}
+
+}  // namespace dtsim::models

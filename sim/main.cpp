@@ -1,1 +1,173 @@
-int main() { return 0; }
+// dtsim — the composition root. Parses the command line (CLI11), calls the engine, prints errors and
+// picks the exit code: 0 success, 2 invalid scenario or arguments (nothing run, nothing written),
+// 1 a run failed (its row in runs.csv says so). Only this file prints diagnostics.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <csignal>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "kernels/backend.hpp"
+#include "policies/aggregation/aggregation.hpp"
+#include "policies/scheduling/scheduling.hpp"
+#include "sim/engine/run_one.hpp"
+#include "sim/scenario/config_error.hpp"
+#include "sim/scenario/distribution.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/scenario/units.hpp"
+
+namespace {
+
+using namespace dtsim;
+
+constexpr int exit_ok = 0, exit_failed = 1, exit_invalid = 2;
+
+void print_errors(const ConfigError& e) {
+  if (e.diagnostics().empty()) {
+    std::cerr << "dtsim: error: " << e.what() << "\n";
+    return;
+  }
+  for (const auto& d : e.diagnostics()) std::cerr << format_diagnostic(d) << "\n";
+  std::cerr << fmt::format("dtsim: {} error{}; nothing was run\n", e.diagnostics().size(),
+                           e.diagnostics().size() == 1 ? "" : "s");
+}
+
+struct CommonOptions {
+  std::vector<std::string> sets;
+  std::string backend = "cpu";
+  std::string mem_limit;
+  int threads = 0;
+  std::int64_t chunk = 0;
+  bool no_train = false;
+};
+
+engine::RunOptions to_run_options(const CommonOptions& c) {
+  engine::RunOptions o;
+  for (const auto& s : c.sets) o.overrides.push_back(parse_override(s));
+  o.backend = c.backend == "cuda" ? kernels::BackendKind::cuda
+              : c.backend == "auto" ? kernels::BackendKind::automatic
+                                    : kernels::BackendKind::cpu;
+  o.threads = c.threads;
+  o.chunk = c.chunk;
+  o.no_train = c.no_train;
+  if (!c.mem_limit.empty()) {
+    std::string why;
+    auto bytes = parse_quantity(c.mem_limit, UnitKind::data_size, &why);
+    if (!bytes) throw ConfigError("--mem-limit '" + c.mem_limit + "': " + why);
+    o.mem_limit_bytes = *bytes;
+  }
+  return o;
+}
+
+void add_common(CLI::App* cmd, CommonOptions& c) {
+  cmd->add_option("--set", c.sets, "Override a scenario key: --set training.rounds=5 (repeatable)")->take_all();
+  cmd->add_option("--backend", c.backend, "Numeric backend")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--mem-limit", c.mem_limit, "Reject runs whose estimated memory exceeds this (e.g. 8GiB); default: available memory");
+  cmd->add_option("--threads", c.threads, "Backend threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  cmd->add_option("--chunk", c.chunk, "Clients per batched training call (0 = all participants of a round)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
+  cmd->add_flag("--no-train", c.no_train, "Timing only: skip the real training (training.compute=none)");
+}
+
+void print_catalog(const std::string& title, const std::vector<CatalogEntry>& entries) {
+  fmt::print("{}:\n", title);
+  for (const auto& e : entries) {
+    fmt::print("  {:<16} {}\n", e.name, e.description);
+    for (const auto& [param, def] : e.params) fmt::print("  {:<16}   {}: {}\n", "", param, def);
+  }
+}
+
+template <class Registry>
+void print_registry(const Registry& registry) {
+  fmt::print("{} policies:\n", registry.family());
+  for (const auto& e : registry.entries()) {
+    fmt::print("  {:<16} {}\n", e.name, e.description);
+    for (const auto& p : e.params) fmt::print("  {:<16}   {}: {} — {}\n", "", p.name, p.default_value, p.description);
+  }
+}
+
+void on_signal(int) { engine::stop_flag().store(true); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dtsim — a discrete-event simulator of distributed training (SimGrid timing, real learning)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("dtsim ") + "0.1.0");
+
+  CommonOptions common;
+  std::string scenario;
+  std::string out_dir;
+  bool quiet = false;
+  std::vector<std::string> simgrid_args;
+  auto* run = app.add_subcommand("run", "Run one scenario and write its CSV files");
+  run->add_option("scenario", scenario, "Scenario YAML file")->required();
+  run->add_option("--out", out_dir, "Output folder (default: results/<scenario name>)");
+  run->add_flag("--quiet", quiet, "Print nothing but errors");
+  run->add_option("--simgrid", simgrid_args, "Extra SimGrid argument, e.g. --simgrid=--log=root.thres:info")->take_all();
+  add_common(run, common);
+
+  std::vector<std::string> to_validate;
+  auto* validate = app.add_subcommand("validate", "Check scenarios without running them");
+  validate->add_option("scenarios", to_validate, "Scenario YAML files")->required();
+  add_common(validate, common);
+
+  auto* list = app.add_subcommand("list", "List the registered policies, datasets, models, topologies, distributions");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? exit_ok : exit_invalid;
+  }
+
+  try {
+    if (list->parsed()) {
+      print_registry(policies::aggregation_registry());
+      print_registry(policies::scheduling_registry());
+      print_catalog("datasets", dataset_catalog());
+      print_catalog("partitions", partition_catalog());
+      print_catalog("models", model_catalog());
+      print_catalog("topologies", topology_catalog());
+      print_catalog("distributions", distribution_catalog());
+      return exit_ok;
+    }
+    auto options = to_run_options(common);
+    if (validate->parsed()) {
+      int code = exit_ok;
+      for (const auto& path : to_validate) {
+        try {
+          engine::prepare_run(path, options);
+          std::cout << path << ": ok\n";
+        } catch (const ConfigError& e) {
+          print_errors(e);
+          code = exit_invalid;
+        }
+      }
+      return code;
+    }
+    options.out_dir = out_dir;
+    options.simgrid_args = simgrid_args;
+    auto prepared = engine::prepare_run(scenario, options);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    const auto summary = engine::execute_run(*prepared, options);
+    if (summary.status != engine::RunStatus::ok) std::cerr << "dtsim: run " << engine::to_string(summary.status) << ": " << summary.message << "\n";
+    if (!quiet) {
+      std::string acc = summary.final_test_accuracy >= 0 ? fmt::format("{:.2f} %", 100 * summary.final_test_accuracy) : "not evaluated";
+      fmt::print("{}: {} rounds, {:.3f} s simulated, test accuracy {}, {:.2f} s wall ({})\n", summary.run_id,
+                 summary.rounds_completed, summary.final_sim_time_s, acc, summary.wall_time_s,
+                 engine::to_string(summary.status));
+      fmt::print("results in {}/ (runs.csv, rounds.csv, clients.csv, policy_metrics.csv, run.yaml)\n", summary.out_dir);
+    }
+    return summary.status == engine::RunStatus::ok ? exit_ok : exit_failed;
+  } catch (const ConfigError& e) {
+    print_errors(e);
+    return exit_invalid;
+  } catch (const std::exception& e) {
+    std::cerr << "dtsim: error: " << e.what() << "\n";
+    return exit_failed;
+  }
+}

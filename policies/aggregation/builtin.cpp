@@ -1,1 +1,15 @@
-// placeholder: being written
+// The aggregation registry: one line per policy.
+#include "policies/aggregation/aggregation.hpp"
+#include "policies/aggregation/fedavg.hpp"
+
+namespace dtsim::policies {
+
+const Registry<AggregationPolicy>& aggregation_registry() {
+  static const Registry<AggregationPolicy> registry(
+      "aggregation", {
+                         {"fedavg", "sample-weighted model averaging (McMahan et al., AISTATS 2017)", {}, make_fedavg},
+                     });
+  return registry;
+}
+
+}  // namespace dtsim::policies

@@ -1,1 +1,87 @@
-// placeholder: being written
+#include "sim/report/csv_writer.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace dtsim::report {
+
+std::string format_number(double v) { return fmt::format("{}", v); }
+
+CsvRow& CsvRow::add_raw(std::string_view s) {
+  if (cells_++) line_ += ',';
+  line_ += s;
+  return *this;
+}
+
+CsvRow& CsvRow::add(std::string_view text) {
+  if (text.find_first_of(",\"\n\r") == std::string_view::npos) return add_raw(text);
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  quoted += '"';
+  return add_raw(quoted);
+}
+
+namespace {
+[[noreturn]] void io_error(const std::string& what, const std::string& path) {
+  throw std::runtime_error(what + " " + path + ": " + std::strerror(errno));
+}
+}  // namespace
+
+CsvWriter::CsvWriter(std::string path, const std::vector<std::string_view>& columns)
+    : path_(std::move(path)), tmp_path_(path_ + ".tmp"), columns_(columns.size()) {
+  file_ = std::fopen(tmp_path_.c_str(), "wb");
+  if (!file_) io_error("cannot create", tmp_path_);
+  CsvRow header;
+  for (auto c : columns) header.add(c);
+  write(header);
+}
+
+CsvWriter::~CsvWriter() {
+  if (file_) {
+    std::fclose(file_);
+    std::remove(tmp_path_.c_str());
+  }
+}
+
+void CsvWriter::write(const CsvRow& row) {
+  if (row.size() != columns_)
+    throw std::logic_error(fmt::format("{}: row has {} cells, the header {}", path_, row.size(), columns_));
+  if (std::fputs(row.text().c_str(), file_) < 0 || std::fputc('\n', file_) == EOF) io_error("cannot write", tmp_path_);
+}
+
+void CsvWriter::flush() {
+  if (file_ && std::fflush(file_) != 0) io_error("cannot write", tmp_path_);
+}
+
+void CsvWriter::commit() {
+  if (!file_) throw std::logic_error("CsvWriter::commit called twice");
+  const bool ok = std::fflush(file_) == 0;
+  std::fclose(file_);
+  file_ = nullptr;
+  if (!ok) {
+    std::remove(tmp_path_.c_str());
+    io_error("cannot write", tmp_path_);
+  }
+  if (std::rename(tmp_path_.c_str(), path_.c_str()) != 0) io_error("cannot rename", tmp_path_);
+}
+
+void write_file_atomic(const std::string& path, std::string_view content) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) io_error("cannot create", tmp);
+  const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
+  const bool closed = std::fclose(f) == 0;
+  if (!ok || !closed) {
+    std::remove(tmp.c_str());
+    io_error("cannot write", tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) io_error("cannot rename", tmp);
+}
+
+}  // namespace dtsim::report

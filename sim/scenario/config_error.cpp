@@ -1,1 +1,76 @@
-// placeholder: being written
+#include "sim/scenario/config_error.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace dtsim {
+
+std::string format_diagnostic(const Diagnostic& d) {
+  std::string out = d.where.file;
+  if (d.where.line > 0) {
+    out += ":" + std::to_string(d.where.line);
+    if (d.where.column > 0) out += ":" + std::to_string(d.where.column);
+  }
+  out += out.empty() ? "error: " : ": error: ";
+  if (!d.key_path.empty()) out += d.key_path + ": ";
+  out += d.message;
+  for (const auto& note : d.notes) out += "\n  note: " + note;
+  return out;
+}
+
+void ErrorList::throw_if_any() const {
+  if (!items_.empty()) throw ConfigError(items_);
+}
+
+namespace {
+
+std::string join_diagnostics(const std::vector<Diagnostic>& diagnostics) {
+  std::string out;
+  for (const auto& d : diagnostics) out += (out.empty() ? "" : "\n") + format_diagnostic(d);
+  return out;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::size_t levenshtein(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::vector<Diagnostic> diagnostics)
+    : std::runtime_error(join_diagnostics(diagnostics)), diagnostics_(std::move(diagnostics)) {}
+
+ConfigError::ConfigError(const std::string& message) : ConfigError(std::vector<Diagnostic>{{{}, "", message, {}}}) {}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  if (word.empty()) return "";
+  const std::string needle = lower(word);
+  const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
+  std::string best;
+  std::size_t best_distance = limit + 1;
+  for (const auto& candidate : candidates) {
+    const std::size_t distance = levenshtein(needle, lower(candidate));
+    if (distance < best_distance) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+}  // namespace dtsim

@@ -24,13 +24,19 @@
 
 namespace dtsim {
 
+// A value set on the command line: errors about it (or anything below its key path) point here.
+struct OverrideOrigin {
+  std::string key_path;  // "training.rounds"
+  std::string arg;       // "--set training.rounds=0", quoted in a note of each such error
+  Location where;        // "<command line>", line 1, column = 1-based index of the override
+};
+
 // State shared by every Params view of one scenario document.
 struct ParamsContext {
   std::string file;        // scenario path, for locations
   ErrorList errors;        // everything found so far
   YAML::Node resolved;     // the resolved tree (map), written by getters
-  // Locations of values that came from --set overrides, by key path.
-  std::vector<std::pair<std::string, Location>> overrides;
+  std::vector<OverrideOrigin> overrides;
 };
 
 class Params {
@@ -87,6 +93,7 @@ class Params {
   std::string path_;
   std::vector<std::string> asked_;  // every key a getter asked for (present or not)
   bool finished_ = false;
+  Location fallback_;  // where errors point when this mapping has no position (absent, or made by --set)
   // (implementation helpers live in params.cpp)
   friend struct ParamsAccess;
 };

@@ -1,0 +1,60 @@
+// CSV output that is never half-written: rows stream into "<name>.tmp" in the output folder and
+// commit() renames it over "<name>" (rename is atomic on POSIX). A writer destroyed without commit()
+// removes its temporary file.
+//
+// Numbers are written in the shortest form that reads back to the same double (fmt's "{}"), so two
+// runs with the same inputs write the same bytes. A cell that does not apply is empty.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dtsim::report {
+
+std::string format_number(double v);
+
+class CsvRow {
+ public:
+  CsvRow& add(std::string_view text);  // quoted when it contains a comma, quote or newline
+  CsvRow& add(double v) { return add_raw(format_number(v)); }
+  CsvRow& add(std::int64_t v) { return add_raw(std::to_string(v)); }
+  CsvRow& add(int v) { return add_raw(std::to_string(v)); }
+  CsvRow& add(const std::optional<double>& v) { return v ? add(*v) : add_raw(""); }
+  CsvRow& empty() { return add_raw(""); }
+  std::size_t size() const { return cells_; }
+  const std::string& text() const { return line_; }
+
+ private:
+  CsvRow& add_raw(std::string_view s);
+  std::string line_;
+  std::size_t cells_ = 0;
+};
+
+class CsvWriter {
+ public:
+  CsvWriter(std::string path, const std::vector<std::string_view>& columns);
+  CsvWriter(const CsvWriter&) = delete;
+  CsvWriter& operator=(const CsvWriter&) = delete;
+  ~CsvWriter();
+
+  // Appends a row; throws std::logic_error when its cell count differs from the header's.
+  void write(const CsvRow& row);
+  void flush();
+  // Flushes, closes and renames the temporary file to its final name. Throws std::runtime_error on I/O errors.
+  void commit();
+
+ private:
+  std::string path_;
+  std::string tmp_path_;
+  std::size_t columns_;
+  std::FILE* file_ = nullptr;
+};
+
+// Writes `content` to `path` through a temporary file and a rename.
+void write_file_atomic(const std::string& path, std::string_view content);
+
+}  // namespace dtsim::report
