@@ -93,6 +93,10 @@ class Backend {
   virtual void upload(const float* host, std::size_t n, float* dst) = 0;
   virtual void download(const float* src, std::size_t n, float* host) = 0;
   virtual void copy(const float* src, std::size_t n, float* dst) = 0;  // backend to backend memory
+  // The n host floats at `host` as backend memory, without a copy, when this backend computes on host
+  // memory (cpu: returns `host`); nullptr when it cannot (cuda: upload a copy instead). The host memory
+  // must outlive every use of the view and stay unchanged while in use.
+  virtual const float* view_host(const float* host, std::size_t n) = 0;
 
   // Batched operations: item i uses element i of every span; all spans have the same length. ---
 

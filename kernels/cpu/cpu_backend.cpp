@@ -1,1 +1,255 @@
-// placeholder: being written
+// The CPU backend: Eigen for the GEMMs, plain loops for the element-wise operations; the reference
+// every other backend is held to (DESIGN "Backend").
+//
+// Threads: the items of a call are split into contiguous static ranges, one per participant of a
+// ThreadPool; each item is computed by exactly one thread with no shared accumulators, and nothing an
+// item computes depends on which thread computes it or on the other items of the call. So results are
+// bit-identical for any thread count and any grouping of items into calls. Small calls run inline on
+// the calling thread (a fork/join would cost more than it saves); that changes nothing in the results.
+// Eigen's own threading is off (EIGEN_DONT_PARALLELIZE).
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "kernels/backend.hpp"
+#include "kernels/cpu/thread_pool.hpp"
+#include "kernels/op_contract.hpp"
+
+namespace dtsim::kernels {
+namespace {
+
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Map = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
+using ConstMap = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
+
+// Below this much work (flops, or elements touched) a call runs inline: a fork/join costs about a
+// microsecond, which is what a couple of ten thousand element-wise flops cost.
+constexpr double kParallelMinWork = 32768;
+
+ConstMap as_map(const ConstMatView& v) { return ConstMap(v.data, v.rows, v.cols, Eigen::OuterStride<>(v.ld)); }
+Map as_map(const MatView& v) { return Map(v.data, v.rows, v.cols, Eigen::OuterStride<>(v.ld)); }
+
+// C = alpha·op(A)·op(B) + beta·C. beta = 0 never reads C (it may hold garbage, as in BLAS).
+template <bool TransA, bool TransB>
+void gemm_item(float alpha, const ConstMatView& a, const ConstMatView& b, float beta, const MatView& c) {
+  const ConstMap am = as_map(a), bm = as_map(b);
+  Map cm = as_map(c);
+  auto op_a = [&]() -> decltype(auto) {
+    if constexpr (TransA) return am.transpose();
+    else return (am);
+  };
+  auto op_b = [&]() -> decltype(auto) {
+    if constexpr (TransB) return bm.transpose();
+    else return (bm);
+  };
+  if (beta == 0.0f) {
+    cm.noalias() = alpha * op_a() * op_b();
+  } else {
+    if (beta != 1.0f) cm *= beta;
+    cm.noalias() += alpha * op_a() * op_b();
+  }
+}
+
+void bias_activation_item(Activation act, const float* bias, const MatView& x) {
+  const std::int64_t n = x.cols;
+  for (std::int64_t r = 0; r < x.rows; ++r) {
+    float* row = x.data + r * x.ld;
+    if (act == Activation::relu) {
+      for (std::int64_t c = 0; c < n; ++c) {
+        const float v = row[c] + bias[c];
+        row[c] = v > 0.0f ? v : 0.0f;
+      }
+    } else {
+      for (std::int64_t c = 0; c < n; ++c) row[c] += bias[c];
+    }
+  }
+}
+
+void relu_backward_item(const ConstMatView& act, const MatView& grad) {
+  for (std::int64_t r = 0; r < grad.rows; ++r) {
+    const float* a = act.data + r * act.ld;
+    float* g = grad.data + r * grad.ld;
+    for (std::int64_t c = 0; c < grad.cols; ++c) g[c] = a[c] > 0.0f ? g[c] : 0.0f;
+  }
+}
+
+// Per row: m = max, s = Σ exp(z − m) (accumulated in double), loss = log s − (z_label − m); argmax is
+// the first maximum. The gradient is grad_scale · (exp(z − m) / s − onehot).
+void softmax_xent_item(const MatView& z, const std::int32_t* labels, bool with_grad, float grad_scale,
+                       double& loss_sum, std::int64_t& correct) {
+  const std::int64_t n = z.cols;
+  double loss = 0;
+  std::int64_t hits = 0;
+  for (std::int64_t r = 0; r < z.rows; ++r) {
+    float* row = z.data + r * z.ld;
+    const std::int32_t label = labels[r];
+    std::int64_t arg = 0;
+    float mx = row[0];
+    for (std::int64_t c = 1; c < n; ++c) {
+      if (row[c] > mx) {
+        mx = row[c];
+        arg = c;
+      }
+    }
+    const float z_label = row[label];
+    double s = 0;
+    for (std::int64_t c = 0; c < n; ++c) s += static_cast<double>(std::exp(row[c] - mx));
+    loss += std::log(s) - static_cast<double>(z_label - mx);
+    hits += arg == label ? 1 : 0;
+    if (with_grad) {
+      const double inv_s = 1.0 / s;
+      for (std::int64_t c = 0; c < n; ++c) {
+        const float p = static_cast<float>(static_cast<double>(std::exp(row[c] - mx)) * inv_s);
+        row[c] = grad_scale * (p - (c == label ? 1.0f : 0.0f));
+      }
+    }
+  }
+  loss_sum += loss;
+  correct += hits;
+}
+
+// bias += alpha · (column sums of g), each column summed in float in row order.
+void add_column_sums_item(float alpha, const ConstMatView& g, float* bias) {
+  constexpr std::int64_t kBlock = 256;
+  alignas(64) float acc[kBlock];
+  for (std::int64_t c0 = 0; c0 < g.cols; c0 += kBlock) {
+    const std::int64_t w = std::min(kBlock, g.cols - c0);
+    std::fill(acc, acc + w, 0.0f);
+    for (std::int64_t r = 0; r < g.rows; ++r) {
+      const float* row = g.data + r * g.ld + c0;
+      for (std::int64_t c = 0; c < w; ++c) acc[c] += row[c];
+    }
+    for (std::int64_t c = 0; c < w; ++c) bias[c0 + c] += alpha * acc[c];
+  }
+}
+
+void release_host(float* p) { std::free(p); }
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads) : pool_(threads) {}
+
+  std::string name() const override { return "cpu"; }
+  int threads() const override { return pool_.size(); }
+
+  Buffer alloc(std::size_t n) override {
+    if (n == 0) return Buffer();
+    const std::size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    auto* p = static_cast<float*>(std::aligned_alloc(64, bytes));
+    if (!p) throw std::bad_alloc();
+    std::memset(p, 0, bytes);
+    return Buffer(p, n, &release_host);
+  }
+  void upload(const float* host, std::size_t n, float* dst) override { copy(host, n, dst); }
+  void download(const float* src, std::size_t n, float* host) override { copy(src, n, host); }
+  void copy(const float* src, std::size_t n, float* dst) override {
+    if (n > 0 && src != dst) std::memmove(dst, src, n * sizeof(float));
+  }
+  const float* view_host(const float* host, std::size_t) override { return host; }
+
+  Cost gemm(Trans ta, Trans tb, float alpha, std::span<const ConstMatView> a, std::span<const ConstMatView> b,
+            float beta, std::span<const MatView> c) override {
+    const Cost cost = contract::gemm(ta, tb, a, b, beta, c);
+    auto item = [&](std::int64_t i) {
+      const auto k = static_cast<std::size_t>(i);
+      if (ta == Trans::no && tb == Trans::no) gemm_item<false, false>(alpha, a[k], b[k], beta, c[k]);
+      if (ta == Trans::no && tb == Trans::yes) gemm_item<false, true>(alpha, a[k], b[k], beta, c[k]);
+      if (ta == Trans::yes && tb == Trans::no) gemm_item<true, false>(alpha, a[k], b[k], beta, c[k]);
+      if (ta == Trans::yes && tb == Trans::yes) gemm_item<true, true>(alpha, a[k], b[k], beta, c[k]);
+    };
+    dispatch(c.size(), cost.flops, item);
+    return cost;
+  }
+
+  Cost bias_activation(Activation act, std::span<const float* const> bias, std::span<const MatView> x) override {
+    const Cost cost = contract::bias_activation(act, bias, x);
+    dispatch(x.size(), cost.flops, [&](std::int64_t i) {
+      bias_activation_item(act, bias[static_cast<std::size_t>(i)], x[static_cast<std::size_t>(i)]);
+    });
+    return cost;
+  }
+
+  Cost relu_backward(std::span<const ConstMatView> act, std::span<const MatView> grad) override {
+    const Cost cost = contract::relu_backward(act, grad);
+    dispatch(grad.size(), cost.flops, [&](std::int64_t i) {
+      relu_backward_item(act[static_cast<std::size_t>(i)], grad[static_cast<std::size_t>(i)]);
+    });
+    return cost;
+  }
+
+  Cost softmax_xent(std::span<const MatView> logits, std::span<const std::int32_t* const> labels, bool with_grad,
+                    float grad_scale, std::span<double> loss_sum, std::span<std::int64_t> correct) override {
+    const Cost cost = contract::softmax_xent(logits, labels, with_grad, loss_sum, correct);
+    dispatch(logits.size(), cost.flops * 4, [&](std::int64_t i) {
+      const auto k = static_cast<std::size_t>(i);
+      softmax_xent_item(logits[k], labels[k], with_grad, grad_scale, loss_sum[k], correct[k]);
+    });
+    return cost;
+  }
+
+  Cost add_column_sums(float alpha, std::span<const ConstMatView> g, std::span<float* const> bias) override {
+    const Cost cost = contract::add_column_sums(g, bias);
+    dispatch(g.size(), cost.flops, [&](std::int64_t i) {
+      add_column_sums_item(alpha, g[static_cast<std::size_t>(i)], bias[static_cast<std::size_t>(i)]);
+    });
+    return cost;
+  }
+
+  Cost gather_rows(ConstMatView src, std::span<const std::int32_t* const> rows, std::span<const MatView> dst) override {
+    const Cost cost = contract::gather_rows(src, rows, dst);
+    dispatch(dst.size(), cost.bytes / 8, [&](std::int64_t i) {
+      const MatView& d = dst[static_cast<std::size_t>(i)];
+      const std::int32_t* idx = rows[static_cast<std::size_t>(i)];
+      const auto row_bytes = static_cast<std::size_t>(d.cols) * sizeof(float);
+      for (std::int64_t r = 0; r < d.rows; ++r) std::memcpy(d.data + r * d.ld, src.data + idx[r] * src.ld, row_bytes);
+    });
+    return cost;
+  }
+
+  // Split over elements, not items: each element is summed over the items in item order by one thread.
+  Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n, float* out) override {
+    const Cost cost = contract::weighted_sum(x, w, n, out);
+    constexpr std::int64_t kBlock = 512;
+    const std::int64_t blocks = (static_cast<std::int64_t>(n) + kBlock - 1) / kBlock;
+    dispatch(static_cast<std::size_t>(blocks), cost.flops, [&](std::int64_t blk) {
+      alignas(64) double acc[kBlock];
+      const std::int64_t j0 = blk * kBlock;
+      const std::int64_t width = std::min<std::int64_t>(kBlock, static_cast<std::int64_t>(n) - j0);
+      std::fill(acc, acc + width, 0.0);
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        const float* xi = x[i] + j0;
+        const double wi = w[i];
+        for (std::int64_t j = 0; j < width; ++j) acc[j] += wi * static_cast<double>(xi[j]);
+      }
+      for (std::int64_t j = 0; j < width; ++j) out[j0 + j] = static_cast<float>(acc[j]);
+    });
+    return cost;
+  }
+
+ private:
+  template <class F>
+  void dispatch(std::size_t items, double work, F&& fn) {
+    if (items == 0) return;
+    if (work < kParallelMinWork || pool_.size() == 1) {
+      for (std::size_t i = 0; i < items; ++i) fn(static_cast<std::int64_t>(i));
+      return;
+    }
+    pool_.for_each(static_cast<std::int64_t>(items), fn);
+  }
+
+  ThreadPool pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::make_unique<CpuBackend>(threads);
+}
+
+}  // namespace dtsim::kernels

@@ -60,6 +60,6 @@ TEST_SUITE("models") {
 
   TEST_CASE("sha256: an unreadable file is a DataError naming it") {
     const std::string path = "/nonexistent/dtsim/no_such_file.bin";
-    CHECK_THROWS_WITH_AS(sha256_file(path), doctest::Contains(path), DataError);
+    CHECK_THROWS_WITH_AS(sha256_file(path), doctest::Contains(path.c_str()), DataError);
   }
 }

@@ -1,0 +1,89 @@
+// Helpers for tests that run the dtsim binary (one SimGrid engine per process, DESIGN.md).
+#pragma once
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace e2e {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+inline std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+inline std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// A fresh, empty scratch folder under the system temp dir.
+inline fs::path scratch(const std::string& name) {
+  auto dir = fs::temp_directory_path() / "dtsim_e2e" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// Runs `dtsim args...` in `cwd`, capturing stdout, stderr and the exit code.
+inline Result run_dtsim(const std::vector<std::string>& args, const fs::path& cwd = fs::current_path()) {
+  static int counter = 0;
+  const auto tmp = fs::temp_directory_path() / "dtsim_e2e" / "capture";
+  fs::create_directories(tmp);
+  const auto out = tmp / ("out" + std::to_string(++counter));
+  const auto err = tmp / ("err" + std::to_string(counter));
+  std::string cmd = "cd " + quote(cwd.string()) + " && " + quote(DTSIM_BINARY);
+  for (const auto& a : args) cmd += " " + quote(a);
+  cmd += " >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
+  const int status = std::system(cmd.c_str());
+  Result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+using Table = std::vector<std::map<std::string, std::string>>;
+
+// Parses a CSV file written by dtsim (no quoted cells in these files) into rows keyed by column.
+inline Table read_csv(const fs::path& p) {
+  std::ifstream in(p);
+  std::string line;
+  std::vector<std::string> header;
+  Table rows;
+  auto split = [](const std::string& l) {
+    std::vector<std::string> cells;
+    std::string cell;
+    std::stringstream ss(l);
+    while (std::getline(ss, cell, ',')) cells.push_back(cell);
+    if (!l.empty() && l.back() == ',') cells.emplace_back();
+    return cells;
+  };
+  if (!std::getline(in, line)) return rows;
+  header = split(line);
+  while (std::getline(in, line)) {
+    auto cells = split(line);
+    std::map<std::string, std::string> row;
+    for (std::size_t i = 0; i < header.size(); ++i) row[header[i]] = i < cells.size() ? cells[i] : "";
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+inline fs::path source_dir() { return fs::path(DTSIM_SOURCE_DIR); }
+
+}  // namespace e2e
