@@ -34,7 +34,7 @@ struct Distribution {
   // non-positive normal draws (a normal truncated to (0, inf)); the loader guarantees mean > 0.
   double sample(Rng& rng, bool positive = false) const;
 
-  // Names of the kinds, for "valid values are" messages and `dtsim list`.
+  // Names of the kinds in the order of Kind, for "valid values are" messages and `dtsim list`.
   static const std::vector<std::string>& kind_names();
 };
 

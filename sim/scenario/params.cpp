@@ -230,7 +230,7 @@ struct ParamsAccess {
     if (kind_name.empty()) return out;  // its fields mean nothing without a valid kind
     const Sign drawable = positive ? Sign::positive : (unit ? Sign::non_negative : Sign::any);
     const Sign spread = Sign::non_negative;
-    const auto& names = Distribution::kind_names();
+    const auto& names = Distribution::kind_names();  // in the order of Distribution::Kind
     out.kind = static_cast<Distribution::Kind>(std::find(names.begin(), names.end(), kind_name) - names.begin());
     const std::size_t errors_before = d.context().errors.items().size();
     switch (out.kind) {
@@ -239,7 +239,8 @@ struct ParamsAccess {
         out.min = scalar_number(d, "min", unit, drawable);
         out.max = scalar_number(d, "max", unit, drawable);
         if (d.context().errors.items().size() == errors_before && out.max < out.min)
-          d.error("max", "max is below min (" + number_text(out.max) + " < " + number_text(out.min) + " in SI units)");
+          d.error("max", "max '" + find(d, "max")->value.Scalar() + "' is below min '" + find(d, "min")->value.Scalar() +
+                             "'");
         break;
       case Distribution::Kind::normal:
         out.mean = scalar_number(d, "mean", unit, drawable);

@@ -129,16 +129,20 @@ TEST_SUITE("models") {
       const LoadedData data = generate_synthetic(params, seed);
       const auto tests = test_indices(params, seed);
 
+      double other_agreement = 0;
       for (std::int64_t k = 0; k < params.users; ++k) {
         INFO("user " << k);
         // execute
         const SyntheticUserModel own = synthetic_user_model(params, seed, k);
         const SyntheticUserModel other = synthetic_user_model(params, seed, (k + 1) % params.users);
 
-        // assert: exact under its own model; another user's model disagrees (so the check can fail)
+        // assert: exact under its own model
         CHECK(agreement(data, tests, k, own) == 1.0);
-        CHECK(agreement(data, tests, k, other) < 0.9);
+        other_agreement += agreement(data, tests, k, other) / static_cast<double>(params.users);
       }
+      // Another user's model labels the data differently (so the check above can fail). Per user it may
+      // agree by chance, since x clusters around v_k, so the check is on the average.
+      CHECK(other_agreement < 0.7);
       const std::set<std::int32_t> labels(data.train.y.begin(), data.train.y.end());
       CHECK(labels.size() >= 5);
     }
