@@ -36,12 +36,16 @@ struct LoadedData {
 
 // Fashion-MNIST from the four idx .gz files in `dir` (Debian package dataset-fashion-mnist installs them
 // in /usr/share/datasets/fashion-mnist). Pixels are scaled to [0, 1]. max_train / max_test > 0 keep only
-// the first that many samples. Throws DataError.
+// the first that many samples; asking for more than a file holds, or for a negative count, is a DataError,
+// as is a missing, truncated or malformed file. checksums lists the four files (train images, train
+// labels, test images, test labels) with the SHA-256 of their .gz bytes.
 LoadedData load_fashion_mnist(const std::string& dir, std::int64_t max_train, std::int64_t max_test);
 
 // The FedProx synthetic(alpha, beta) generator (shared/reference/POLICIES.md §1.2), one user per client,
-// drawn from keyed streams of `seed`. Per user: n_k = int(lognormal(4, 2)) + 50 samples, shuffled, the
-// first int(0.9 n_k) for training and the rest pooled into the test set. iid = the synthetic_iid variant.
+// drawn from the keyed stream Rng(seed, "synthetic", user) (iid's shared W, b: Rng(seed, "synthetic_shared")).
+// Per user: n_k = int(lognormal(4, 2)) + 50 samples (capped at 100,000 to bound memory), shuffled, the
+// first int(0.9 n_k) for training (natural_partition[user] lists their indices in train) and the rest
+// appended to the pooled test set, users in order. iid = the synthetic_iid variant. checksums is empty.
 struct SyntheticParams {
   double alpha = 1.0;
   double beta = 1.0;

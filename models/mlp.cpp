@@ -1,1 +1,529 @@
-// placeholder: being written
+// MLP training through the Backend (models/mlp.hpp).
+//
+// One train() call trains its clients in chunks of `chunk`; within a chunk every client steps in
+// lockstep, so each Backend call carries one item per client still training (clients have different
+// step counts: a client drops out once its steps are done). One SGD step of client k on a minibatch of
+// b rows, with L layers, A_0 = X (b×in) and A_l the ReLU output of layer l−1:
+//   forward   Z_l = A_l·W_l + 1·b_lᵀ, A_{l+1} = relu(Z_l) (l < L−1); logits Z_{L−1}
+//   loss      softmax_xent, gradient dZ_{L−1} = (softmax − onehot) / b   (mean loss of the minibatch)
+//   backward  for l = L−1 … 0: dA_l = dZ_l·W_lᵀ (before W_l changes, l > 0);
+//             W_l += −lr·A_lᵀ·dZ_l (one fused GEMM, beta = 1); b_l += −lr·colsum(dZ_l);
+//             dZ_{l−1} = dA_l ⊙ (A_l > 0)
+// Every client's arithmetic depends only on its own data and shuffle stream, and every Backend
+// operation computes each item independently, so results never depend on chunk or thread count.
+#include "models/mlp.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/op_contract.hpp"
+
+namespace dtsim::models {
+
+using kernels::Activation;
+using kernels::ConstMatView;
+using kernels::MatView;
+using kernels::Trans;
+
+namespace {
+
+struct Layer {
+  std::int64_t in = 0, out = 0;
+  std::size_t w = 0, b = 0;  // offsets of W (in×out) and b (out) in the flat parameter vector
+};
+
+std::vector<Layer> layers_of(const MlpShape& shape) {
+  if (shape.inputs < 1) throw std::invalid_argument("mlp: inputs must be >= 1, got " + std::to_string(shape.inputs));
+  if (shape.classes < 1) throw std::invalid_argument("mlp: classes must be >= 1, got " + std::to_string(shape.classes));
+  std::vector<Layer> layers;
+  std::int64_t in = shape.inputs;
+  std::size_t offset = 0;
+  auto add = [&](std::int64_t out) {
+    Layer l{in, out, offset, offset + static_cast<std::size_t>(in * out)};
+    offset = l.b + static_cast<std::size_t>(out);
+    layers.push_back(l);
+    in = out;
+  };
+  for (std::int64_t h : shape.hidden) {
+    if (h < 1) throw std::invalid_argument("mlp: hidden layer widths must be >= 1, got " + std::to_string(h));
+    add(h);
+  }
+  add(shape.classes);
+  return layers;
+}
+
+std::size_t param_count(const std::vector<Layer>& layers) { return layers.back().b + static_cast<std::size_t>(layers.back().out); }
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+void check_dataset(const Dataset& d, const MlpShape& shape, const char* which) {
+  if (d.samples < 0 || static_cast<std::int64_t>(d.x.size()) != d.samples * d.features ||
+      static_cast<std::int64_t>(d.y.size()) != d.samples) {
+    throw std::invalid_argument(std::string("MlpTrainer: the ") + which + " set's arrays do not match its " +
+                                std::to_string(d.samples) + " samples");
+  }
+  if (d.samples > 0 && d.features != shape.inputs) {
+    throw std::invalid_argument(std::string("MlpTrainer: the ") + which + " set has " + std::to_string(d.features) +
+                                " features, the model " + std::to_string(shape.inputs) + " inputs");
+  }
+  for (std::int32_t y : d.y) {
+    if (y < 0 || y >= shape.classes) {
+      throw std::invalid_argument(std::string("MlpTrainer: the ") + which + " set has label " + std::to_string(y) +
+                                  " outside [0, " + std::to_string(shape.classes) + ")");
+    }
+  }
+}
+
+// Rows of the test set per evaluation item, and items per evaluation pass (bounds the workspace).
+constexpr std::int64_t kEvalRows = 256;
+constexpr std::int64_t kEvalItemsPerPass = 64;
+
+}  // namespace
+
+std::int64_t parameter_count(const MlpShape& shape) { return static_cast<std::int64_t>(param_count(layers_of(shape))); }
+
+double forward_flops_per_sample(const MlpShape& shape) {
+  const auto layers = layers_of(shape);
+  double flops = 0;
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const double in = static_cast<double>(layers[l].in), out = static_cast<double>(layers[l].out);
+    const bool relu = l + 1 < layers.size();
+    flops += 2 * in * out + out * (relu ? 2 : 1);  // gemm, bias (+ relu)
+  }
+  return flops + kernels::contract::kSoftmaxFlopsPerElement * static_cast<double>(shape.classes);
+}
+
+double train_flops_per_sample(const MlpShape& shape) {
+  const auto layers = layers_of(shape);
+  double flops = forward_flops_per_sample(shape) +
+                 kernels::contract::kSoftmaxGradFlopsPerElement * static_cast<double>(shape.classes);
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const double in = static_cast<double>(layers[l].in), out = static_cast<double>(layers[l].out);
+    if (l > 0) flops += 2 * out * in + in;  // dA = dZ·Wᵀ, relu_backward
+    flops += 2 * in * out + out;            // W += −lr·AᵀdZ, b += −lr·colsum(dZ)
+  }
+  return flops;
+}
+
+std::vector<float> init_parameters(const MlpShape& shape, Rng& rng) {
+  const auto layers = layers_of(shape);
+  std::vector<float> params(param_count(layers), 0.0f);
+  for (const Layer& l : layers) {
+    const double limit = std::sqrt(6.0 / static_cast<double>(l.in + l.out));
+    for (std::size_t i = 0; i < static_cast<std::size_t>(l.in * l.out); ++i) {
+      params[l.w + i] = static_cast<float>(rng.uniform(-limit, limit));
+    }
+  }
+  return params;
+}
+
+std::int64_t local_steps(std::int64_t samples, const LocalTrainingConfig& config) {
+  if (samples <= 0 || config.epochs <= 0) return 0;
+  if (config.batch_size < 1) throw std::invalid_argument("local_steps: batch_size must be >= 1");
+  return config.epochs * ceil_div(samples, config.batch_size);
+}
+
+// ------------------------------------------------------------------------------------------------
+
+struct MlpTrainer::Impl {
+  // One client's workspace in a chunk: its parameters and its minibatch activations, in backend
+  // memory, plus its host-side sample order and labels. Allocated once, reused for every client.
+  struct Slot {
+    kernels::Buffer params;  // W_0, b_0, W_1, b_1, …
+    kernels::Buffer acts;    // X (B×in_0), A_1 … A_{L−1}, Z (B×classes), dA_1 … dA_{L−1}; rows of width w
+    std::vector<std::int32_t> order;   // this epoch's sample order
+    std::vector<std::int32_t> labels;  // labels of the current minibatch
+
+    // The client being trained.
+    const ClientWork* work = nullptr;
+    std::int64_t steps = 0, steps_per_epoch = 0;
+    std::int64_t b = 0;                  // rows of the current minibatch
+    const std::int32_t* rows = nullptr;  // its sample indices
+    double loss_sum = 0;
+    std::int64_t correct = 0, samples_seen = 0;
+  };
+
+  kernels::Backend& be;
+  MlpShape shape;
+  std::vector<Layer> layers;
+  std::size_t params_n = 0;
+  const Dataset& train;
+  const Dataset& test;
+  LocalTrainingConfig config;
+  std::uint64_t seed;
+  std::int64_t chunk;
+  double train_flops_sample = 0;
+
+  kernels::Buffer train_copy, test_copy;  // only for backends that cannot read host memory
+  ConstMatView train_x, test_x;
+
+  // Offsets (in floats) of each minibatch matrix inside Slot::acts, for a batch of B rows.
+  std::vector<std::size_t> act_off;   // act_off[l] = A_l (A_0 = X), l in [0, L)
+  std::size_t logits_off = 0;
+  std::vector<std::size_t> grad_off;  // grad_off[l] = dA_l, l in [1, L)
+  std::size_t acts_n = 0;
+
+  std::vector<Slot> slots;
+  std::vector<Slot*> active;
+
+  // Argument arrays of the batched calls (capacity kept: no allocation per step).
+  std::vector<ConstMatView> va, vb;
+  std::vector<MatView> vc;
+  std::vector<const float*> vcbias;
+  std::vector<float*> vbias;
+  std::vector<const std::int32_t*> vidx;
+  std::vector<double> vloss;
+  std::vector<std::int64_t> vcorrect;
+
+  kernels::Buffer eval_params, eval_acts;
+
+  Impl(kernels::Backend& backend, MlpShape s, const Dataset& tr, const Dataset& te, LocalTrainingConfig c,
+       std::uint64_t sd, std::int64_t ch)
+      : be(backend), shape(std::move(s)), layers(layers_of(shape)), params_n(param_count(layers)), train(tr), test(te),
+        config(c), seed(sd), chunk(ch) {
+    if (chunk < 1) throw std::invalid_argument("MlpTrainer: chunk must be >= 1, got " + std::to_string(chunk));
+    if (config.batch_size < 1) throw std::invalid_argument("MlpTrainer: batch_size must be >= 1");
+    if (config.epochs < 0) throw std::invalid_argument("MlpTrainer: epochs must be >= 0");
+    if (!std::isfinite(config.lr)) throw std::invalid_argument("MlpTrainer: lr must be finite");
+    check_dataset(train, shape, "training");
+    check_dataset(test, shape, "test");
+    train_flops_sample = train_flops_per_sample(shape);
+    train_x = to_backend(train, train_copy);
+    test_x = to_backend(test, test_copy);
+
+    const auto B = static_cast<std::size_t>(config.batch_size);
+    const std::size_t L = layers.size();
+    act_off.resize(L);
+    grad_off.assign(L, 0);
+    std::size_t off = 0;
+    for (std::size_t l = 0; l < L; ++l) {
+      act_off[l] = off;
+      off += B * static_cast<std::size_t>(layers[l].in);
+    }
+    logits_off = off;
+    off += B * static_cast<std::size_t>(shape.classes);
+    for (std::size_t l = 1; l < L; ++l) {
+      grad_off[l] = off;
+      off += B * static_cast<std::size_t>(layers[l].in);
+    }
+    acts_n = off;
+  }
+
+  ConstMatView to_backend(const Dataset& d, kernels::Buffer& copy) {
+    const std::size_t n = d.x.size();
+    if (n == 0) return ConstMatView(nullptr, 0, shape.inputs, shape.inputs);
+    const float* p = be.view_host(d.x.data(), n);
+    if (!p) {
+      copy = be.alloc(n);
+      be.upload(d.x.data(), n, copy.data());
+      p = copy.data();
+    }
+    return ConstMatView(p, d.samples, d.features, d.features);
+  }
+
+  // Views of slot k's matrices for its current minibatch of s.b rows.
+  MatView in_act(const Slot& s, std::size_t l) const {
+    return MatView{s.acts.data() + act_off[l], s.b, layers[l].in, layers[l].in};
+  }
+  MatView out_act(const Slot& s, std::size_t l) const {
+    if (l + 1 < layers.size()) return in_act(s, l + 1);
+    return MatView{s.acts.data() + logits_off, s.b, shape.classes, shape.classes};
+  }
+  MatView grad_in(const Slot& s, std::size_t l) const {  // dA_l, l >= 1
+    return MatView{s.acts.data() + grad_off[l], s.b, layers[l].in, layers[l].in};
+  }
+  MatView grad_out(const Slot& s, std::size_t l) const {  // dZ_l
+    if (l + 1 < layers.size()) return grad_in(s, l + 1);
+    return out_act(s, l);
+  }
+  ConstMatView weights(const Slot& s, std::size_t l) const {
+    return ConstMatView(s.params.data() + layers[l].w, layers[l].in, layers[l].out, layers[l].out);
+  }
+  MatView weights_mut(const Slot& s, std::size_t l) const {
+    return MatView{s.params.data() + layers[l].w, layers[l].in, layers[l].out, layers[l].out};
+  }
+  float* bias(const Slot& s, std::size_t l) const { return s.params.data() + layers[l].b; }
+
+  void ensure_slots(std::size_t n) {
+    while (slots.size() < n) {
+      Slot s;
+      s.params = be.alloc(params_n);
+      s.acts = be.alloc(acts_n);
+      s.labels.resize(static_cast<std::size_t>(config.batch_size));
+      slots.push_back(std::move(s));
+    }
+    active.reserve(n);
+    for (auto* v : {&va, &vb}) v->reserve(n);
+    vc.reserve(n);
+    vcbias.reserve(n);
+    vbias.reserve(n);
+    vidx.reserve(n);
+    vloss.reserve(n);
+    vcorrect.reserve(n);
+  }
+
+  // Builds the argument arrays over the active slots, then makes one batched call.
+  template <class F>
+  void each_active(F&& fill) {
+    for (std::size_t i = 0; i < active.size(); ++i) fill(i, *active[i]);
+  }
+
+  void step(std::int64_t s_index) {
+    const float alpha = -static_cast<float>(config.lr);
+    const std::size_t n = active.size();
+    const std::size_t L = layers.size();
+    vidx.resize(n);
+    vc.resize(n);
+    va.resize(n);
+    vb.resize(n);
+    vcbias.resize(n);
+    vbias.resize(n);
+
+    // Minibatch rows and labels (host), then the gather into X.
+    for (std::size_t i = 0; i < n; ++i) {
+      Slot& s = *active[i];
+      const std::int64_t epoch = s_index / s.steps_per_epoch;
+      const std::int64_t j = s_index % s.steps_per_epoch;
+      const auto samples = static_cast<std::int64_t>(s.work->samples.size());
+      if (j == 0) shuffle(s, epoch);
+      s.rows = s.order.data() + j * config.batch_size;
+      s.b = std::min(config.batch_size, samples - j * config.batch_size);
+      for (std::int64_t r = 0; r < s.b; ++r) s.labels[static_cast<std::size_t>(r)] = train.y[static_cast<std::size_t>(s.rows[r])];
+      s.samples_seen += s.b;
+      vidx[i] = s.rows;
+      vc[i] = in_act(s, 0);
+    }
+    be.gather_rows(train_x, vidx, vc);
+
+    // Forward.
+    for (std::size_t l = 0; l < L; ++l) {
+      each_active([&](std::size_t i, const Slot& s) {
+        va[i] = in_act(s, l);
+        vb[i] = weights(s, l);
+        vc[i] = out_act(s, l);
+        vcbias[i] = bias(s, l);
+      });
+      be.gemm(Trans::no, Trans::no, 1.0f, va, vb, 0.0f, vc);
+      be.bias_activation(l + 1 < L ? Activation::relu : Activation::none, vcbias, vc);
+    }
+
+    // Loss and its gradient: grad_scale = 1/b differs for a short last minibatch, so one call per b.
+    softmax_grouped();
+
+    // Backward and update, from the last layer.
+    for (std::size_t l = L; l-- > 0;) {
+      if (l > 0) {
+        each_active([&](std::size_t i, const Slot& s) {
+          va[i] = grad_out(s, l);
+          vb[i] = weights(s, l);
+          vc[i] = grad_in(s, l);
+        });
+        be.gemm(Trans::no, Trans::yes, 1.0f, va, vb, 0.0f, vc);
+      }
+      each_active([&](std::size_t i, const Slot& s) {
+        va[i] = in_act(s, l);
+        vb[i] = grad_out(s, l);
+        vc[i] = weights_mut(s, l);
+        vbias[i] = bias(s, l);
+      });
+      be.gemm(Trans::yes, Trans::no, alpha, va, vb, 1.0f, vc);
+      be.add_column_sums(alpha, vb, vbias);
+      if (l > 0) {
+        each_active([&](std::size_t i, const Slot& s) {
+          va[i] = in_act(s, l);
+          vc[i] = grad_in(s, l);
+        });
+        be.relu_backward(va, vc);
+      }
+    }
+  }
+
+  void softmax_grouped() {
+    const std::size_t L = layers.size();
+    std::size_t done = 0;
+    std::int64_t b = 0;
+    while (done < active.size()) {
+      // The next batch size not handled yet: the smallest one above the previous.
+      std::int64_t next = -1;
+      for (const Slot* s : active) {
+        if (s->b > b && (next < 0 || s->b < next)) next = s->b;
+      }
+      b = next;
+      vc.clear();
+      vidx.clear();
+      for (const Slot* s : active) {
+        if (s->b != b) continue;
+        vc.push_back(out_act(*s, L - 1));
+        vidx.push_back(s->labels.data());
+      }
+      vloss.assign(vc.size(), 0.0);
+      vcorrect.assign(vc.size(), 0);
+      be.softmax_xent(vc, vidx, true, 1.0f / static_cast<float>(b), vloss, vcorrect);
+      std::size_t k = 0;
+      for (Slot* s : active) {
+        if (s->b != b) continue;
+        s->loss_sum += vloss[k];
+        s->correct += vcorrect[k];
+        ++k;
+      }
+      done += vc.size();
+    }
+    vc.resize(active.size());
+    vidx.resize(active.size());
+  }
+
+  void shuffle(Slot& s, std::int64_t epoch) const {
+    const auto& samples = s.work->samples;
+    s.order.assign(samples.begin(), samples.end());
+    Rng rng(seed, "shuffle", static_cast<std::uint64_t>(static_cast<std::int64_t>(s.work->client)),
+            static_cast<std::uint64_t>(s.work->round * 1000003 + epoch));
+    for (std::size_t i = s.order.size(); i > 1; --i) {
+      const auto j = static_cast<std::size_t>(rng.below(i));
+      std::swap(s.order[i - 1], s.order[j]);
+    }
+  }
+
+  std::vector<ClientResult> run(std::span<const float> global, std::span<const ClientWork> work) {
+    if (global.size() != params_n) {
+      throw std::invalid_argument("MlpTrainer::train: global model has " + std::to_string(global.size()) +
+                                  " parameters, expected " + std::to_string(params_n));
+    }
+    for (const ClientWork& w : work) {
+      for (std::int32_t i : w.samples) {
+        if (i < 0 || i >= train.samples) {
+          throw std::invalid_argument("MlpTrainer::train: client " + std::to_string(w.client) + " has sample index " +
+                                      std::to_string(i) + " outside [0, " + std::to_string(train.samples) + ")");
+        }
+      }
+    }
+    std::vector<ClientResult> results(work.size());
+    for (std::size_t first = 0; first < work.size(); first += static_cast<std::size_t>(chunk)) {
+      const std::size_t count = std::min(work.size() - first, static_cast<std::size_t>(chunk));
+      train_chunk(global, work.subspan(first, count), std::span(results).subspan(first, count));
+    }
+    return results;
+  }
+
+  void train_chunk(std::span<const float> global, std::span<const ClientWork> work, std::span<ClientResult> out) {
+    ensure_slots(work.size());
+    active.clear();
+    std::int64_t max_steps = 0;
+    for (std::size_t k = 0; k < work.size(); ++k) {
+      Slot& s = slots[k];
+      s.work = &work[k];
+      const auto samples = static_cast<std::int64_t>(work[k].samples.size());
+      s.steps = local_steps(samples, config);
+      s.steps_per_epoch = ceil_div(samples, config.batch_size);
+      s.loss_sum = 0;
+      s.correct = 0;
+      s.samples_seen = 0;
+      s.b = 0;
+      if (s.steps == 0) continue;
+      be.upload(global.data(), params_n, s.params.data());
+      max_steps = std::max(max_steps, s.steps);
+    }
+    for (std::int64_t step_index = 0; step_index < max_steps; ++step_index) {
+      active.clear();
+      for (std::size_t k = 0; k < work.size(); ++k) {
+        if (step_index < slots[k].steps) active.push_back(&slots[k]);
+      }
+      step(step_index);
+    }
+    for (std::size_t k = 0; k < work.size(); ++k) {
+      const Slot& s = slots[k];
+      ClientResult& r = out[k];
+      r.params.resize(params_n);
+      if (s.steps == 0) {
+        std::copy(global.begin(), global.end(), r.params.begin());
+      } else {
+        be.download(s.params.data(), params_n, r.params.data());
+      }
+      r.steps = s.steps;
+      r.samples_seen = s.samples_seen;
+      r.loss_sum = s.loss_sum;
+      r.flops = static_cast<double>(s.samples_seen) * train_flops_sample;
+    }
+  }
+
+  Evaluation evaluate(std::span<const float> params) {
+    if (params.size() != params_n) {
+      throw std::invalid_argument("MlpTrainer::evaluate: model has " + std::to_string(params.size()) +
+                                  " parameters, expected " + std::to_string(params_n));
+    }
+    if (test.samples == 0) throw std::invalid_argument("MlpTrainer::evaluate: the test set is empty");
+    const std::size_t L = layers.size();
+    // Per item: activations of every layer output (hidden widths, then the logits).
+    std::size_t width = 0;
+    for (const Layer& l : layers) width += static_cast<std::size_t>(l.out);
+    const std::int64_t items_total = ceil_div(test.samples, kEvalRows);
+    const std::int64_t per_pass = std::min(items_total, kEvalItemsPerPass);
+    if (!eval_params.data()) eval_params = be.alloc(params_n);
+    const std::size_t acts_per_item = static_cast<std::size_t>(kEvalRows) * width;
+    if (eval_acts.size() < acts_per_item * static_cast<std::size_t>(per_pass)) {
+      eval_acts = be.alloc(acts_per_item * static_cast<std::size_t>(per_pass));
+    }
+    be.upload(params.data(), params_n, eval_params.data());
+
+    std::vector<ConstMatView> a, w;
+    std::vector<MatView> z;
+    std::vector<const float*> bias;
+    std::vector<const std::int32_t*> labels;
+    std::vector<double> loss;
+    std::vector<std::int64_t> correct;
+    double loss_sum = 0;
+    std::int64_t hits = 0;
+    for (std::int64_t first = 0; first < items_total; first += per_pass) {
+      const auto n = static_cast<std::size_t>(std::min(per_pass, items_total - first));
+      std::vector<std::int64_t> row0(n), rows(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        row0[i] = (first + static_cast<std::int64_t>(i)) * kEvalRows;
+        rows[i] = std::min(kEvalRows, test.samples - row0[i]);
+      }
+      auto output = [&](std::size_t i, std::size_t l) {
+        std::size_t off = acts_per_item * i;
+        for (std::size_t k = 0; k < l; ++k) off += static_cast<std::size_t>(kEvalRows * layers[k].out);
+        return MatView{eval_acts.data() + off, rows[i], layers[l].out, layers[l].out};
+      };
+      for (std::size_t l = 0; l < L; ++l) {
+        a.resize(n);
+        w.assign(n, ConstMatView(eval_params.data() + layers[l].w, layers[l].in, layers[l].out, layers[l].out));
+        z.resize(n);
+        bias.assign(n, eval_params.data() + layers[l].b);
+        for (std::size_t i = 0; i < n; ++i) {
+          a[i] = l == 0 ? ConstMatView(test_x.data + row0[i] * test_x.ld, rows[i], test_x.cols, test_x.ld)
+                        : ConstMatView(output(i, l - 1));
+          z[i] = output(i, l);
+        }
+        be.gemm(Trans::no, Trans::no, 1.0f, a, w, 0.0f, z);
+        be.bias_activation(l + 1 < L ? Activation::relu : Activation::none, bias, z);
+      }
+      labels.resize(n);
+      for (std::size_t i = 0; i < n; ++i) labels[i] = test.y.data() + row0[i];
+      loss.assign(n, 0.0);
+      correct.assign(n, 0);
+      be.softmax_xent(z, labels, false, 1.0f, loss, correct);
+      for (std::size_t i = 0; i < n; ++i) {
+        loss_sum += loss[i];
+        hits += correct[i];
+      }
+    }
+    const auto total = static_cast<double>(test.samples);
+    return Evaluation{loss_sum / total, static_cast<double>(hits) / total};
+  }
+};
+
+MlpTrainer::MlpTrainer(kernels::Backend& backend, MlpShape shape, const Dataset& train, const Dataset& test,
+                       LocalTrainingConfig config, std::uint64_t seed, std::int64_t chunk)
+    : impl_(new Impl(backend, std::move(shape), train, test, config, seed, chunk)) {}
+
+MlpTrainer::~MlpTrainer() { delete impl_; }
+
+std::vector<ClientResult> MlpTrainer::train(std::span<const float> global, std::span<const ClientWork> work) {
+  return impl_->run(global, work);
+}
+
+Evaluation MlpTrainer::evaluate(std::span<const float> params) { return impl_->evaluate(params); }
+
+}  // namespace dtsim::models

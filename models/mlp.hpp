@@ -65,6 +65,8 @@ class MlpTrainer {
   MlpTrainer(kernels::Backend& backend, MlpShape shape, const Dataset& train, const Dataset& test,
              LocalTrainingConfig config, std::uint64_t seed, std::int64_t chunk);
   ~MlpTrainer();
+  MlpTrainer(const MlpTrainer&) = delete;
+  MlpTrainer& operator=(const MlpTrainer&) = delete;
 
   // Trains every client of `work` from `global` (parameter_count() values); results in work order.
   std::vector<ClientResult> train(std::span<const float> global, std::span<const ClientWork> work);

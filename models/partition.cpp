@@ -23,15 +23,13 @@ constexpr std::int64_t k_max_index = std::numeric_limits<std::int32_t>::max();
 
 void check_clients(std::int64_t clients, const char* who) {
   if (clients < 1 || clients > k_max_index) {
-    throw std::invalid_argument(std::string(who) + ": clients must be in [1, 2^31-1], got " +
-                                std::to_string(clients));
+    throw std::invalid_argument(std::string(who) + ": clients must be in [1, 2^31-1], got " + std::to_string(clients));
   }
 }
 
 void check_samples(std::int64_t samples, const char* who) {
   if (samples < 0 || samples > k_max_index) {
-    throw std::invalid_argument(std::string(who) + ": samples must be in [0, 2^31-1], got " +
-                                std::to_string(samples));
+    throw std::invalid_argument(std::string(who) + ": samples must be in [0, 2^31-1], got " + std::to_string(samples));
   }
 }
 
@@ -136,14 +134,15 @@ Partition partition_dirichlet(std::span<const std::int32_t> labels, std::int64_t
   return parts;
 }
 
-Partition partition_shards(std::span<const std::int32_t> labels, std::int64_t clients,
-                           std::int64_t shards_per_client, Rng& rng) {
+Partition partition_shards(std::span<const std::int32_t> labels, std::int64_t clients, std::int64_t shards_per_client,
+                           Rng& rng) {
   check_clients(clients, "partition_shards");
   check_samples(static_cast<std::int64_t>(labels.size()), "partition_shards");
   if (shards_per_client < 1 || shards_per_client > k_max_index / clients) {
-    throw std::invalid_argument("partition_shards: shards_per_client must be >= 1 and clients × shards_per_client "
-                                "<= 2^31-1, got " + std::to_string(shards_per_client) + " with " +
-                                std::to_string(clients) + " clients");
+    throw std::invalid_argument(
+        "partition_shards: shards_per_client must be >= 1 and clients × shards_per_client "
+        "<= 2^31-1, got " +
+        std::to_string(shards_per_client) + " with " + std::to_string(clients) + " clients");
   }
   for (std::size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] < 0) {

@@ -19,8 +19,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using dtsim::models::DataError;
-using dtsim::models::LoadedData;
 using dtsim::models::load_fashion_mnist;
+using dtsim::models::LoadedData;
 
 const std::string k_debian_dir = "/usr/share/datasets/fashion-mnist";
 
@@ -48,8 +48,8 @@ std::vector<unsigned char> be32(std::uint32_t v) {
           static_cast<unsigned char>(v)};
 }
 
-std::vector<unsigned char> idx_images(std::uint32_t magic, std::uint32_t count, std::uint32_t rows,
-                                      std::uint32_t cols, const std::vector<unsigned char>& pixels) {
+std::vector<unsigned char> idx_images(std::uint32_t magic, std::uint32_t count, std::uint32_t rows, std::uint32_t cols,
+                                      const std::vector<unsigned char>& pixels) {
   std::vector<unsigned char> bytes;
   for (std::uint32_t v : {magic, count, rows, cols}) {
     const auto word = be32(v);
@@ -90,7 +90,8 @@ void write_raw(const fs::path& path, const std::vector<unsigned char>& bytes) {
 // Pixels of sample i: every byte equal to (i * 51) % 256, so sample 1 is 0.2 and sample 5 is 1.0.
 std::vector<unsigned char> pixels_for(std::uint32_t count) {
   std::vector<unsigned char> pixels;
-  for (std::uint32_t i = 0; i < count; ++i) pixels.insert(pixels.end(), 784, static_cast<unsigned char>((i * 51) % 256));
+  for (std::uint32_t i = 0; i < count; ++i)
+    pixels.insert(pixels.end(), 784, static_cast<unsigned char>((i * 51) % 256));
   return pixels;
 }
 
@@ -173,16 +174,16 @@ TEST_SUITE("models") {
   TEST_CASE("fashion_mnist: a missing directory names the path and the Debian package") {
     const std::string dir = "/nonexistent/dtsim/fashion-mnist";
     CHECK_THROWS_WITH_AS(load_fashion_mnist(dir, 0, 0), doctest::Contains(dir.c_str()), DataError);
-    CHECK_THROWS_WITH_AS(load_fashion_mnist(dir, 0, 0),
-                         doctest::Contains("apt-get install dataset-fashion-mnist"), DataError);
+    CHECK_THROWS_WITH_AS(load_fashion_mnist(dir, 0, 0), doctest::Contains("apt-get install dataset-fashion-mnist"),
+                         DataError);
   }
 
   TEST_CASE("fashion_mnist: a missing file names the file and the Debian package") {
     const TempDir dir("fmnist_missing");
     const std::string file = (dir.path / "train-images-idx3-ubyte.gz").string();
     CHECK_THROWS_WITH_AS(load_fashion_mnist(dir.path.string(), 0, 0), doctest::Contains(file.c_str()), DataError);
-    CHECK_THROWS_WITH_AS(load_fashion_mnist(dir.path.string(), 0, 0),
-                         doctest::Contains("dataset-fashion-mnist"), DataError);
+    CHECK_THROWS_WITH_AS(load_fashion_mnist(dir.path.string(), 0, 0), doctest::Contains("dataset-fashion-mnist"),
+                         DataError);
   }
 
   TEST_CASE("fashion_mnist: a small valid fixture loads with pixels scaled by 1/255") {
@@ -263,7 +264,8 @@ TEST_SUITE("models") {
     // execute + assert
     INFO("spoiled " << spoiled.string());
     REQUIRE(!fault.empty());
-    CHECK_THROWS_WITH_AS(load_fashion_mnist(dir.path.string(), 0, 0), doctest::Contains(spoiled.string().c_str()), DataError);
+    CHECK_THROWS_WITH_AS(load_fashion_mnist(dir.path.string(), 0, 0), doctest::Contains(spoiled.string().c_str()),
+                         DataError);
     CHECK_THROWS_WITH_AS(load_fashion_mnist(dir.path.string(), 0, 0), doctest::Contains(fault.c_str()), DataError);
   }
 }

@@ -1,5 +1,7 @@
 // Partitioners: exact cover, sorted per-client lists, no empty client when samples >= clients,
 // determinism, and each scheme's own property (iid balance, Dirichlet skew, shard label count).
+#include "models/partition.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -12,8 +14,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "models/partition.hpp"
 
 namespace {
 
@@ -74,7 +74,8 @@ double mean_label_skew(const Partition& parts, const std::vector<std::int32_t>& 
     std::vector<double> local(static_cast<std::size_t>(classes), 0.0);
     for (std::int32_t i : part) local[static_cast<std::size_t>(labels[static_cast<std::size_t>(i)])] += 1.0;
     double tv = 0;
-    for (std::size_t c = 0; c < local.size(); ++c) tv += std::abs(local[c] / static_cast<double>(part.size()) - global[c]);
+    for (std::size_t c = 0; c < local.size(); ++c)
+      tv += std::abs(local[c] / static_cast<double>(part.size()) - global[c]);
     total += tv / 2;
     ++counted;
   }

@@ -39,8 +39,8 @@ TEST_SUITE("models") {
 
   TEST_CASE("sha256: a file read in chunks hashes like its bytes in one piece") {
     // prepare: 1 MiB + 3 bytes, so the file path crosses its 1 MiB read chunk mid-block
-    const auto path = std::filesystem::temp_directory_path() /
-                      ("dtsim_sha256_test_" + std::to_string(::getpid()) + ".bin");
+    const auto path =
+        std::filesystem::temp_directory_path() / ("dtsim_sha256_test_" + std::to_string(::getpid()) + ".bin");
     std::vector<char> bytes((1U << 20) + 3);
     for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i % 251);
     {

@@ -70,7 +70,9 @@ double agreement(const LoadedData& data, const std::vector<std::vector<std::size
   return static_cast<double>(agree) / static_cast<double>(total);
 }
 
-double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
+double mean(const std::vector<double>& v) {
+  return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
 
 double stddev(const std::vector<double>& v) {
   const double m = mean(v);

@@ -1,0 +1,115 @@
+// The CUDA backend: the Backend interface (C++20) over the plain-pointer launchers of cuda_kernels.cu
+// (CUDA 17). Checks and modelled costs are the CPU backend's (op_contract.hpp), so a CUDA run reports
+// the same costs and rejects the same arguments; its results are held to the CPU reference by
+// tests/contract/kernels/cuda_conformance_test.cpp.
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/backend.hpp"
+#include "kernels/cuda/cuda_kernels.hpp"
+#include "kernels/op_contract.hpp"
+
+namespace dtsim::kernels {
+namespace {
+
+cuda::DeviceMat device_mat(const ConstMatView& v) { return {const_cast<float*>(v.data), v.rows, v.cols, v.ld}; }
+cuda::DeviceMat device_mat(const MatView& v) { return {v.data, v.rows, v.cols, v.ld}; }
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend() : ctx_(cuda::create_context()) {}
+  ~CudaBackend() override { cuda::destroy_context(ctx_); }
+  CudaBackend(const CudaBackend&) = delete;
+  CudaBackend& operator=(const CudaBackend&) = delete;
+
+  std::string name() const override { return "cuda"; }
+  int threads() const override { return 1; }
+
+  Buffer alloc(std::size_t n) override {
+    if (n == 0) return Buffer();
+    return Buffer(cuda::device_alloc_zeroed(n), n, &cuda::device_free);
+  }
+  void upload(const float* host, std::size_t n, float* dst) override { cuda::copy_to_device(ctx_, host, n, dst); }
+  void download(const float* src, std::size_t n, float* host) override { cuda::copy_to_host(ctx_, src, n, host); }
+  void copy(const float* src, std::size_t n, float* dst) override { cuda::copy_on_device(ctx_, src, n, dst); }
+  const float* view_host(const float*, std::size_t) override { return nullptr; }
+
+  Cost gemm(Trans ta, Trans tb, float alpha, std::span<const ConstMatView> a, std::span<const ConstMatView> b,
+            float beta, std::span<const MatView> c) override {
+    const Cost cost = contract::gemm(ta, tb, a, b, beta, c);
+    fill(a_, a);
+    fill(b_, b);
+    fill(c_, c);
+    cuda::gemm(ctx_, ta == Trans::yes, tb == Trans::yes, alpha, a_.data(), b_.data(), beta, c_.data(), c.size());
+    return cost;
+  }
+
+  Cost bias_activation(Activation act, std::span<const float* const> bias, std::span<const MatView> x) override {
+    const Cost cost = contract::bias_activation(act, bias, x);
+    fill(a_, x);
+    cuda::bias_activation(ctx_, act == Activation::relu, bias.data(), a_.data(), x.size());
+    return cost;
+  }
+
+  Cost relu_backward(std::span<const ConstMatView> act, std::span<const MatView> grad) override {
+    const Cost cost = contract::relu_backward(act, grad);
+    fill(a_, act);
+    fill(b_, grad);
+    cuda::relu_backward(ctx_, a_.data(), b_.data(), grad.size());
+    return cost;
+  }
+
+  Cost softmax_xent(std::span<const MatView> logits, std::span<const std::int32_t* const> labels, bool with_grad,
+                    float grad_scale, std::span<double> loss_sum, std::span<std::int64_t> correct) override {
+    const Cost cost = contract::softmax_xent(logits, labels, with_grad, loss_sum, correct);
+    fill(a_, logits);
+    cuda::softmax_xent(ctx_, a_.data(), labels.data(), with_grad, grad_scale, loss_sum.data(), correct.data(),
+                       logits.size());
+    return cost;
+  }
+
+  Cost add_column_sums(float alpha, std::span<const ConstMatView> g, std::span<float* const> bias) override {
+    const Cost cost = contract::add_column_sums(g, bias);
+    fill(a_, g);
+    cuda::add_column_sums(ctx_, alpha, a_.data(), bias.data(), g.size());
+    return cost;
+  }
+
+  Cost gather_rows(ConstMatView src, std::span<const std::int32_t* const> rows, std::span<const MatView> dst) override {
+    const Cost cost = contract::gather_rows(src, rows, dst);
+    fill(a_, dst);
+    cuda::gather_rows(ctx_, device_mat(src), rows.data(), a_.data(), dst.size());
+    return cost;
+  }
+
+  Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n, float* out) override {
+    const Cost cost = contract::weighted_sum(x, w, n, out);
+    cuda::weighted_sum(ctx_, x.data(), w.data(), x.size(), n, out);
+    return cost;
+  }
+
+ private:
+  template <class View>
+  static void fill(std::vector<cuda::DeviceMat>& out, std::span<const View> views) {
+    out.resize(views.size());  // keeps its capacity: no allocation once warm
+    for (std::size_t i = 0; i < views.size(); ++i) out[i] = device_mat(views[i]);
+  }
+
+  cuda::Context* ctx_;
+  std::vector<cuda::DeviceMat> a_, b_, c_;
+};
+
+}  // namespace
+
+bool cuda_compiled() { return true; }
+
+bool cuda_device_available(std::string* why) { return cuda::device_count(why) > 0; }
+
+std::unique_ptr<Backend> make_cuda_backend() {
+  std::string why;
+  if (!cuda_device_available(&why)) throw std::runtime_error("cuda backend: " + why);
+  return std::make_unique<CudaBackend>();
+}
+
+}  // namespace dtsim::kernels
