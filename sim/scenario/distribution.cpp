@@ -30,15 +30,19 @@ double pick(const std::vector<double>& values, const std::vector<double>& weight
 
 double Distribution::sample(Rng& rng, bool positive) const {
   switch (kind) {
-    case Kind::constant: return value;
-    case Kind::uniform: return min + (max - min) * rng.uniform();
+    case Kind::constant:
+      return value;
+    case Kind::uniform:
+      return min + (max - min) * rng.uniform();
     case Kind::normal:
       if (!positive) return rng.normal(mean, stddev);
       for (int i = 0; i < kMaxPositiveTries; ++i)
         if (const double x = rng.normal(mean, stddev); x > 0) return x;
       return mean;
-    case Kind::lognormal: return median * std::exp(sigma * rng.normal());
-    case Kind::choice: return pick(values, weights, rng);
+    case Kind::lognormal:
+      return median * std::exp(sigma * rng.normal());
+    case Kind::choice:
+      return pick(values, weights, rng);
   }
   return value;
 }

@@ -25,10 +25,14 @@ std::string join(const std::vector<std::string>& items) {
 
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "'" + node.Scalar() + "'";
-    default: return "no value";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "'" + node.Scalar() + "'";
+    default:
+      return "no value";
   }
 }
 
@@ -101,23 +105,30 @@ struct ParamsAccess {
   static const OverrideOrigin* origin(const ParamsContext& ctx, const std::string& path) {
     const OverrideOrigin* best = nullptr;
     for (const auto& o : ctx.overrides) {
-      const bool covers = path == o.key_path || (path.starts_with(o.key_path) && (path[o.key_path.size()] == '.' ||
-                                                                                   path[o.key_path.size()] == '['));
+      const bool covers = path == o.key_path || (path.starts_with(o.key_path) &&
+                                                 (path[o.key_path.size()] == '.' || path[o.key_path.size()] == '['));
       if (covers && (!best || o.key_path.size() > best->key_path.size())) best = &o;
     }
     return best;
   }
 
-  // Where `node` (at key path `path`) came from, or nullopt when it has no position.
+  // Where `node` (at key path `path`) came from, or nullopt when it has no position. A node without a
+  // position that an override created on its way down ("a" for --set a.b=1) is located at that override.
   static std::optional<Location> where(const Params& p, const std::string& path, const YAML::Node& node) {
     if (const auto* o = origin(*p.ctx_, path)) return o->where;
-    if (!node.IsDefined() || node.Mark().is_null()) return std::nullopt;
-    return Location{p.ctx_->file, node.Mark().line + 1, node.Mark().column + 1};
+    if (node.IsDefined() && !node.Mark().is_null())
+      return Location{p.ctx_->file, node.Mark().line + 1, node.Mark().column + 1};
+    for (const auto& o : p.ctx_->overrides)
+      if (o.key_path.starts_with(path + ".")) return o.where;
+    return std::nullopt;
   }
 
+  // Records an error; one located at an override quotes it.
   static void add(Params& p, const std::string& path, Location at, std::string message,
                   std::vector<std::string> notes) {
-    if (const auto* o = origin(*p.ctx_, path)) notes.push_back("set by " + o->arg);
+    for (const auto& o : p.ctx_->overrides)
+      if (o.where.file == at.file && o.where.line == at.line && o.where.column == at.column)
+        notes.push_back("set by " + o.arg);
     p.ctx_->errors.add({std::move(at), path, std::move(message), std::move(notes)});
   }
 
@@ -140,17 +151,13 @@ struct ParamsAccess {
     p.error(key, "expected " + expected + ", got " + describe(got));
   }
 
-  struct Raw {
-    std::string text;
-    bool given;  // from the document (else the default's text)
-  };
   // The scalar text at `key`, or the default's text when absent; nullopt after recording an error.
-  static std::optional<Raw> scalar(Params& p, const std::string& key, const std::string& expected,
-                                   const std::optional<std::string>& def) {
+  static std::optional<std::string> scalar(Params& p, const std::string& key, const std::string& expected,
+                                           const std::optional<std::string>& def) {
     ask(p, key);
     const auto entry = find(p, key);
     if (!entry) {
-      if (def) return Raw{*def, false};
+      if (def) return *def;
       p.error(key, "missing required key; expected " + expected);
       return std::nullopt;
     }
@@ -158,10 +165,11 @@ struct ParamsAccess {
       type_error(p, key, entry->value, expected);
       return std::nullopt;
     }
-    return Raw{entry->value.Scalar(), true};
+    return entry->value.Scalar();
   }
 
-  // One real or quantity read from `text` (of `item`, at `path`); nullopt after recording an error.
+  // The real or quantity in `text` (the value at key path `path`, located at `at`); nullopt after recording an
+  // error.
   static std::optional<double> number(Params& p, const std::string& path, const Location& at, const std::string& text,
                                       std::optional<UnitKind> unit, Sign sign) {
     std::optional<double> v;
@@ -182,9 +190,12 @@ struct ParamsAccess {
 
   static double scalar_number(Params& p, const std::string& key, std::optional<UnitKind> unit, Sign sign) {
     if (unit) return p.get_quantity(key, *unit, std::nullopt, sign != Sign::positive);
-    const auto raw = scalar(p, key, "a number", std::nullopt);
+    const char* expected = sign == Sign::positive       ? "a number > 0"
+                           : sign == Sign::non_negative ? "a number >= 0"
+                                                        : "a number";
+    const auto raw = scalar(p, key, expected, std::nullopt);
     if (!raw) return 0;
-    const auto v = number(p, full(p, key), p.location(key), raw->text, unit, sign);
+    const auto v = number(p, full(p, key), p.location(key), *raw, unit, sign);
     if (v) record(p, key, YAML::Node(number_text(*v)));
     return v.value_or(0);
   }
@@ -210,8 +221,8 @@ struct ParamsAccess {
       const std::string path = full(p, key) + "[" + std::to_string(i) + "]";
       const Location at = where(p, path, item).value_or(p.location(key));
       if (!item.IsScalar()) {
-        add(p, path, at, "expected " + (unit ? unit_expectation(*unit) : std::string("a number")) + ", got " +
-                             describe(item), {});
+        add(p, path, at,
+            "expected " + (unit ? unit_expectation(*unit) : std::string("a number")) + ", got " + describe(item), {});
         continue;
       }
       if (const auto v = number(p, path, at, item.Scalar(), unit, sign)) {
@@ -234,13 +245,15 @@ struct ParamsAccess {
     out.kind = static_cast<Distribution::Kind>(std::find(names.begin(), names.end(), kind_name) - names.begin());
     const std::size_t errors_before = d.context().errors.items().size();
     switch (out.kind) {
-      case Distribution::Kind::constant: out.value = scalar_number(d, "value", unit, drawable); break;
+      case Distribution::Kind::constant:
+        out.value = scalar_number(d, "value", unit, drawable);
+        break;
       case Distribution::Kind::uniform:
         out.min = scalar_number(d, "min", unit, drawable);
         out.max = scalar_number(d, "max", unit, drawable);
         if (d.context().errors.items().size() == errors_before && out.max < out.min)
-          d.error("max", "max '" + find(d, "max")->value.Scalar() + "' is below min '" + find(d, "min")->value.Scalar() +
-                             "'");
+          d.error("max",
+                  "max '" + find(d, "max")->value.Scalar() + "' is below min '" + find(d, "min")->value.Scalar() + "'");
         break;
       case Distribution::Kind::normal:
         out.mean = scalar_number(d, "mean", unit, drawable);
@@ -258,7 +271,8 @@ struct ParamsAccess {
         if (!out.weights.empty() && out.weights.size() != out.values.size())
           d.error("weights", fmt::format("{} weights for {} values; give one weight per value", out.weights.size(),
                                          out.values.size()));
-        else if (!out.weights.empty() && std::all_of(out.weights.begin(), out.weights.end(), [](double w) { return w == 0; }))
+        else if (!out.weights.empty() &&
+                 std::all_of(out.weights.begin(), out.weights.end(), [](double w) { return w == 0; }))
           d.error("weights", "the weights sum to 0; at least one must be > 0");
         break;
     }
@@ -287,22 +301,22 @@ Location Params::location(const std::string& key) const {
 std::string Params::get_string(const std::string& key, std::optional<std::string> def) {
   const auto raw = ParamsAccess::scalar(*this, key, "a string", def);
   if (!raw) return def.value_or("");
-  ParamsAccess::record(*this, key, YAML::Node(raw->text));
-  return raw->text;
+  ParamsAccess::record(*this, key, YAML::Node(*raw));
+  return *raw;
 }
 
 std::string Params::get_choice(const std::string& key, const std::vector<std::string>& valid,
                                std::optional<std::string> def) {
   const auto raw = ParamsAccess::scalar(*this, key, "one of " + join(valid), def);
   if (!raw) return def.value_or("");
-  if (std::find(valid.begin(), valid.end(), raw->text) == valid.end()) {
+  if (std::find(valid.begin(), valid.end(), *raw) == valid.end()) {
     std::vector<std::string> notes{"valid values are: " + join(valid)};
-    if (auto near = did_you_mean(raw->text, valid); !near.empty()) notes.push_back("did you mean '" + near + "'?");
-    error(key, "unknown value '" + raw->text + "'", std::move(notes));
+    if (auto near = did_you_mean(*raw, valid); !near.empty()) notes.push_back("did you mean '" + near + "'?");
+    error(key, "unknown value '" + *raw + "'", std::move(notes));
     return def.value_or("");
   }
-  ParamsAccess::record(*this, key, YAML::Node(raw->text));
-  return raw->text;
+  ParamsAccess::record(*this, key, YAML::Node(*raw));
+  return *raw;
 }
 
 std::int64_t Params::get_int(const std::string& key, std::optional<std::int64_t> def, std::int64_t min,
@@ -313,13 +327,13 @@ std::int64_t Params::get_int(const std::string& key, std::optional<std::int64_t>
   const std::int64_t fallback = def.value_or(std::clamp<std::int64_t>(0, min, max));
   if (!raw) return fallback;
   bool out_of_range = false;
-  const auto v = parse_int(raw->text, &out_of_range);
+  const auto v = parse_int(*raw, &out_of_range);
   if (!v && !out_of_range) {
-    error(key, "'" + raw->text + "' is not an integer; expected " + expected);
+    error(key, "'" + *raw + "' is not an integer; expected " + expected);
     return fallback;
   }
   if (!v || *v < min || *v > max) {
-    error(key, "'" + raw->text + "' is out of range; expected " + expected);
+    error(key, "'" + *raw + "' is out of range; expected " + expected);
     return fallback;
   }
   ParamsAccess::record(*this, key, YAML::Node(*v));
@@ -332,13 +346,13 @@ double Params::get_double(const std::string& key, std::optional<double> def, dou
   const auto raw = ParamsAccess::scalar(*this, key, expected, def_text);
   const double fallback = def.value_or(std::clamp(0.0, min, max));
   if (!raw) return fallback;
-  const auto v = parse_double(raw->text);
+  const auto v = parse_double(*raw);
   if (!v) {
-    error(key, "'" + raw->text + "' is not a finite number; expected " + expected);
+    error(key, "'" + *raw + "' is not a finite number; expected " + expected);
     return fallback;
   }
   if (*v < min || *v > max) {
-    error(key, "'" + raw->text + "' is out of range; expected " + expected);
+    error(key, "'" + *raw + "' is out of range; expected " + expected);
     return fallback;
   }
   ParamsAccess::record(*this, key, YAML::Node(number_text(*v)));
@@ -349,22 +363,21 @@ bool Params::get_bool(const std::string& key, std::optional<bool> def) {
   const auto def_text = def ? std::optional<std::string>(*def ? "true" : "false") : std::nullopt;
   const auto raw = ParamsAccess::scalar(*this, key, "true or false", def_text);
   if (!raw) return def.value_or(false);
-  if (raw->text != "true" && raw->text != "false") {
-    error(key, "'" + raw->text + "' is not a boolean; expected true or false");
+  if (*raw != "true" && *raw != "false") {
+    error(key, "'" + *raw + "' is not a boolean; expected true or false");
     return def.value_or(false);
   }
-  ParamsAccess::record(*this, key, YAML::Node(raw->text == "true"));
-  return raw->text == "true";
+  ParamsAccess::record(*this, key, YAML::Node(*raw == "true"));
+  return *raw == "true";
 }
 
 double Params::get_quantity(const std::string& key, UnitKind kind, std::optional<std::string> def, bool allow_zero) {
   const auto raw = ParamsAccess::scalar(*this, key, unit_expectation(kind), def);
   if (!raw) return 0;
-  const auto v =
-      ParamsAccess::number(*this, ParamsAccess::full(*this, key), location(key), raw->text, kind,
-                           allow_zero ? Sign::non_negative : Sign::positive);
+  const auto v = ParamsAccess::number(*this, ParamsAccess::full(*this, key), location(key), *raw, kind,
+                                      allow_zero ? Sign::non_negative : Sign::positive);
   if (!v) return 0;
-  ParamsAccess::record(*this, key, YAML::Node(raw->text));
+  ParamsAccess::record(*this, key, YAML::Node(*raw));
   return *v;
 }
 
@@ -395,7 +408,7 @@ std::vector<std::int64_t> Params::get_int_list(const std::string& key, std::opti
     bool out_of_range = false;
     const auto v = item.IsScalar() ? parse_int(item.Scalar(), &out_of_range) : std::nullopt;
     if (!v || *v < min || *v > max) {
-      const std::string problem = !item.IsScalar() ? describe(item) + " is not an integer"
+      const std::string problem = !item.IsScalar()    ? describe(item) + " is not an integer"
                                   : v || out_of_range ? "'" + item.Scalar() + "' is out of range"
                                                       : "'" + item.Scalar() + "' is not an integer";
       ParamsAccess::add(*this, path, at, problem + "; expected " + int_range(min, max), {});

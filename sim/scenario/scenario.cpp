@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -19,10 +21,14 @@ constexpr double kHuge = std::numeric_limits<double>::max();
 
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "'" + node.Scalar() + "'";
-    default: return "empty";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "'" + node.Scalar() + "'";
+    default:
+      return "empty";
   }
 }
 
@@ -60,8 +66,7 @@ Location location_of(const std::string& file, const YAML::Node& node) {
 }
 
 // yaml-cpp keeps both pairs of a repeated key, and a lookup would silently take the first.
-void check_duplicate_keys(const YAML::Node& node, const std::string& path, const std::string& file,
-                          ErrorList& errors) {
+void check_duplicate_keys(const YAML::Node& node, const std::string& path, const std::string& file, ErrorList& errors) {
   if (node.IsSequence()) {
     for (std::size_t i = 0; i < node.size(); ++i)
       check_duplicate_keys(node[i], path + "[" + std::to_string(i) + "]", file, errors);
@@ -74,8 +79,10 @@ void check_duplicate_keys(const YAML::Node& node, const std::string& path, const
     const std::string key_path = path.empty() ? key : path + "." + key;
     const auto first = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == key; });
     if (first != seen.end())
-      errors.add({location_of(file, pair.first), key_path,
-                  fmt::format("duplicate key '{}' (first defined at line {})", key, first->second), {}});
+      errors.add({location_of(file, pair.first),
+                  key_path,
+                  fmt::format("duplicate key '{}' (first defined at line {})", key, first->second),
+                  {}});
     else
       seen.emplace_back(key, pair.first.Mark().line + 1);
     check_duplicate_keys(pair.second, key_path, file, errors);
@@ -223,8 +230,7 @@ void read_partition(Params p, const std::string& dataset, PartitionSpec& out) {
 
 void read_model(Params p, ModelSpec& out) {
   out.name = p.get_choice("name", {"logistic", "mlp", "cnn"}, std::nullopt);
-  if (out.name == "cnn")
-    p.error("name", "model 'cnn' is not implemented yet", {"implemented models: logistic, mlp"});
+  if (out.name == "cnn") p.error("name", "model 'cnn' is not implemented yet", {"implemented models: logistic, mlp"});
   if (out.name != "logistic" && out.name != "mlp") return;  // its other keys mean nothing
   if (out.name == "mlp") {
     out.hidden = p.get_int_list("hidden", std::vector<std::int64_t>{200}, 1, 65536);
@@ -259,7 +265,8 @@ void read_training(Params p, std::optional<std::int64_t> clients_count, Training
     p.error("paradigm", "paradigm '" + out.paradigm + "' is not implemented yet", {"implemented paradigms: federated"});
   out.rounds = p.get_int("rounds", 10, 1, kBillion);
   out.clients_per_round = p.get_int("clients_per_round", 10, 1, kBillion);
-  if (clients_count && out.clients_per_round > *clients_count && !has_error_at(p.context(), "training.clients_per_round")) {
+  if (clients_count && out.clients_per_round > *clients_count &&
+      !has_error_at(p.context(), "training.clients_per_round")) {
     std::vector<std::string> notes;
     if (!p.has("clients_per_round"))
       notes.push_back(fmt::format("clients_per_round defaults to 10; set it to at most {}", *clients_count));
@@ -272,7 +279,8 @@ void read_training(Params p, std::optional<std::int64_t> clients_count, Training
   out.eval_every = p.get_int("eval_every", 1, 0, kMaxInt);
   out.compute = p.get_choice("compute", {"real", "none"}, "real") == "none" ? ComputeMode::none : ComputeMode::real;
   out.mode = p.get_choice("mode", {"sync", "async", "buffered"}, "sync");
-  if (out.mode != "sync") p.error("mode", "mode '" + out.mode + "' is not implemented yet", {"implemented modes: sync"});
+  if (out.mode != "sync")
+    p.error("mode", "mode '" + out.mode + "' is not implemented yet", {"implemented modes: sync"});
   not_implemented(p, {"deadline", "over_selection", "min_completed", "partial_work", "buffer", "concurrency", "steps",
                       "partitions"});
   p.finish();
@@ -299,7 +307,8 @@ Override parse_override(const std::string& arg) {
   if (eq == std::string::npos) throw ConfigError("--set " + arg + ": expected KEY=VALUE, such as training.rounds=5");
   Override o{arg.substr(0, eq), arg.substr(eq + 1)};
   if (o.key_path.empty() || !valid_key_path(o.key_path))
-    throw ConfigError("--set " + arg + ": the key is empty or has an empty part; expected KEY=VALUE, such as "
+    throw ConfigError("--set " + arg +
+                      ": the key is empty or has an empty part; expected KEY=VALUE, such as "
                       "training.rounds=5");
   return o;
 }
@@ -317,8 +326,9 @@ Scenario load_scenario(const std::string& path, const std::vector<Override>& ove
   Params p(s.context, root, "");
   s.name = p.get_string("name", std::filesystem::path(path).stem().string());
   if (!valid_name(s.name))
-    p.error("name", "'" + s.name + "' cannot name an output folder; use letters, digits, '_', '.' and '-'",
-            p.has("name") ? std::vector<std::string>{} : std::vector<std::string>{"the default name is the file's stem"});
+    p.error(
+        "name", "'" + s.name + "' cannot name an output folder; use letters, digits, '_', '.' and '-'",
+        p.has("name") ? std::vector<std::string>{} : std::vector<std::string>{"the default name is the file's stem"});
   s.seed = static_cast<std::uint64_t>(p.get_int("seed", 1, 0, kMaxInt));
   p.ignore("provenance");  // written into run.yaml by the run, not read back
   read_platform(p.child("platform"), s.platform);
@@ -357,9 +367,11 @@ std::string resolved_yaml(const Scenario& scenario, const YAML::Node& extra) {
 
 const std::vector<CatalogEntry>& dataset_catalog() {
   static const std::vector<CatalogEntry> entries{
-      {"fashion_mnist", "Fashion-MNIST images (28x28, 10 classes) read from idx files",
+      {"fashion_mnist",
+       "Fashion-MNIST images (28x28, 10 classes) read from idx files",
        {{"path", "/usr/share/datasets/fashion-mnist"}, {"max_train", "0"}, {"max_test", "0"}}},
-      {"synthetic", "FedProx synthetic(alpha, beta): one generated user per client (Li et al., MLSys 2020)",
+      {"synthetic",
+       "FedProx synthetic(alpha, beta): one generated user per client (Li et al., MLSys 2020)",
        {{"alpha", "1"}, {"beta", "1"}, {"iid", "false"}, {"dimension", "60"}, {"classes", "10"}}},
   };
   return entries;
@@ -385,9 +397,15 @@ const std::vector<CatalogEntry>& model_catalog() {
 
 const std::vector<CatalogEntry>& topology_catalog() {
   static const std::vector<CatalogEntry> entries{
-      {"star", "one server, every client on its own link to it",
-       {{"server.speed", "1Tf"}, {"server.bandwidth", "1Gbps"}, {"server.latency", "1ms"}, {"clients.count", "required"},
-        {"clients.speed", "1Gf"}, {"clients.bandwidth", "10Mbps"}, {"clients.latency", "20ms"}}},
+      {"star",
+       "one server, every client on its own link to it",
+       {{"server.speed", "1Tf"},
+        {"server.bandwidth", "1Gbps"},
+        {"server.latency", "1ms"},
+        {"clients.count", "required"},
+        {"clients.speed", "1Gf"},
+        {"clients.bandwidth", "10Mbps"},
+        {"clients.latency", "20ms"}}},
   };
   return entries;
 }

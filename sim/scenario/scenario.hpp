@@ -79,8 +79,8 @@ enum class ComputeMode { real, none };
 
 struct TrainingSpec {
   std::string paradigm = "federated";
-  std::int64_t rounds = 1;
-  std::int64_t clients_per_round = 1;  // <= clients.count
+  std::int64_t rounds = 10;
+  std::int64_t clients_per_round = 10;  // <= clients.count
   std::int64_t eval_every = 1;         // 0 = only after the last round
   ComputeMode compute = ComputeMode::real;
   std::string mode = "sync";

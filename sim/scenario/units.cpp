@@ -16,25 +16,27 @@ struct Unit {
 };
 
 const std::vector<Unit>& units_of(UnitKind kind) {
-  static const std::vector<Unit> flop_rate{
-      {"f", 1},           {"kf", 1e3},           {"Mf", 1e6},           {"Gf", 1e9},           {"Tf", 1e12},
-      {"Pf", 1e15},       {"flops", 1},          {"kflops", 1e3},       {"Mflops", 1e6},       {"Gflops", 1e9},
-      {"Tflops", 1e12},   {"Pflops", 1e15}};
+  static const std::vector<Unit> flop_rate{{"f", 1},        {"kf", 1e3},     {"Mf", 1e6},      {"Gf", 1e9},
+                                           {"Tf", 1e12},    {"Pf", 1e15},    {"flops", 1},     {"kflops", 1e3},
+                                           {"Mflops", 1e6}, {"Gflops", 1e9}, {"Tflops", 1e12}, {"Pflops", 1e15}};
   // Bit rates are divided by 8: values are bytes per second.
   static const std::vector<Unit> data_rate{
-      {"bps", 1.0 / 8},   {"kbps", 1e3 / 8},     {"Mbps", 1e6 / 8},     {"Gbps", 1e9 / 8},     {"Tbps", 1e12 / 8},
-      {"Bps", 1},         {"kBps", 1e3},         {"MBps", 1e6},         {"GBps", 1e9},         {"TBps", 1e12},
-      {"KiBps", 1024.0},  {"MiBps", 1048576.0},  {"GiBps", 1073741824.0}};
+      {"bps", 1.0 / 8},  {"kbps", 1e3 / 8},    {"Mbps", 1e6 / 8},      {"Gbps", 1e9 / 8}, {"Tbps", 1e12 / 8},
+      {"Bps", 1},        {"kBps", 1e3},        {"MBps", 1e6},          {"GBps", 1e9},     {"TBps", 1e12},
+      {"KiBps", 1024.0}, {"MiBps", 1048576.0}, {"GiBps", 1073741824.0}};
   static const std::vector<Unit> time{{"ns", 1e-9}, {"us", 1e-6}, {"ms", 1e-3}, {"s", 1},
                                       {"m", 60},    {"min", 60},  {"h", 3600},  {"d", 86400}};
-  static const std::vector<Unit> data_size{{"B", 1},           {"kB", 1e3},         {"MB", 1e6},
-                                           {"GB", 1e9},         {"TB", 1e12},        {"KiB", 1024.0},
-                                           {"MiB", 1048576.0},  {"GiB", 1073741824.0}};
+  static const std::vector<Unit> data_size{{"B", 1},     {"kB", 1e3},     {"MB", 1e6},        {"GB", 1e9},
+                                           {"TB", 1e12}, {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}};
   switch (kind) {
-    case UnitKind::flop_rate: return flop_rate;
-    case UnitKind::data_rate: return data_rate;
-    case UnitKind::time: return time;
-    case UnitKind::data_size: return data_size;
+    case UnitKind::flop_rate:
+      return flop_rate;
+    case UnitKind::data_rate:
+      return data_rate;
+    case UnitKind::time:
+      return time;
+    case UnitKind::data_size:
+      return data_size;
   }
   return time;
 }
@@ -86,10 +88,14 @@ bool starts_with_word(std::string_view s, std::string_view word) {
 
 std::string unit_expectation(UnitKind kind) {
   switch (kind) {
-    case UnitKind::flop_rate: return "a flop rate such as 5Gf or 1.5Tf";
-    case UnitKind::data_rate: return "a data rate such as 20Mbps or 1.25GBps";
-    case UnitKind::time: return "a time such as 30ms or 2s";
-    case UnitKind::data_size: return "a data size such as 10MB or 2GiB";
+    case UnitKind::flop_rate:
+      return "a flop rate such as 5Gf or 1.5Tf";
+    case UnitKind::data_rate:
+      return "a data rate such as 20Mbps or 1.25GBps";
+    case UnitKind::time:
+      return "a time such as 30ms or 2s";
+    case UnitKind::data_size:
+      return "a data size such as 10MB or 2GiB";
   }
   return "";
 }

@@ -10,7 +10,8 @@ TEST_SUITE("scenario") {
 
     const std::string text = format_diagnostic(d);
 
-    CHECK(text == "a.yaml:7:12: error: platform.clients.speed: '5' needs a unit\n  note: valid units are: Gf\n  note: x");
+    CHECK(text ==
+          "a.yaml:7:12: error: platform.clients.speed: '5' needs a unit\n  note: valid units are: Gf\n  note: x");
   }
 
   TEST_CASE("format_diagnostic: omits an unknown line and column and an empty key path") {
@@ -55,10 +56,10 @@ TEST_SUITE("scenario") {
   TEST_CASE("did_you_mean: suggests nothing beyond max(2, length/3) edits") {
     const std::vector<std::string> names{"fedavg", "fedprox"};
 
-    CHECK(did_you_mean("fedav", names) == "fedavg");   // 1 edit
-    CHECK(did_you_mean("krum", names).empty());        // 6 edits
+    CHECK(did_you_mean("fedav", names) == "fedavg");  // 1 edit
+    CHECK(did_you_mean("krum", names).empty());       // 6 edits
     CHECK(did_you_mean("", names).empty());
-    CHECK(did_you_mean("ab", {"xy"}) == "xy");          // 2 edits are allowed even for short words
+    CHECK(did_you_mean("ab", {"xy"}) == "xy");  // 2 edits are allowed even for short words
     CHECK(did_you_mean("abc", {"xyz"}).empty());
   }
 }

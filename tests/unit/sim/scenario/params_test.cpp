@@ -90,7 +90,8 @@ TEST_SUITE("scenario") {
     top.ignore("other");
 
     REQUIRE(doc.errors().size() == 1);
-    CHECK(contains(doc.text(), "test.yaml:2:3: error: top.count: missing required key; expected an integer from 1 to 10"));
+    CHECK(contains(doc.text(),
+                   "test.yaml:2:3: error: top.count: missing required key; expected an integer from 1 to 10"));
   }
 
   TEST_CASE("Params: a required key below an absent mapping points at the nearest present one") {
@@ -331,11 +332,13 @@ TEST_SUITE("scenario") {
     const auto text = doc.text();
     INFO(text);
     CHECK(doc.errors().size() == 4);
-    CHECK(contains(text, "test.yaml:1:40: error: a.mean: unknown key 'mean'\n  note: did you mean 'min'?\n"
-                         "  note: valid keys are: dist, min, max\n"));
+    CHECK(contains(text,
+                   "test.yaml:1:40: error: a.mean: unknown key 'mean'\n  note: did you mean 'min'?\n"
+                   "  note: valid keys are: dist, min, max\n"));
     CHECK(contains(text, "test.yaml:2:4: error: b.dist: missing required key"));
-    CHECK(contains(text, "test.yaml:3:11: error: c.dist: unknown value 'gaussian'\n"
-                         "  note: valid values are: constant, uniform, normal, lognormal, choice"));
+    CHECK(contains(text,
+                   "test.yaml:3:11: error: c.dist: unknown value 'gaussian'\n"
+                   "  note: valid values are: constant, uniform, normal, lognormal, choice"));
     CHECK(contains(text, "test.yaml:4:4: error: d: expected a distribution"));
   }
 
@@ -373,7 +376,8 @@ TEST_SUITE("scenario") {
         "d: {dist: choice, values: [1Gf, 0Gf]}\n"
         "latency: {dist: uniform, min: 0ms, max: 5ms}\n");
 
-    for (const char* key : {"a", "b", "c", "d"}) doc.root.get_distribution(key, UnitKind::flop_rate, std::nullopt, true);
+    for (const char* key : {"a", "b", "c", "d"})
+      doc.root.get_distribution(key, UnitKind::flop_rate, std::nullopt, true);
     const auto latency = doc.root.get_distribution("latency", UnitKind::time, std::nullopt, false);
 
     const auto text = doc.text();

@@ -175,13 +175,15 @@ TEST_SUITE("scenario") {
 
   TEST_CASE("load_scenario: the catalog's defaults are the ones the loader applies") {
     TempDir dir;
-    const Scenario fmnist = load_scenario(dir.write(
-        "a.yaml", "platform: {clients: {count: 20}}\n"
+    const Scenario fmnist = load_scenario(
+        dir.write("a.yaml",
+                  "platform: {clients: {count: 20}}\n"
                   "workload: {dataset: {name: fashion_mnist}, partition: {name: dirichlet}, model: {name: mlp}}\n"));
     const Scenario synthetic = load_scenario(dir.write("b.yaml", kMinimal));
     const Scenario shards = load_scenario(
-        dir.write("c.yaml", "platform: {clients: {count: 20}}\n"
-                            "workload: {dataset: {name: fashion_mnist}, partition: {name: shards}, model: {name: logistic}}\n"));
+        dir.write("c.yaml",
+                  "platform: {clients: {count: 20}}\n"
+                  "workload: {dataset: {name: fashion_mnist}, partition: {name: shards}, model: {name: logistic}}\n"));
     auto resolved_text = [](const Scenario& s, const std::string& path) {
       YAML::Node node = YAML::Clone(s.context->resolved);
       for (std::size_t start = 0, dot = 0; dot != std::string::npos; start = dot + 1) {
@@ -212,26 +214,35 @@ TEST_SUITE("scenario") {
       CHECK(distribution_catalog()[i].name == Distribution::kind_names()[i]);
   }
 
-  TEST_CASE("load_scenario: --set replaces values, creates missing maps and reads its value as YAML") {
+  TEST_CASE("load_scenario: --set replaces values and whole mappings, reading its value as YAML") {
     TempDir dir;
     const auto path = dir.write("s.yaml", kFull);
-    const std::vector<Override> overrides{parse_override("training.rounds=5"),
-                                          parse_override("platform.clients.speed=2Gf"),
-                                          parse_override("workload.model.hidden=[64, 32, 16]"),
-                                          parse_override("dynamics.x.y=1"),
-                                          parse_override("output={every: 3}")};
-    const std::vector<Override> without_dynamics(overrides.begin(), overrides.begin() + 3);
+    const std::vector<Override> overrides{
+        parse_override("training.rounds=5"), parse_override("platform.clients.speed=2Gf"),
+        parse_override("workload.model.hidden=[64, 32, 16]"), parse_override("output={every: 3}")};
 
-    const Scenario s = load_scenario(path, without_dynamics);
-    const auto created = load_errors(kFull, overrides);
+    const Scenario s = load_scenario(path, overrides);
 
     CHECK(s.training.rounds == 5);
     CHECK(s.platform.clients.speed.kind == Distribution::Kind::constant);
     CHECK(s.platform.clients.speed.value == doctest::Approx(2e9));
     CHECK(s.workload.model.hidden == std::vector<std::int64_t>{64, 32, 16});
-    CHECK(contains(created, "<command line>:1:4: error: dynamics.x: unknown key 'x'"));
-    CHECK(contains(created, "note: set by --set dynamics.x.y=1"));
-    CHECK_FALSE(contains(created, "output"));
+    CHECK(s.output.every == 3);
+    CHECK(s.output.clients_csv);  // the file's clients_csv: false went with the replaced mapping
+  }
+
+  TEST_CASE("load_scenario: --set creates missing mappings, which are then located at the override") {
+    TempDir dir;
+    const auto path = dir.write("s.yaml", kMinimal);
+
+    const Scenario s = load_scenario(path, {parse_override("output.every=4")});
+    const auto text = load_errors(kMinimal, {parse_override("seed=2"), parse_override("dynamics.x.y=1")});
+
+    CHECK(s.output.every == 4);
+    CHECK(text ==
+          "<command line>:1:2: error: dynamics.x: unknown key 'x'\n"
+          "  note: valid keys are: straggler, availability, crash, bandwidth_profile\n"
+          "  note: set by --set dynamics.x.y=1");
   }
 
   TEST_CASE("load_scenario: a bad --set value is located on the command line at its index") {
@@ -242,12 +253,15 @@ TEST_SUITE("scenario") {
     const auto text = load_errors(kMinimal, overrides);
 
     INFO(text);
-    CHECK(contains(text, "<command line>:1:2: error: training.rounds: '0' is out of range; expected an integer from 1 "
-                         "to 1000000000\n  note: set by --set training.rounds=0"));
-    CHECK(contains(text, "<command line>:1:3: error: platform.clients.count: --set platform.clients.count.x=1: "
-                         "'platform.clients.count' is '20', not a mapping, so it has no key 'x'"));
-    CHECK(contains(text, "<command line>:1:4: error: training.rounds: --set training.rounds=[1: the value is not "
-                         "valid YAML"));
+    CHECK(contains(text,
+                   "<command line>:1:2: error: training.rounds: '0' is out of range; expected an integer from 1 "
+                   "to 1000000000\n  note: set by --set training.rounds=0"));
+    CHECK(contains(text,
+                   "<command line>:1:3: error: platform.clients.count: --set platform.clients.count.x=1: "
+                   "'platform.clients.count' is '20', not a mapping, so it has no key 'x'"));
+    CHECK(contains(text,
+                   "<command line>:1:4: error: training.rounds: --set training.rounds=[1: the value is not "
+                   "valid YAML"));
   }
 
   TEST_CASE("parse_override: splits at the first '=' and rejects a missing '=' or an empty key") {
@@ -271,7 +285,7 @@ TEST_SUITE("scenario") {
 
     INFO(text);
     CHECK(contains(text, "bad.yaml:3:1: error: trainig: unknown key 'trainig'\n  note: did you mean 'training'?"));
-    CHECK(contains(text, "bad.yaml:4:11: error: output.evry: unknown key 'evry'\n  note: did you mean 'every'?"));
+    CHECK(contains(text, "bad.yaml:4:10: error: output.evry: unknown key 'evry'\n  note: did you mean 'every'?"));
   }
 
   TEST_CASE("load_scenario: keys of features not built yet are rejected, each located") {
@@ -297,27 +311,28 @@ TEST_SUITE("scenario") {
     const auto by_default = load_errors(
         "platform: {clients: {count: 4}}\nworkload: {dataset: {name: synthetic}, model: {name: logistic}}\n");
 
-    CHECK(contains(given, "bad.yaml:3:31: error: training.clients_per_round: clients_per_round (50) exceeds "
-                          "platform.clients.count (20)"));
+    CHECK(contains(given,
+                   "bad.yaml:3:31: error: training.clients_per_round: clients_per_round (50) exceeds "
+                   "platform.clients.count (20)"));
     CHECK(contains(by_default, "clients_per_round (10) exceeds platform.clients.count (4)"));
     CHECK(contains(by_default, "note: clients_per_round defaults to 10; set it to at most 4"));
   }
 
-  TEST_CASE("load_scenario: datasets and partitions must fit together") {
-    const auto synthetic_iid = load_errors(kMinimal + "workload: {partition: {name: iid}}\n");
+  TEST_CASE("load_scenario: fashion_mnist takes no natural partition, a positive alpha and only its own keys") {
     const auto text = load_errors(
         "platform: {clients: {count: 20}}\n"
         "workload: {dataset: {name: fashion_mnist}, partition: {name: natural}, model: {name: logistic}}\n");
     const auto alpha = load_errors(
         "platform: {clients: {count: 20}}\n"
-        "workload: {dataset: {name: fashion_mnist}, partition: {name: dirichlet, alpha: 0}, model: {name: logistic}}\n");
+        "workload: {dataset: {name: fashion_mnist}, partition: {name: dirichlet, alpha: 0}, model: {name: "
+        "logistic}}\n");
     const auto wrong_keys = load_errors(
         "platform: {clients: {count: 20}}\n"
         "workload: {dataset: {name: synthetic, max_train: 10}, model: {name: logistic}}\n");
 
-    CHECK(contains(synthetic_iid, "duplicate key 'workload'"));
     CHECK(contains(text, "workload.partition.name: partition 'natural' needs a dataset with natural users"));
-    CHECK(contains(alpha, "bad.yaml:2:79: error: workload.partition.alpha: '0' is out of range; expected a number > 0"));
+    CHECK(
+        contains(alpha, "bad.yaml:2:80: error: workload.partition.alpha: '0' is out of range; expected a number > 0"));
     CHECK(contains(wrong_keys, "workload.dataset.max_train: unknown key 'max_train'"));
   }
 
@@ -326,8 +341,9 @@ TEST_SUITE("scenario") {
         "platform: {clients: {count: 20}}\n"
         "workload: {dataset: {name: synthetic}, partition: {name: iid}, model: {name: logistic}}\n");
 
-    CHECK(contains(text, "bad.yaml:2:57: error: workload.partition.name: partition 'iid' cannot split the synthetic "
-                         "dataset"));
+    CHECK(contains(text,
+                   "bad.yaml:2:58: error: workload.partition.name: partition 'iid' cannot split the synthetic "
+                   "dataset"));
   }
 
   TEST_CASE("load_scenario: every error in the file is reported at once") {
@@ -346,7 +362,8 @@ TEST_SUITE("scenario") {
   }
 
   TEST_CASE("load_scenario: the name must be usable as a folder name") {
-    CHECK(contains(load_errors(kMinimal + "name: a/b\n"), "bad.yaml:3:7: error: name: 'a/b' cannot name an output folder"));
+    CHECK(contains(load_errors(kMinimal + "name: a/b\n"),
+                   "bad.yaml:3:7: error: name: 'a/b' cannot name an output folder"));
     CHECK(contains(load_errors(kMinimal + "name: ..\n"), "cannot name an output folder"));
     CHECK(contains(load_errors(kMinimal, {}, "my run.yaml"), "note: the default name is the file's stem"));
   }
@@ -425,9 +442,10 @@ TEST_SUITE("scenario") {
     const std::string text = resolved_yaml(s);
 
     INFO(text);
-    CHECK(contains(text, "name: r\nseed: 1\nplatform:\n  topology: star\n  network_model: flow\n"
-                         "  server:\n    speed: 1Tf\n    bandwidth: 1Gbps\n    latency: 1ms\n"
-                         "  clients:\n    count: 20\n    speed: 1Gf\n    bandwidth: 10Mbps\n    latency: 20ms\n"));
+    CHECK(contains(text,
+                   "name: r\nseed: 1\nplatform:\n  topology: star\n  network_model: flow\n"
+                   "  server:\n    speed: 1Tf\n    bandwidth: 1Gbps\n    latency: 1ms\n"
+                   "  clients:\n    count: 20\n    speed: 1Gf\n    bandwidth: 10Mbps\n    latency: 20ms\n"));
     CHECK(contains(text, "training:\n  paradigm: federated\n  rounds: 3\n  clients_per_round: 10\n"));
     CHECK(contains(text, "policies:\n  aggregation:\n    name: fedavg\n  scheduling:\n    name: uniform\n"));
   }
