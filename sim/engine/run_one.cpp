@@ -158,7 +158,7 @@ double estimate_memory_bytes(const Scenario& s) {
 PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& options) {
   PreparedRunPtr run(new PreparedRun);
   auto& s = run->scenario;
-  s = load_scenario(scenario_path, options.overrides);
+  s = read_scenario(scenario_path, options.overrides);
   if (options.no_train) s.training.compute = ComputeMode::none;
   run->aggregation = policies::aggregation_registry().make(s.policies.aggregation.name, *s.policies.aggregation.params);
   run->scheduling = policies::scheduling_registry().make(s.policies.scheduling.name, *s.policies.scheduling.params);

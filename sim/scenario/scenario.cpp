@@ -313,7 +313,7 @@ Override parse_override(const std::string& arg) {
   return o;
 }
 
-Scenario load_scenario(const std::string& path, const std::vector<Override>& overrides) {
+Scenario read_scenario(const std::string& path, const std::vector<Override>& overrides) {
   Scenario s;
   s.file = path;
   s.context = std::make_shared<ParamsContext>();
@@ -343,8 +343,12 @@ Scenario load_scenario(const std::string& path, const std::vector<Override>& ove
   policies.finish();
   read_output(p.child("output"), s.output);
   p.finish();
+  return s;
+}
 
-  ctx.errors.throw_if_any();
+Scenario load_scenario(const std::string& path, const std::vector<Override>& overrides) {
+  Scenario s = read_scenario(path, overrides);
+  s.context->errors.throw_if_any();
   return s;
 }
 

@@ -1,6 +1,6 @@
 // The scenario as plain structs, with units and defaults resolved (SI units: flops/s, bytes/s, s).
-// load_scenario() reads a YAML file (plus --set overrides) through Params, collecting every error,
-// and throws one ConfigError listing them all. Keys of the v1 schema whose feature is not built yet
+// read_scenario() reads a YAML file (plus --set overrides) through Params, collecting every error,
+// and finish_validation() throws one ConfigError listing them all. Keys of the v1 schema whose feature is not built yet
 // are rejected with "not implemented yet" (see DESIGN.md, "The whole v1 key tree").
 #pragma once
 
@@ -124,9 +124,13 @@ struct Override {
 // Parses "a.b.c=value"; throws ConfigError on a malformed argument.
 Override parse_override(const std::string& arg);
 
-// Loads and validates a scenario. Throws ConfigError (all errors) on any problem, including a
-// missing or unparsable file. The returned scenario's policy Params are still open: the caller
-// builds the policies from them, then calls finish_validation().
+// Reads and checks a scenario, collecting every error in scenario.context->errors without throwing
+// (only a missing or unparsable file throws ConfigError at once). The policy Params are still open:
+// the caller builds the policies from them (adding their errors to the same list), then calls
+// finish_validation(), which throws every error found by both.
+Scenario read_scenario(const std::string& path, const std::vector<Override>& overrides = {});
+
+// read_scenario, then throws ConfigError if any error was collected.
 Scenario load_scenario(const std::string& path, const std::vector<Override>& overrides = {});
 
 // Calls finish() on the policy Params and throws ConfigError if any error was collected anywhere.
