@@ -54,9 +54,12 @@ int main(int argc, char** argv) {
   std::vector<int> threads = {1, 2};
   std::vector<int> chunks = {10, 5};
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--rounds")) rounds = std::max(1, std::atoi(argv[i + 1]));
-    else if (!std::strcmp(argv[i], "--threads")) threads = parse_list(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--chunks")) chunks = parse_list(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--rounds"))
+      rounds = std::max(1, std::atoi(argv[i + 1]));
+    else if (!std::strcmp(argv[i], "--threads"))
+      threads = parse_list(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--chunks"))
+      chunks = parse_list(argv[i + 1]);
     else {
       std::fprintf(stderr, "usage: %s [--rounds N] [--threads 1,2] [--chunks 10,5]\n", argv[0]);
       return 2;

@@ -40,8 +40,10 @@ inline std::string shape(std::int64_t rows, std::int64_t cols) {
 inline void check_view(const char* op, std::size_t item, const char* name, const float* data, std::int64_t rows,
                        std::int64_t cols, std::int64_t ld) {
   if (rows < 0 || cols < 0) fail(op, item, std::string(name) + " has a negative shape " + shape(rows, cols));
-  if (ld < cols) fail(op, item, std::string(name) + " has ld " + std::to_string(ld) + " < cols " + std::to_string(cols));
-  if (rows > 0 && cols > 0 && data == nullptr) fail(op, item, std::string(name) + " is " + shape(rows, cols) + " but null");
+  if (ld < cols)
+    fail(op, item, std::string(name) + " has ld " + std::to_string(ld) + " < cols " + std::to_string(cols));
+  if (rows > 0 && cols > 0 && data == nullptr)
+    fail(op, item, std::string(name) + " is " + shape(rows, cols) + " but null");
 }
 inline void check_view(const char* op, std::size_t item, const char* name, const ConstMatView& v) {
   check_view(op, item, name, v.data, v.rows, v.cols, v.ld);
@@ -98,8 +100,8 @@ inline Cost relu_backward(std::span<const ConstMatView> act, std::span<const Mat
     check_view("relu_backward", i, "act", act[i]);
     check_view("relu_backward", i, "grad", grad[i]);
     if (act[i].rows != grad[i].rows || act[i].cols != grad[i].cols) {
-      fail("relu_backward", i, "act is " + shape(act[i].rows, act[i].cols) + " but grad is " +
-                                   shape(grad[i].rows, grad[i].cols));
+      fail("relu_backward", i,
+           "act is " + shape(act[i].rows, act[i].cols) + " but grad is " + shape(grad[i].rows, grad[i].cols));
     }
     const double mn = static_cast<double>(grad[i].rows) * static_cast<double>(grad[i].cols);
     cost.flops += mn;
@@ -122,8 +124,9 @@ inline Cost softmax_xent(std::span<const MatView> logits, std::span<const std::i
     if (z.rows > 0 && labels[i] == nullptr) fail(op, i, "labels are null");
     for (std::int64_t r = 0; r < z.rows; ++r) {
       if (labels[i][r] < 0 || labels[i][r] >= z.cols) {
-        fail(op, i, "label " + std::to_string(labels[i][r]) + " of row " + std::to_string(r) + " is outside [0, " +
-                        std::to_string(z.cols) + ")");
+        fail(op, i,
+             "label " + std::to_string(labels[i][r]) + " of row " + std::to_string(r) + " is outside [0, " +
+                 std::to_string(z.cols) + ")");
       }
     }
     const double mn = static_cast<double>(z.rows) * static_cast<double>(z.cols);
@@ -156,7 +159,8 @@ inline Cost gather_rows(ConstMatView src, std::span<const std::int32_t* const> r
   Cost cost;
   for (std::size_t i = 0; i < dst.size(); ++i) {
     check_view(op, i, "dst", dst[i]);
-    if (dst[i].cols != src.cols) fail(op, i, "dst has " + std::to_string(dst[i].cols) + " columns, src " + std::to_string(src.cols));
+    if (dst[i].cols != src.cols)
+      fail(op, i, "dst has " + std::to_string(dst[i].cols) + " columns, src " + std::to_string(src.cols));
     if (dst[i].rows > 0 && rows[i] == nullptr) fail(op, i, "row indices are null");
     for (std::int64_t r = 0; r < dst[i].rows; ++r) {
       if (rows[i][r] < 0 || rows[i][r] >= src.rows) {

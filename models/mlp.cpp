@@ -54,7 +54,9 @@ std::vector<Layer> layers_of(const MlpShape& shape) {
   return layers;
 }
 
-std::size_t param_count(const std::vector<Layer>& layers) { return layers.back().b + static_cast<std::size_t>(layers.back().out); }
+std::size_t param_count(const std::vector<Layer>& layers) {
+  return layers.back().b + static_cast<std::size_t>(layers.back().out);
+}
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
@@ -159,11 +161,13 @@ struct MlpTrainer::Impl {
   kernels::Buffer train_copy, test_copy;  // only for backends that cannot read host memory
   ConstMatView train_x, test_x;
 
-  // Offsets (in floats) of each minibatch matrix inside Slot::acts, for a batch of B rows.
-  std::vector<std::size_t> act_off;   // act_off[l] = A_l (A_0 = X), l in [0, L)
+  // Offsets (in floats) of each minibatch matrix inside Slot::acts, for minibatches of up to rows_cap
+  // rows (the batch size, or less when no client has that many samples).
+  std::vector<std::size_t> act_off;  // act_off[l] = A_l (A_0 = X), l in [0, L)
   std::size_t logits_off = 0;
   std::vector<std::size_t> grad_off;  // grad_off[l] = dA_l, l in [1, L)
   std::size_t acts_n = 0;
+  std::int64_t rows_cap = 0;
 
   std::vector<Slot> slots;
   std::vector<Slot*> active;
@@ -181,8 +185,15 @@ struct MlpTrainer::Impl {
 
   Impl(kernels::Backend& backend, MlpShape s, const Dataset& tr, const Dataset& te, LocalTrainingConfig c,
        std::uint64_t sd, std::int64_t ch)
-      : be(backend), shape(std::move(s)), layers(layers_of(shape)), params_n(param_count(layers)), train(tr), test(te),
-        config(c), seed(sd), chunk(ch) {
+      : be(backend),
+        shape(std::move(s)),
+        layers(layers_of(shape)),
+        params_n(param_count(layers)),
+        train(tr),
+        test(te),
+        config(c),
+        seed(sd),
+        chunk(ch) {
     if (chunk < 1) throw std::invalid_argument("MlpTrainer: chunk must be >= 1, got " + std::to_string(chunk));
     if (config.batch_size < 1) throw std::invalid_argument("MlpTrainer: batch_size must be >= 1");
     if (config.epochs < 0) throw std::invalid_argument("MlpTrainer: epochs must be >= 0");
@@ -192,23 +203,27 @@ struct MlpTrainer::Impl {
     train_flops_sample = train_flops_per_sample(shape);
     train_x = to_backend(train, train_copy);
     test_x = to_backend(test, test_copy);
+  }
 
-    const auto B = static_cast<std::size_t>(config.batch_size);
+  // Lays out Slot::acts for minibatches of up to `rows` rows.
+  void layout_activations(std::int64_t rows) {
+    const auto R = static_cast<std::size_t>(rows);
     const std::size_t L = layers.size();
     act_off.resize(L);
     grad_off.assign(L, 0);
     std::size_t off = 0;
     for (std::size_t l = 0; l < L; ++l) {
       act_off[l] = off;
-      off += B * static_cast<std::size_t>(layers[l].in);
+      off += R * static_cast<std::size_t>(layers[l].in);
     }
     logits_off = off;
-    off += B * static_cast<std::size_t>(shape.classes);
+    off += R * static_cast<std::size_t>(shape.classes);
     for (std::size_t l = 1; l < L; ++l) {
       grad_off[l] = off;
-      off += B * static_cast<std::size_t>(layers[l].in);
+      off += R * static_cast<std::size_t>(layers[l].in);
     }
     acts_n = off;
+    rows_cap = rows;
   }
 
   ConstMatView to_backend(const Dataset& d, kernels::Buffer& copy) {
@@ -223,7 +238,7 @@ struct MlpTrainer::Impl {
     return ConstMatView(p, d.samples, d.features, d.features);
   }
 
-  // Views of slot k's matrices for its current minibatch of s.b rows.
+  // Views of a slot's matrices for its current minibatch of s.b rows.
   MatView in_act(const Slot& s, std::size_t l) const {
     return MatView{s.acts.data() + act_off[l], s.b, layers[l].in, layers[l].in};
   }
@@ -246,12 +261,21 @@ struct MlpTrainer::Impl {
   }
   float* bias(const Slot& s, std::size_t l) const { return s.params.data() + layers[l].b; }
 
-  void ensure_slots(std::size_t n) {
+  // At least n slots, with room for minibatches of `rows` rows. Grows rarely: once per trainer in
+  // the usual case, never inside the step loop.
+  void ensure_slots(std::size_t n, std::int64_t rows) {
+    if (rows > rows_cap) {
+      layout_activations(rows);
+      for (Slot& s : slots) {
+        s.acts = be.alloc(acts_n);
+        s.labels.resize(static_cast<std::size_t>(rows));
+      }
+    }
     while (slots.size() < n) {
       Slot s;
       s.params = be.alloc(params_n);
       s.acts = be.alloc(acts_n);
-      s.labels.resize(static_cast<std::size_t>(config.batch_size));
+      s.labels.resize(static_cast<std::size_t>(rows_cap));
       slots.push_back(std::move(s));
     }
     active.reserve(n);
@@ -290,7 +314,8 @@ struct MlpTrainer::Impl {
       if (j == 0) shuffle(s, epoch);
       s.rows = s.order.data() + j * config.batch_size;
       s.b = std::min(config.batch_size, samples - j * config.batch_size);
-      for (std::int64_t r = 0; r < s.b; ++r) s.labels[static_cast<std::size_t>(r)] = train.y[static_cast<std::size_t>(s.rows[r])];
+      for (std::int64_t r = 0; r < s.b; ++r)
+        s.labels[static_cast<std::size_t>(r)] = train.y[static_cast<std::size_t>(s.rows[r])];
       s.samples_seen += s.b;
       vidx[i] = s.rows;
       vc[i] = in_act(s, 0);
@@ -407,7 +432,9 @@ struct MlpTrainer::Impl {
   }
 
   void train_chunk(std::span<const float> global, std::span<const ClientWork> work, std::span<ClientResult> out) {
-    ensure_slots(work.size());
+    std::int64_t rows = 1;
+    for (const ClientWork& w : work) rows = std::max(rows, static_cast<std::int64_t>(w.samples.size()));
+    ensure_slots(work.size(), std::min(rows, config.batch_size));
     active.clear();
     std::int64_t max_steps = 0;
     for (std::size_t k = 0; k < work.size(); ++k) {
@@ -421,6 +448,7 @@ struct MlpTrainer::Impl {
       s.samples_seen = 0;
       s.b = 0;
       if (s.steps == 0) continue;
+      s.order.reserve(work[k].samples.size());  // the shuffles in the step loop then never allocate
       be.upload(global.data(), params_n, s.params.data());
       max_steps = std::max(max_steps, s.steps);
     }

@@ -45,12 +45,16 @@ void gemm_item(float alpha, const ConstMatView& a, const ConstMatView& b, float 
   const ConstMap am = as_map(a), bm = as_map(b);
   Map cm = as_map(c);
   auto op_a = [&]() -> decltype(auto) {
-    if constexpr (TransA) return am.transpose();
-    else return (am);
+    if constexpr (TransA)
+      return am.transpose();
+    else
+      return (am);
   };
   auto op_b = [&]() -> decltype(auto) {
-    if constexpr (TransB) return bm.transpose();
-    else return (bm);
+    if constexpr (TransB)
+      return bm.transpose();
+    else
+      return (bm);
   };
   if (beta == 0.0f) {
     cm.noalias() = alpha * op_a() * op_b();
@@ -85,8 +89,8 @@ void relu_backward_item(const ConstMatView& act, const MatView& grad) {
 
 // Per row: m = max, s = Σ exp(z − m) (accumulated in double), loss = log s − (z_label − m); argmax is
 // the first maximum. The gradient is grad_scale · (exp(z − m) / s − onehot).
-void softmax_xent_item(const MatView& z, const std::int32_t* labels, bool with_grad, float grad_scale,
-                       double& loss_sum, std::int64_t& correct) {
+void softmax_xent_item(const MatView& z, const std::int32_t* labels, bool with_grad, float grad_scale, double& loss_sum,
+                       std::int64_t& correct) {
   const std::int64_t n = z.cols;
   double loss = 0;
   std::int64_t hits = 0;

@@ -23,8 +23,8 @@
 namespace dtsim::kernels::cuda {
 namespace {
 
-constexpr int kMaxItems = 32;        // items per launch (blockIdx.y)
-constexpr int kThreads = 256;        // threads per block
+constexpr int kMaxItems = 32;           // items per launch (blockIdx.y)
+constexpr int kThreads = 256;           // threads per block
 constexpr long long kMaxBlocks = 4096;  // blocks per item along x; kernels loop beyond
 
 void check(cudaError_t e, const char* what) {
@@ -219,7 +219,9 @@ Context* create_context() {
   auto* ctx = new Context;
   try {
     check(cudaSetDevice(0), "cudaSetDevice");
-    check(cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+    // A blocking stream: it orders itself with the legacy default stream, on which the context-free
+    // cudaMemset of device_alloc_zeroed runs, so a new buffer is zero before our stream touches it.
+    check(cudaStreamCreate(&ctx->stream), "cudaStreamCreate");
     check(cublasCreate(&ctx->blas), "cublasCreate");
     check(cublasSetStream(ctx->blas, ctx->stream), "cublasSetStream");
     check(cublasSetMathMode(ctx->blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");  // FP32, no TF32
@@ -292,8 +294,8 @@ void gemm(Context* ctx, bool trans_a, bool trans_b, float alpha, const DeviceMat
     const int ldb = static_cast<int>(std::max(1LL, static_cast<long long>(b[i].ld)));
     const int ldc = static_cast<int>(std::max(1LL, static_cast<long long>(c[i].ld)));
     check(cublasSgemm(ctx->blas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-                      static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b[i].data, ldb,
-                      a[i].data, lda, &beta, c[i].data, ldc),
+                      static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b[i].data, ldb, a[i].data,
+                      lda, &beta, c[i].data, ldc),
           "cublasSgemm");
   }
 }
@@ -309,8 +311,8 @@ void bias_activation(Context* ctx, bool relu, const float* const* bias, const De
       most = std::max(most, static_cast<long long>(x[first + j].rows * x[first + j].cols));
     }
     if (most == 0) continue;
-    bias_activation_kernel<<<dim3(blocks_for(most), static_cast<unsigned>(count)), kThreads, 0, ctx->stream>>>(batch,
-                                                                                                            relu);
+    const dim3 grid(blocks_for(most), static_cast<unsigned>(count));
+    bias_activation_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch, relu);
     check_launch("bias_activation_kernel");
   }
 }
@@ -326,7 +328,8 @@ void relu_backward(Context* ctx, const DeviceMat* act, const DeviceMat* grad, st
       most = std::max(most, static_cast<long long>(grad[first + j].rows * grad[first + j].cols));
     }
     if (most == 0) continue;
-    relu_backward_kernel<<<dim3(blocks_for(most), static_cast<unsigned>(count)), kThreads, 0, ctx->stream>>>(batch);
+    const dim3 grid(blocks_for(most), static_cast<unsigned>(count));
+    relu_backward_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch);
     check_launch("relu_backward_kernel");
   }
 }
@@ -363,8 +366,9 @@ void softmax_xent(Context* ctx, const DeviceMat* logits, const std::int32_t* con
     }
     if (most == 0) continue;
     const long long blocks = std::min(kMaxBlocks, (most + warps_per_block - 1) / warps_per_block);
-    softmax_xent_kernel<<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(count)), kThreads, 0,
-                          ctx->stream>>>(batch, dev_labels, with_grad, grad_scale, row_loss, row_hit);
+    const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(count));
+    softmax_xent_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch, dev_labels, with_grad, grad_scale, row_loss,
+                                                            row_hit);
     check_launch("softmax_xent_kernel");
   }
 
@@ -398,8 +402,8 @@ void add_column_sums(Context* ctx, float alpha, const DeviceMat* g, float* const
       most = std::max(most, static_cast<long long>(g[first + j].cols));
     }
     if (most == 0) continue;
-    add_column_sums_kernel<<<dim3(blocks_for(most), static_cast<unsigned>(count)), kThreads, 0, ctx->stream>>>(batch,
-                                                                                                             alpha);
+    const dim3 grid(blocks_for(most), static_cast<unsigned>(count));
+    add_column_sums_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch, alpha);
     check_launch("add_column_sums_kernel");
   }
 }
@@ -428,8 +432,8 @@ void gather_rows(Context* ctx, DeviceMat src, const std::int32_t* const* rows, c
       most = std::max(most, static_cast<long long>(dst[first + j].rows * dst[first + j].cols));
     }
     if (most == 0) continue;
-    gather_rows_kernel<<<dim3(blocks_for(most), static_cast<unsigned>(count)), kThreads, 0, ctx->stream>>>(src, batch,
-                                                                                                         dev_rows);
+    const dim3 grid(blocks_for(most), static_cast<unsigned>(count));
+    gather_rows_kernel<<<grid, kThreads, 0, ctx->stream>>>(src, batch, dev_rows);
     check_launch("gather_rows_kernel");
   }
 }

@@ -23,7 +23,7 @@ struct DeviceMat {
 // Number of usable devices; 0 with the reason in *why ("no CUDA device ...") when there is none.
 int device_count(std::string* why);
 
-struct Context;  // stream, cuBLAS handle, staging buffers
+struct Context;             // stream, cuBLAS handle, staging buffers
 Context* create_context();  // uses device 0; throws
 void destroy_context(Context* ctx) noexcept;
 
@@ -49,8 +49,7 @@ void softmax_xent(Context* ctx, const DeviceMat* logits, const std::int32_t* con
 // bias[i] (n) += alpha · column sums of g[i] (m×n), each column summed in row order by one thread.
 void add_column_sums(Context* ctx, float alpha, const DeviceMat* g, float* const* bias, std::size_t items);
 // dst[i] row r = src row rows[i][r]; rows[i] is host memory (dst[i].rows ints).
-void gather_rows(Context* ctx, DeviceMat src, const std::int32_t* const* rows, const DeviceMat* dst,
-                 std::size_t items);
+void gather_rows(Context* ctx, DeviceMat src, const std::int32_t* const* rows, const DeviceMat* dst, std::size_t items);
 // out[j] = Σ_i w[i]·x[i][j] in double, in item order; w is host memory (items doubles).
 void weighted_sum(Context* ctx, const float* const* x, const double* w, std::size_t items, std::size_t n, float* out);
 

@@ -55,7 +55,15 @@ std::size_t levenshtein(const std::string& a, const std::string& b) {
 ConfigError::ConfigError(std::vector<Diagnostic> diagnostics)
     : std::runtime_error(join_diagnostics(diagnostics)), diagnostics_(std::move(diagnostics)) {}
 
-ConfigError::ConfigError(const std::string& message) : ConfigError(std::vector<Diagnostic>{{{}, "", message, {}}}) {}
+namespace {
+std::vector<Diagnostic> single(const std::string& message) {
+  Diagnostic d;
+  d.message = message;
+  return {d};
+}
+}  // namespace
+
+ConfigError::ConfigError(const std::string& message) : ConfigError(single(message)) {}
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
   if (word.empty()) return "";

@@ -86,7 +86,8 @@ struct Shape {
 TEST_SUITE("cuda") {
   TEST_CASE("cuda gemm: matches the cpu reference for every transpose pair, alpha/beta and ragged padded items") {
     Backends b;
-    const std::vector<Shape> shapes = {{1, 1, 1, 0}, {10, 200, 784, 0}, {784, 200, 10, 3}, {17, 33, 65, 2}, {5, 3, 0, 1}};
+    const std::vector<Shape> shapes = {
+        {1, 1, 1, 0}, {10, 200, 784, 0}, {784, 200, 10, 3}, {17, 33, 65, 2}, {5, 3, 0, 1}};
     for (Trans ta : {Trans::no, Trans::yes}) {
       for (Trans tb : {Trans::no, Trans::yes}) {
         for (auto [alpha, beta] : {std::pair{1.0f, 0.0f}, std::pair{-0.01f, 1.0f}, std::pair{2.0f, 0.5f}}) {
@@ -112,8 +113,8 @@ TEST_SUITE("cuda") {
           CHECK(cost_gpu.flops == cost_cpu.flops);
           CHECK(cost_gpu.bytes == cost_cpu.bytes);
           for (std::size_t i = 0; i < shapes.size(); ++i) {
-            INFO("ta " << (ta == Trans::yes) << ", tb " << (tb == Trans::yes) << ", alpha " << alpha << ", beta " << beta
-                       << ", item " << i);
+            INFO("ta " << (ta == Trans::yes) << ", tb " << (tb == Trans::yes) << ", alpha " << alpha << ", beta "
+                       << beta << ", item " << i);
             check_close(gpu.get(cg[i]), cpu.get(cc[i]), shapes[i].n, "C");
           }
         }
@@ -175,7 +176,8 @@ TEST_SUITE("cuda") {
           zc.push_back(cpu.put(z));
           zg.push_back(gpu.put(z));
           labels.emplace_back();
-          for (std::int64_t r = 0; r < m; ++r) labels.back().push_back(static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(n))));
+          for (std::int64_t r = 0; r < m; ++r)
+            labels.back().push_back(static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(n))));
         }
       }
       for (auto& l : labels) lv.push_back(l.data());

@@ -137,7 +137,8 @@ std::vector<float> run_every_op(Backend& be, const std::vector<std::size_t>& gro
   std::vector<std::vector<float>> bias;
   std::vector<std::vector<std::int32_t>> labels;
   for (std::size_t i = 0; i < kItems; ++i) {
-    const std::int64_t m = 20 + 7 * static_cast<std::int64_t>(i), n = 30 + static_cast<std::int64_t>(i), k = 50;
+    // Large enough that every operation is spread over the threads rather than run inline.
+    const std::int64_t m = 60 + 23 * static_cast<std::int64_t>(i), n = 150 + static_cast<std::int64_t>(i), k = 50;
     a.emplace_back(m, k, 1, rng);
     b.emplace_back(k, n, 0, rng);
     c.emplace_back(m, n, 2, rng);
@@ -146,15 +147,17 @@ std::vector<float> run_every_op(Backend& be, const std::vector<std::size_t>& gro
     bias.emplace_back();
     for (std::int64_t j = 0; j < n; ++j) bias.back().push_back(static_cast<float>(rng.uniform(-1, 1)));
     labels.emplace_back();
-    for (std::int64_t r = 0; r < m; ++r) labels.back().push_back(static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(n))));
+    for (std::int64_t r = 0; r < m; ++r)
+      labels.back().push_back(static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(n))));
   }
-  HostMat src(300, 40, 3, rng);
+  HostMat src(300, 200, 3, rng);
   std::vector<HostMat> gathered;
   std::vector<std::vector<std::int32_t>> rows;
   for (std::size_t i = 0; i < kItems; ++i) {
-    gathered.emplace_back(10 + static_cast<std::int64_t>(i) * 13, 40, 1, rng);
+    gathered.emplace_back(10 + static_cast<std::int64_t>(i) * 13, 200, 1, rng);
     rows.emplace_back();
-    for (std::int64_t r = 0; r < gathered.back().rows; ++r) rows.back().push_back(static_cast<std::int32_t>(rng.below(300)));
+    for (std::int64_t r = 0; r < gathered.back().rows; ++r)
+      rows.back().push_back(static_cast<std::int32_t>(rng.below(300)));
   }
   std::vector<std::vector<float>> wx(kItems);
   std::vector<double> w;
@@ -313,7 +316,8 @@ TEST_SUITE("kernels") {
       std::vector<double> loss_ref(3, 1.5), loss(3, 1.5);
       std::vector<std::int64_t> hits_ref(3, 2), hits(3, 2);
       std::vector<std::vector<double>> grad_ref;
-      for (std::size_t i = 0; i < z.size(); ++i) grad_ref.push_back(softmax_ref(z[i], labels[i], 0.125f, loss_ref[i], hits_ref[i]));
+      for (std::size_t i = 0; i < z.size(); ++i)
+        grad_ref.push_back(softmax_ref(z[i], labels[i], 0.125f, loss_ref[i], hits_ref[i]));
       std::vector<HostMat> z_nograd = z;
       std::vector<MatView> zv, zv_nograd;
       std::vector<const std::int32_t*> lv;

@@ -26,7 +26,9 @@ std::string compare_close(std::span<const Got> got, std::span<const Ref> ref, do
     if (std::abs(g - r) <= atol + rtol * std::abs(r)) continue;
     if (static_cast<int>(bad) < show) {
       out << "  [" << i << "]";
-      if (cols > 0) out << " (row " << static_cast<std::int64_t>(i) / cols << ", col " << static_cast<std::int64_t>(i) % cols << ")";
+      if (cols > 0)
+        out << " (row " << static_cast<std::int64_t>(i) / cols << ", col " << static_cast<std::int64_t>(i) % cols
+            << ")";
       out.precision(9);
       out << " got " << g << ", expected " << r << ", |diff| " << std::abs(g - r) << "\n";
     }
@@ -51,7 +53,9 @@ inline std::string compare_bits(std::span<const float> got, std::span<const floa
     if (static_cast<int>(bad) < show) {
       out.precision(9);
       out << "  [" << i << "]";
-      if (cols > 0) out << " (row " << static_cast<std::int64_t>(i) / cols << ", col " << static_cast<std::int64_t>(i) % cols << ")";
+      if (cols > 0)
+        out << " (row " << static_cast<std::int64_t>(i) / cols << ", col " << static_cast<std::int64_t>(i) % cols
+            << ")";
       out << " got " << got[i] << ", expected " << ref[i] << "\n";
     }
     ++bad;
