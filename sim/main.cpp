@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -88,7 +87,7 @@ void print_registry(const Registry& registry) {
   }
 }
 
-void on_signal(int) { engine::stop_flag().store(true); }
+
 
 }  // namespace
 
@@ -151,8 +150,6 @@ int main(int argc, char** argv) {
     options.out_dir = out_dir;
     options.simgrid_args = simgrid_args;
     auto prepared = engine::prepare_run(scenario, options);
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
     const auto summary = engine::execute_run(*prepared, options);
     if (summary.status != engine::RunStatus::ok) std::cerr << "dtsim: run " << engine::to_string(summary.status) << ": " << summary.message << "\n";
     if (!quiet) {

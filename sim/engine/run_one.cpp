@@ -6,6 +6,7 @@
 
 #include <build_info.hpp>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -327,6 +328,15 @@ YAML::Node provenance(const PreparedRun& run) {
   return root;
 }
 
+// First SIGINT/SIGTERM: finish the current round, keep the finished rounds, exit 1 (interrupted).
+// A second one: stop at once (the final CSV names are only ever renamed into place, so none is torn).
+void on_signal(int sig) {
+  if (stop_flag().exchange(true)) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+}
+
 void start_simgrid(const RunOptions& options) {
   // Silence SimGrid's own chatter (configuration lines) unless the user asks for it with --log.
   xbt_log_control_set("root.thres:critical");
@@ -340,6 +350,9 @@ void start_simgrid(const RunOptions& options) {
   argv.push_back(nullptr);
   int argc = static_cast<int>(storage.size());
   new sg4::Engine(&argc, argv.data());  // lives until the process ends (one engine per process)
+  // After the Engine: SimGrid installs its own SIGINT handler, which exits at once.
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
 }
 
 }  // namespace

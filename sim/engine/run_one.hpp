@@ -49,8 +49,9 @@ struct RunSummary {
   std::string message;  // why it failed, when it did
 };
 
-// Set by main's SIGINT/SIGTERM handler; the paradigm stops between rounds and the files of the
-// finished rounds are committed with status=interrupted.
+// Set by the SIGINT/SIGTERM handler that execute_run installs once its SimGrid engine exists; the
+// paradigm stops between rounds and the files of the finished rounds are committed with
+// status=interrupted.
 std::atomic<bool>& stop_flag();
 
 RunSummary execute_run(PreparedRun& run, const RunOptions& options);
