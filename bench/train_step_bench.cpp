@@ -3,7 +3,7 @@
 // MlpTrainer::train on the CPU backend, for several thread counts and chunk sizes. The data is random
 // with Fashion-MNIST's shape (the timing does not depend on the values), so it needs no files.
 //
-//     train_step_bench [--rounds N] [--threads 1,2] [--chunks 10,5]
+//     train_step_bench [--rounds N] [--threads 1,2] [--chunks 10,5] [--momentum M] [--weight-decay D]
 //
 // Prints the best and median wall seconds per round over N timed rounds (after one warm-up round),
 // and the time of one evaluation of a 10,000-sample test set. The product-level benchmark is
@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   int rounds = 20;
   std::vector<int> threads = {1, 2};
   std::vector<int> chunks = {10, 5};
+  double momentum = 0, weight_decay = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--rounds"))
       rounds = std::max(1, std::atoi(argv[i + 1]));
@@ -60,8 +61,13 @@ int main(int argc, char** argv) {
       threads = parse_list(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--chunks"))
       chunks = parse_list(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--momentum"))
+      momentum = std::atof(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--weight-decay"))
+      weight_decay = std::atof(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: %s [--rounds N] [--threads 1,2] [--chunks 10,5]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--rounds N] [--threads 1,2] [--chunks 10,5] [--momentum M] [--weight-decay D]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -70,7 +76,7 @@ int main(int argc, char** argv) {
   const auto train = random_dataset(kClients * kPerClient, 1);
   const auto test = random_dataset(10000, 2);
   const dtsim::models::MlpShape shape{784, {200}, 10};
-  const dtsim::models::LocalTrainingConfig config{1, 10, 0.01};
+  const dtsim::models::LocalTrainingConfig config{1, 10, 0.01, momentum, weight_decay};
   dtsim::Rng init(1, "init");
   const auto global = dtsim::models::init_parameters(shape, init);
 
@@ -79,10 +85,15 @@ int main(int argc, char** argv) {
     for (std::int64_t i = 0; i < kPerClient; ++i) samples[c].push_back(static_cast<std::int32_t>(c * kPerClient + i));
   }
 
-  std::printf("MLP 784-200-10, %lld clients x %lld samples, E=1, B=10: %lld SGD steps per round, %.2f GFlop\n",
-              static_cast<long long>(kClients), static_cast<long long>(kPerClient),
-              static_cast<long long>(kClients * dtsim::models::local_steps(kPerClient, config)),
-              static_cast<double>(kClients * kPerClient) * dtsim::models::train_flops_per_sample(shape) * 1e-9);
+  const auto steps = kClients * dtsim::models::local_steps(kPerClient, config);
+  std::printf(
+      "MLP 784-200-10, %lld clients x %lld samples, E=1, B=10, momentum %g, weight decay %g: %lld SGD steps per "
+      "round, %.2f GFlop\n",
+      static_cast<long long>(kClients), static_cast<long long>(kPerClient), momentum, weight_decay,
+      static_cast<long long>(steps),
+      (static_cast<double>(kClients * kPerClient) * dtsim::models::train_flops_per_sample(shape) +
+       static_cast<double>(steps) * dtsim::models::update_flops_per_step(shape, config)) *
+          1e-9);
   std::printf("%-8s %-6s %-14s %-14s %-10s\n", "threads", "chunk", "best s/round", "median s/round", "eval s");
   for (int t : threads) {
     auto backend = dtsim::kernels::make_cpu_backend(t);

@@ -10,8 +10,12 @@
 //   add_column_sums  m·n flops                      (m·n + 2·n) · 4 B
 //   gather_rows      0 flops                        2·rows·cols · 4 B + rows indices · 4 B
 //   weighted_sum     2·items·n flops                (items + 1)·n · 4 B
-// Every flop count except weighted_sum's is proportional to the rows m of the item, so the cost of a
-// minibatch training step is the batch size times a per-sample cost (models/mlp.hpp relies on it).
+//   axpby            c·n flops                      (c + 1)·n · 4 B
+// axpby's c is how many of alpha, beta are non-zero (each reads its array): alpha·x + beta·y counts 2·n
+// flops (beta = 1 included), a scaling (one coefficient 0) n, and zero-filling (both 0) none.
+// Every flop count except weighted_sum's and axpby's is proportional to the rows m of the item, so the
+// cost of a minibatch training step is the batch size times a per-sample cost, plus (for momentum or
+// weight decay) a per-step cost of axpby calls (models/mlp.hpp relies on it).
 //
 // Checks throw std::invalid_argument naming the operation, the item and the mismatch.
 #pragma once
@@ -185,6 +189,31 @@ inline Cost weighted_sum(std::span<const float* const> x, std::span<const double
   }
   const double kn = static_cast<double>(x.size()) * static_cast<double>(n);
   return Cost{2 * kn, 4 * (kn + static_cast<double>(n))};
+}
+
+// axpby's flops for one item of n floats (see the table above).
+inline double axpby_flops(float alpha, float beta, double n) {
+  return n * ((alpha != 0.0f ? 1 : 0) + (beta != 0.0f ? 1 : 0));
+}
+
+inline Cost axpby(float alpha, std::span<const float* const> x, float beta, std::span<float* const> y, std::size_t n) {
+  const char* op = "axpby";
+  if (!(alpha == 0.0f && x.empty())) check_items(op, y.size(), x.size(), "x");
+  Cost cost;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    if (n == 0) break;
+    if (y[i] == nullptr) fail(op, i, "y is null");
+    if (alpha == 0.0f) continue;
+    if (x[i] == nullptr) fail(op, i, "x is null but alpha is not 0");
+    const auto xlo = reinterpret_cast<std::uintptr_t>(x[i]), ylo = reinterpret_cast<std::uintptr_t>(y[i]);
+    const std::uintptr_t bytes = n * sizeof(float);
+    if (xlo != ylo && xlo < ylo + bytes && ylo < xlo + bytes) fail(op, i, "x overlaps y without being y");
+  }
+  const double items_n = static_cast<double>(y.size()) * static_cast<double>(n);
+  const double coefficients = (alpha != 0.0f ? 1 : 0) + (beta != 0.0f ? 1 : 0);
+  cost.flops = axpby_flops(alpha, beta, items_n);
+  cost.bytes = 4 * (coefficients + 1) * items_n;
+  return cost;
 }
 
 }  // namespace dtsim::kernels::contract

@@ -9,6 +9,12 @@
 //   backward  for l = L−1 … 0: dA_l = dZ_l·W_lᵀ (before W_l changes, l > 0);
 //             W_l += −lr·A_lᵀ·dZ_l (one fused GEMM, beta = 1); b_l += −lr·colsum(dZ_l);
 //             dZ_{l−1} = dA_l ⊙ (A_l > 0)
+// With momentum or weight decay (models/mlp.hpp) the backward pass writes the velocity V instead:
+//             V_W_l = momentum·V_W_l + A_lᵀ·dZ_l (one GEMM, beta = momentum);
+//             V_b_l = momentum·V_b_l + colsum(dZ_l)
+// and only after it (so every dA_l used the old weights), over the whole parameter vector p:
+//             V += weight_decay·p (when > 0); p += −lr·V
+// V has the parameters' layout and is zeroed when a client starts.
 // Every client's arithmetic depends only on its own data and shuffle stream, and every Backend
 // operation computes each item independently, so results never depend on chunk or thread count.
 #include "models/mlp.hpp"
@@ -78,6 +84,17 @@ void check_dataset(const Dataset& d, const MlpShape& shape, const char* which) {
   }
 }
 
+void check_config(const LocalTrainingConfig& c, const char* who) {
+  if (!std::isfinite(c.lr)) throw std::invalid_argument(std::string(who) + ": lr must be finite");
+  if (!(c.momentum >= 0 && c.momentum < 1))
+    throw std::invalid_argument(std::string(who) + ": momentum must be in [0, 1), got " + std::to_string(c.momentum));
+  if (!(c.weight_decay >= 0 && std::isfinite(c.weight_decay)))
+    throw std::invalid_argument(std::string(who) + ": weight_decay must be finite and >= 0, got " +
+                                std::to_string(c.weight_decay));
+}
+
+bool plain_sgd(const LocalTrainingConfig& c) { return c.momentum == 0 && c.weight_decay == 0; }
+
 // Rows of the test set per evaluation item, and items per evaluation pass (bounds the workspace).
 constexpr std::int64_t kEvalRows = 256;
 constexpr std::int64_t kEvalItemsPerPass = 64;
@@ -109,6 +126,19 @@ double train_flops_per_sample(const MlpShape& shape) {
   return flops;
 }
 
+double update_flops_per_step(const MlpShape& shape, const LocalTrainingConfig& config) {
+  check_config(config, "update_flops_per_step");
+  if (plain_sgd(config)) return 0;
+  // The same float coefficients as MlpTrainer's calls, so the flops rule sees the same zeros.
+  const auto momentum = static_cast<float>(config.momentum), weight_decay = static_cast<float>(config.weight_decay);
+  const auto layers = layers_of(shape);
+  const auto params = static_cast<double>(param_count(layers));
+  double flops = 0;
+  for (const Layer& l : layers) flops += kernels::contract::axpby_flops(0, momentum, static_cast<double>(l.out));
+  if (weight_decay != 0) flops += kernels::contract::axpby_flops(weight_decay, 1, params);
+  return flops + kernels::contract::axpby_flops(-static_cast<float>(config.lr), 1, params);
+}
+
 std::vector<float> init_parameters(const MlpShape& shape, Rng& rng) {
   const auto layers = layers_of(shape);
   std::vector<float> params(param_count(layers), 0.0f);
@@ -133,8 +163,9 @@ struct MlpTrainer::Impl {
   // One client's workspace in a chunk: its parameters and its minibatch activations, in backend
   // memory, plus its host-side sample order and labels. Allocated once, reused for every client.
   struct Slot {
-    kernels::Buffer params;  // W_0, b_0, W_1, b_1, …
-    kernels::Buffer acts;    // X (B×in_0), A_1 … A_{L−1}, Z (B×classes), dA_1 … dA_{L−1}; rows of width w
+    kernels::Buffer params;    // W_0, b_0, W_1, b_1, …
+    kernels::Buffer velocity;  // the same layout; allocated only with momentum or weight decay
+    kernels::Buffer acts;      // X (B×in_0), A_1 … A_{L−1}, Z (B×classes), dA_1 … dA_{L−1}; rows of width w
     std::vector<std::int32_t> order;   // this epoch's sample order
     std::vector<std::int32_t> labels;  // labels of the current minibatch
 
@@ -156,7 +187,9 @@ struct MlpTrainer::Impl {
   LocalTrainingConfig config;
   std::uint64_t seed;
   std::int64_t chunk;
+  bool plain = true;  // plain SGD: the fused update, no velocity
   double train_flops_sample = 0;
+  double update_flops_step = 0;
 
   kernels::Buffer train_copy, test_copy;  // only for backends that cannot read host memory
   ConstMatView train_x, test_x;
@@ -197,10 +230,12 @@ struct MlpTrainer::Impl {
     if (chunk < 1) throw std::invalid_argument("MlpTrainer: chunk must be >= 1, got " + std::to_string(chunk));
     if (config.batch_size < 1) throw std::invalid_argument("MlpTrainer: batch_size must be >= 1");
     if (config.epochs < 0) throw std::invalid_argument("MlpTrainer: epochs must be >= 0");
-    if (!std::isfinite(config.lr)) throw std::invalid_argument("MlpTrainer: lr must be finite");
+    check_config(config, "MlpTrainer");
     check_dataset(train, shape, "training");
     check_dataset(test, shape, "test");
+    plain = plain_sgd(config);
     train_flops_sample = train_flops_per_sample(shape);
+    update_flops_step = update_flops_per_step(shape, config);
     train_x = to_backend(train, train_copy);
     test_x = to_backend(test, test_copy);
   }
@@ -260,6 +295,10 @@ struct MlpTrainer::Impl {
     return MatView{s.params.data() + layers[l].w, layers[l].in, layers[l].out, layers[l].out};
   }
   float* bias(const Slot& s, std::size_t l) const { return s.params.data() + layers[l].b; }
+  MatView velocity_weights(const Slot& s, std::size_t l) const {
+    return MatView{s.velocity.data() + layers[l].w, layers[l].in, layers[l].out, layers[l].out};
+  }
+  float* velocity_bias(const Slot& s, std::size_t l) const { return s.velocity.data() + layers[l].b; }
 
   // At least n slots, with room for minibatches of `rows` rows. Grows rarely: once per trainer in
   // the usual case, never inside the step loop.
@@ -274,6 +313,7 @@ struct MlpTrainer::Impl {
     while (slots.size() < n) {
       Slot s;
       s.params = be.alloc(params_n);
+      if (!plain) s.velocity = be.alloc(params_n);
       s.acts = be.alloc(acts_n);
       s.labels.resize(static_cast<std::size_t>(rows_cap));
       slots.push_back(std::move(s));
@@ -347,14 +387,27 @@ struct MlpTrainer::Impl {
         });
         be.gemm(Trans::no, Trans::yes, 1.0f, va, vb, 0.0f, vc);
       }
-      each_active([&](std::size_t i, const Slot& s) {
-        va[i] = in_act(s, l);
-        vb[i] = grad_out(s, l);
-        vc[i] = weights_mut(s, l);
-        vbias[i] = bias(s, l);
-      });
-      be.gemm(Trans::yes, Trans::no, alpha, va, vb, 1.0f, vc);
-      be.add_column_sums(alpha, vb, vbias);
+      if (plain) {
+        each_active([&](std::size_t i, const Slot& s) {
+          va[i] = in_act(s, l);
+          vb[i] = grad_out(s, l);
+          vc[i] = weights_mut(s, l);
+          vbias[i] = bias(s, l);
+        });
+        be.gemm(Trans::yes, Trans::no, alpha, va, vb, 1.0f, vc);
+        be.add_column_sums(alpha, vb, vbias);
+      } else {
+        const auto momentum = static_cast<float>(config.momentum);
+        each_active([&](std::size_t i, const Slot& s) {
+          va[i] = in_act(s, l);
+          vb[i] = grad_out(s, l);
+          vc[i] = velocity_weights(s, l);
+          vbias[i] = velocity_bias(s, l);
+        });
+        be.gemm(Trans::yes, Trans::no, 1.0f, va, vb, momentum, vc);
+        be.axpby(0.0f, {}, momentum, vbias, static_cast<std::size_t>(layers[l].out));
+        be.add_column_sums(1.0f, vb, vbias);
+      }
       if (l > 0) {
         each_active([&](std::size_t i, const Slot& s) {
           va[i] = in_act(s, l);
@@ -363,6 +416,24 @@ struct MlpTrainer::Impl {
         be.relu_backward(va, vc);
       }
     }
+    if (!plain) update_from_velocity();
+  }
+
+  // V += weight_decay·p (when > 0), then p += −lr·V, over every parameter of every active client.
+  void update_from_velocity() {
+    const auto weight_decay = static_cast<float>(config.weight_decay);
+    if (weight_decay != 0) {
+      each_active([&](std::size_t i, const Slot& s) {
+        vcbias[i] = s.params.data();
+        vbias[i] = s.velocity.data();
+      });
+      be.axpby(weight_decay, vcbias, 1.0f, vbias, params_n);
+    }
+    each_active([&](std::size_t i, const Slot& s) {
+      vcbias[i] = s.velocity.data();
+      vbias[i] = s.params.data();
+    });
+    be.axpby(-static_cast<float>(config.lr), vcbias, 1.0f, vbias, params_n);
   }
 
   void softmax_grouped() {
@@ -436,6 +507,7 @@ struct MlpTrainer::Impl {
     for (const ClientWork& w : work) rows = std::max(rows, static_cast<std::int64_t>(w.samples.size()));
     ensure_slots(work.size(), std::min(rows, config.batch_size));
     active.clear();
+    vbias.clear();
     std::int64_t max_steps = 0;
     for (std::size_t k = 0; k < work.size(); ++k) {
       Slot& s = slots[k];
@@ -451,6 +523,11 @@ struct MlpTrainer::Impl {
       s.order.reserve(work[k].samples.size());  // the shuffles in the step loop then never allocate
       be.upload(global.data(), params_n, s.params.data());
       max_steps = std::max(max_steps, s.steps);
+      if (!plain) vbias.push_back(s.velocity.data());
+    }
+    if (!plain) {  // every client starts with V = 0 (a fresh optimizer); zero-filling costs no flops
+      be.axpby(0.0f, {}, 0.0f, vbias, params_n);
+      vbias.clear();
     }
     for (std::int64_t step_index = 0; step_index < max_steps; ++step_index) {
       active.clear();
@@ -471,7 +548,8 @@ struct MlpTrainer::Impl {
       r.steps = s.steps;
       r.samples_seen = s.samples_seen;
       r.loss_sum = s.loss_sum;
-      r.flops = static_cast<double>(s.samples_seen) * train_flops_sample;
+      r.flops =
+          static_cast<double>(s.samples_seen) * train_flops_sample + static_cast<double>(s.steps) * update_flops_step;
     }
   }
 

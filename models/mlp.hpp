@@ -1,5 +1,5 @@
-// Multilayer perceptron (ReLU hidden layers, softmax cross-entropy) trained by minibatch SGD through
-// the Backend. logistic = an MLP with no hidden layer.
+// Multilayer perceptron (ReLU hidden layers, softmax cross-entropy) trained by minibatch SGD, with
+// optional momentum and weight decay, through the Backend. logistic = an MLP with no hidden layer.
 //
 // Parameter layout (one flat float vector of parameter_count() values): for each layer l with
 // in_l inputs and out_l outputs, W_l (in_l × out_l, row-major) followed by b_l (out_l).
@@ -23,17 +23,29 @@ struct MlpShape {
 
 std::int64_t parameter_count(const MlpShape& shape);
 // Modelled cost from the shapes, per sample: the forward pass, and one training step's forward +
-// backward + SGD update. Training one minibatch of b samples costs b * train_flops_per_sample.
+// backward + SGD update. Training one minibatch of b samples costs b * train_flops_per_sample
+// (+ update_flops_per_step with momentum or weight decay, below).
 double forward_flops_per_sample(const MlpShape& shape);
 double train_flops_per_sample(const MlpShape& shape);
 // Initial parameters: W uniform in ±sqrt(6 / (in + out)) (Glorot), biases 0, from `rng`.
 std::vector<float> init_parameters(const MlpShape& shape, Rng& rng);
 
+// Local SGD as PyTorch's torch.optim.SGD(lr, momentum, weight_decay), made afresh for every train():
+//   g = ∇(minibatch mean loss) + weight_decay·p   (every parameter, biases included)
+//   v = momentum·v + g                            (v = 0 when a client starts)
+//   p = p − lr·v
+// With momentum = weight_decay = 0 this is plain SGD, run by the fused path (W += −lr·AᵀdZ in one GEMM).
 struct LocalTrainingConfig {
   std::int64_t epochs = 1;
   std::int64_t batch_size = 10;
   double lr = 0.01;
+  double momentum = 0;      // in [0, 1)
+  double weight_decay = 0;  // >= 0 (L2 coefficient, per unit of parameter)
 };
+
+// The cost per SGD step beyond batch·train_flops_per_sample: 0 for plain SGD; with momentum or weight
+// decay, the flops the extra Backend operations (axpby) report for one step of one client.
+double update_flops_per_step(const MlpShape& shape, const LocalTrainingConfig& config);
 
 // SGD steps a client with `samples` training samples takes: epochs * ceil(samples / batch_size).
 std::int64_t local_steps(std::int64_t samples, const LocalTrainingConfig& config);
@@ -50,7 +62,8 @@ struct ClientResult {
   std::int64_t steps = 0;       // SGD steps taken
   std::int64_t samples_seen = 0;
   double loss_sum = 0;          // summed minibatch loss over every sample seen (nats)
-  double flops = 0;             // summed Backend cost of the training
+  double flops = 0;             // summed Backend cost of the training (samples_seen·train_flops_per_sample
+                                // + steps·update_flops_per_step)
 };
 
 struct Evaluation {

@@ -137,6 +137,27 @@ void add_column_sums_item(float alpha, const ConstMatView& g, float* bias) {
   }
 }
 
+// y = alpha·x + beta·y over n floats; a zero coefficient's array is never read.
+void axpby_item(float alpha, const float* x, float beta, float* y, std::int64_t n) {
+  using Vec = Eigen::Map<Eigen::VectorXf>;
+  using ConstVec = Eigen::Map<const Eigen::VectorXf>;
+  Vec ym(y, n);
+  if (alpha == 0.0f) {
+    if (beta == 0.0f)
+      ym.setZero();
+    else if (beta != 1.0f)
+      ym *= beta;
+    return;
+  }
+  const ConstVec xm(x, n);
+  if (beta == 0.0f)
+    ym = alpha * xm;
+  else if (beta == 1.0f)
+    ym += alpha * xm;
+  else
+    ym = alpha * xm + beta * ym;
+}
+
 void release_host(float* p) { std::free(p); }
 
 class CpuBackend final : public Backend {
@@ -236,6 +257,16 @@ class CpuBackend final : public Backend {
         for (std::int64_t j = 0; j < width; ++j) acc[j] += wi * static_cast<double>(xi[j]);
       }
       for (std::int64_t j = 0; j < width; ++j) out[j0 + j] = static_cast<float>(acc[j]);
+    });
+    return cost;
+  }
+
+  Cost axpby(float alpha, std::span<const float* const> x, float beta, std::span<float* const> y,
+             std::size_t n) override {
+    const Cost cost = contract::axpby(alpha, x, beta, y, n);
+    dispatch(n == 0 ? 0 : y.size(), cost.bytes / 4, [&](std::int64_t i) {
+      const auto k = static_cast<std::size_t>(i);
+      axpby_item(alpha, alpha == 0.0f ? nullptr : x[k], beta, y[k], static_cast<std::int64_t>(n));
     });
     return cost;
   }

@@ -89,6 +89,13 @@ class CudaBackend final : public Backend {
     return cost;
   }
 
+  Cost axpby(float alpha, std::span<const float* const> x, float beta, std::span<float* const> y,
+             std::size_t n) override {
+    const Cost cost = contract::axpby(alpha, x, beta, y, n);
+    cuda::axpby(ctx_, alpha, x.empty() ? nullptr : x.data(), beta, y.data(), y.size(), n);
+    return cost;
+  }
+
  private:
   template <class View>
   static void fill(std::vector<cuda::DeviceMat>& out, std::span<const View> views) {

@@ -80,6 +80,10 @@ struct BiasBatch {
   DeviceMat x[kMaxItems];
   float* bias[kMaxItems];
 };
+struct VectorPairBatch {
+  const float* x[kMaxItems];
+  float* y[kMaxItems];
+};
 struct OffsetBatch {
   DeviceMat m[kMaxItems];
   long long row0[kMaxItems];  // the item's first row in the call's concatenated per-row arrays
@@ -186,6 +190,17 @@ __global__ void weighted_sum_kernel(const float* const* x, const double* w, long
     double acc = 0;
     for (long long i = 0; i < items; ++i) acc += w[i] * static_cast<double>(x[i][j]);
     out[j] = static_cast<float>(acc);
+  }
+}
+
+// One thread per element; the zero-coefficient branches are uniform over the launch.
+__global__ void axpby_kernel(VectorPairBatch batch, float alpha, float beta, long long n) {
+  const float* x = batch.x[blockIdx.y];
+  float* y = batch.y[blockIdx.y];
+  for (long long j = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; j < n;
+       j += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const float by = beta == 0.0f ? 0.0f : beta * y[j];
+    y[j] = alpha == 0.0f ? by : alpha * x[j] + by;
   }
 }
 
@@ -454,6 +469,22 @@ void weighted_sum(Context* ctx, const float* const* x, const double* w, std::siz
       reinterpret_cast<const float* const*>(dev), reinterpret_cast<const double*>(dev + table),
       static_cast<long long>(items), static_cast<long long>(n), out);
   check_launch("weighted_sum_kernel");
+}
+
+void axpby(Context* ctx, float alpha, const float* const* x, float beta, float* const* y, std::size_t items,
+           std::size_t n) {
+  if (n == 0) return;
+  for (std::size_t first = 0; first < items; first += kMaxItems) {
+    const std::size_t count = std::min<std::size_t>(kMaxItems, items - first);
+    VectorPairBatch batch{};
+    for (std::size_t j = 0; j < count; ++j) {
+      batch.x[j] = alpha == 0.0f || x == nullptr ? nullptr : x[first + j];
+      batch.y[j] = y[first + j];
+    }
+    const dim3 grid(blocks_for(static_cast<long long>(n)), static_cast<unsigned>(count));
+    axpby_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch, alpha, beta, static_cast<long long>(n));
+    check_launch("axpby_kernel");
+  }
 }
 
 }  // namespace dtsim::kernels::cuda

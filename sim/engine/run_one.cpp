@@ -185,11 +185,15 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
   run->partition = make_partition(s, run->data);
   run->shape = shape_of(s, run->data.train.features, run->data.train.classes);
   const double per_sample = models::train_flops_per_sample(run->shape);
-  models::LocalTrainingConfig local{s.workload.local.epochs, s.workload.local.batch_size, s.workload.local.lr};
+  const models::LocalTrainingConfig local{s.workload.local.epochs, s.workload.local.batch_size, s.workload.local.lr,
+                                          s.workload.local.momentum, s.workload.local.weight_decay};
+  const double per_step = models::update_flops_per_step(run->shape, local);
   for (const auto& samples : run->partition) {
     const auto n = static_cast<std::int64_t>(samples.size());
-    run->work.push_back({n, models::local_steps(n, local),
-                         static_cast<double>(local.epochs) * static_cast<double>(n) * per_sample});
+    const std::int64_t steps = models::local_steps(n, local);
+    run->work.push_back({n, steps,
+                         static_cast<double>(local.epochs) * static_cast<double>(n) * per_sample +
+                             static_cast<double>(steps) * per_step});
   }
   return run;
 }
@@ -203,7 +207,8 @@ class RealLearner final : public Learner {
       : run_(run),
         trainer_(*run.backend, run.shape, run.data.train, run.data.test,
                  {run.scenario.workload.local.epochs, run.scenario.workload.local.batch_size,
-                  run.scenario.workload.local.lr},
+                  run.scenario.workload.local.lr, run.scenario.workload.local.momentum,
+                  run.scenario.workload.local.weight_decay},
                  run.scenario.seed, options.chunk > 0 ? options.chunk : run.scenario.training.clients_per_round) {
     Rng rng(run.scenario.seed, "init");
     global_ = models::init_parameters(run.shape, rng);

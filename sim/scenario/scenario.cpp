@@ -243,8 +243,11 @@ void read_local(Params p, LocalSpec& out) {
   out.epochs = p.get_int("epochs", 1, 1, 100'000);
   out.batch_size = p.get_int("batch_size", 10, 1, kBillion);
   out.lr = positive_double(p, "lr", 0.01, 1e6);
-  zero_only(p, "momentum", p.get_double("momentum", 0, 0, 1));
-  zero_only(p, "weight_decay", p.get_double("weight_decay", 0, 0, kHuge));
+  out.momentum = p.get_double("momentum", 0, 0, 1);
+  if (out.momentum >= 1)
+    p.error("momentum", fmt::format("'{}' is out of range; expected a number from 0 to below 1", out.momentum),
+            {"momentum 1 or more never forgets a gradient, so local SGD diverges"});
+  out.weight_decay = p.get_double("weight_decay", 0, 0, kHuge);
   p.not_implemented("epochs_dist");
   p.finish();
 }

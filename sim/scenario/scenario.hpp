@@ -66,6 +66,8 @@ struct LocalSpec {
   std::int64_t epochs = 1;
   std::int64_t batch_size = 10;
   double lr = 0.01;
+  double momentum = 0;      // in [0, 1); PyTorch SGD semantics (models/mlp.hpp)
+  double weight_decay = 0;  // >= 0, finite
 };
 
 struct WorkloadSpec {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -248,6 +249,41 @@ TEST_SUITE("cuda") {
     for (std::size_t i = 0; i < gc.size(); ++i) check_close(gpu.get(bg[i], 300), cpu.get(bc[i], 300), 0, "bias");
     for (std::size_t i = 0; i < dc.size(); ++i) check_close(gpu.get(dg[i]), cpu.get(dc[i]), 784, "gathered rows");
     check_close(gpu.get(out_g, n), cpu.get(out_c, n), 0, "weighted sum");
+  }
+
+  TEST_CASE("cuda axpby: matches the cpu reference for every zero pattern of alpha and beta, over 32+ items") {
+    Backends b;
+    const std::size_t n = 159010, items = 35;  // more items than one launch takes
+    for (auto [alpha, beta] : {std::pair{-0.01f, 1.0f}, std::pair{0.5f, 0.9f}, std::pair{2.0f, 0.0f},
+                               std::pair{0.0f, 0.9f}, std::pair{0.0f, 0.0f}}) {
+      INFO("alpha " << alpha << ", beta " << beta);
+      dtsim::Rng rng(5, "cuda-axpby");
+      OnBackend cpu(*b.cpu), gpu(*b.cuda);
+      std::vector<const float*> xc, xg;
+      std::vector<float*> yc, yg;
+      for (std::size_t i = 0; i < items; ++i) {
+        std::vector<float> x(n), y(n);
+        for (auto& v : x) v = static_cast<float>(rng.uniform(-1, 1));
+        for (auto& v : y) v = static_cast<float>(rng.uniform(-1, 1));
+        if (alpha != 0.0f) {
+          xc.push_back(cpu.put(x));
+          xg.push_back(gpu.put(x));
+        }
+        if (beta == 0.0f) std::fill(y.begin(), y.end(), std::numeric_limits<float>::quiet_NaN());  // never read
+        yc.push_back(cpu.put(y));
+        yg.push_back(gpu.put(y));
+      }
+
+      const Cost cost_cpu = b.cpu->axpby(alpha, xc, beta, yc, n);
+      const Cost cost_gpu = b.cuda->axpby(alpha, xg, beta, yg, n);
+
+      CHECK(cost_gpu.flops == cost_cpu.flops);
+      CHECK(cost_gpu.bytes == cost_cpu.bytes);
+      for (std::size_t i = 0; i < items; ++i) {
+        INFO("item " << i);
+        check_close(gpu.get(yg[i], n), cpu.get(yc[i], n), 0, "y");
+      }
+    }
   }
 
   TEST_CASE("cuda backend: alloc is zeroed, copy moves device memory, and view_host declines") {

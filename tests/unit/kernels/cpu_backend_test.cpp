@@ -165,6 +165,13 @@ std::vector<float> run_every_op(Backend& be, const std::vector<std::size_t>& gro
     for (int j = 0; j < 5000; ++j) v.push_back(static_cast<float>(rng.uniform(-1, 1)));
     w.push_back(rng.uniform(0, 2));
   }
+  std::vector<std::vector<float>> ax(kItems), ay(kItems);
+  for (std::size_t i = 0; i < kItems; ++i) {
+    for (int j = 0; j < 5000; ++j) {
+      ax[i].push_back(static_cast<float>(rng.uniform(-1, 1)));
+      ay[i].push_back(static_cast<float>(rng.uniform(-1, 1)));
+    }
+  }
   std::vector<double> loss(kItems, 0.5);
   std::vector<std::int64_t> hits(kItems, 0);
 
@@ -175,7 +182,11 @@ std::vector<float> run_every_op(Backend& be, const std::vector<std::size_t>& gro
     std::vector<const float*> bias_c;
     std::vector<float*> bias_m;
     std::vector<const std::int32_t*> lab, idx;
+    std::vector<const float*> axv;
+    std::vector<float*> ayv;
     for (std::size_t i = first; i < first + count; ++i) {
+      axv.push_back(ax[i].data());
+      ayv.push_back(ay[i].data());
       av.push_back(a[i].cview());
       bv.push_back(b[i].cview());
       cv.push_back(c[i].view());
@@ -194,6 +205,7 @@ std::vector<float> run_every_op(Backend& be, const std::vector<std::size_t>& gro
     be.add_column_sums(-0.1f, gv, bias_m);
     be.softmax_xent(xv, lab, true, 0.25f, std::span(loss).subspan(first, count), std::span(hits).subspan(first, count));
     be.gather_rows(src.cview(), idx, gathered_v);
+    be.axpby(-0.3f, axv, 0.9f, ayv, 5000);
     first += count;
   }
   std::vector<float> out(5000);
@@ -207,6 +219,7 @@ std::vector<float> run_every_op(Backend& be, const std::vector<std::size_t>& gro
       out.insert(out.end(), d.begin(), d.end());
     }
     out.insert(out.end(), bias[i].begin(), bias[i].end());
+    out.insert(out.end(), ay[i].begin(), ay[i].end());
     float bits[2];  // every bit of the double loss
     std::memcpy(bits, &loss[i], sizeof(double));
     out.insert(out.end(), bits, bits + 2);
@@ -454,6 +467,61 @@ TEST_SUITE("kernels") {
     CHECK_MESSAGE(diff.empty(), diff);
   }
 
+  TEST_CASE("cpu axpby: y = alpha·x + beta·y, reading neither array whose coefficient is 0") {
+    auto be = make_cpu_backend(2);
+    const std::size_t n = 1001;  // not a multiple of any vector width
+    struct Case {
+      float alpha, beta;
+    };
+    for (const Case c : {Case{0.5f, -2.0f}, Case{-0.01f, 1.0f}, Case{3.0f, 0.0f}, Case{0.0f, 0.9f}, Case{0.0f, 1.0f},
+                         Case{0.0f, 0.0f}}) {
+      INFO("alpha " << c.alpha << ", beta " << c.beta);
+      dtsim::Rng rng(12, "axpby-test");
+      std::vector<std::vector<float>> xs(3), ys(3);
+      for (std::size_t i = 0; i < 3; ++i) {
+        for (std::size_t j = 0; j < n; ++j) {
+          xs[i].push_back(static_cast<float>(rng.uniform(-1, 1)));
+          ys[i].push_back(static_cast<float>(rng.uniform(-1, 1)));
+        }
+      }
+      std::vector<std::vector<double>> expected(3);
+      for (std::size_t i = 0; i < 3; ++i)
+        for (std::size_t j = 0; j < n; ++j)
+          expected[i].push_back(static_cast<double>(c.alpha) * xs[i][j] + static_cast<double>(c.beta) * ys[i][j]);
+      // A zero coefficient's array is poisoned (y) or absent (x): reading it would show.
+      if (c.beta == 0.0f)
+        for (auto& y : ys) std::fill(y.begin(), y.end(), kNaN);
+      std::vector<const float*> xv;
+      std::vector<float*> yv;
+      for (std::size_t i = 0; i < 3; ++i) {
+        if (c.alpha != 0.0f) xv.push_back(xs[i].data());
+        yv.push_back(ys[i].data());
+      }
+
+      const Cost cost = be->axpby(c.alpha, xv, c.beta, yv, n);
+
+      for (std::size_t i = 0; i < 3; ++i) {
+        const auto diff = compare_close<float, double>(ys[i], expected[i], 1e-7, 1e-6);
+        CHECK_MESSAGE(diff.empty(), diff);
+      }
+      const double coefficients = (c.alpha != 0.0f ? 1 : 0) + (c.beta != 0.0f ? 1 : 0);
+      CHECK(cost.flops == coefficients * 3 * n);
+      CHECK(cost.bytes == 4 * (coefficients + 1) * 3 * n);
+    }
+  }
+
+  TEST_CASE("cpu axpby: x may be y itself, and alpha = 0 accepts null x entries") {
+    auto be = make_cpu_backend(1);
+    std::vector<float> y = {1, 2, 3};
+    std::vector<const float*> self = {y.data()}, null_x = {nullptr};
+    std::vector<float*> yv = {y.data()};
+
+    be->axpby(2.0f, self, 1.0f, yv, 3);
+    be->axpby(0.0f, null_x, 0.5f, yv, 3);
+
+    CHECK(y == std::vector<float>{1.5f, 3.0f, 4.5f});
+  }
+
   TEST_CASE("cpu backend: results are bit-identical for 1, 2 and 3 threads and for any grouping of items") {
     auto one = make_cpu_backend(1);
     auto two = make_cpu_backend(2);
@@ -524,6 +592,15 @@ TEST_SUITE("kernels") {
     std::vector<const float*> x = {buf.data()};
     std::vector<double> w = {1.0};
     CHECK_THROWS_WITH_AS(be->weighted_sum(x, w, 10, buf.data() + 5), doctest::Contains("overlaps"),
+                         std::invalid_argument);
+    std::vector<const float*> two_x = {buf.data(), buf.data() + 10}, null_x = {nullptr};
+    std::vector<float*> y = {buf.data() + 20}, overlapping_y = {buf.data() + 5}, null_y = {buf.data() + 20, nullptr};
+    CHECK_THROWS_WITH_AS(be->axpby(1.0f, two_x, 1.0f, y, 10), doctest::Contains("x has 2 items, expected 1"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(be->axpby(1.0f, null_x, 1.0f, y, 10), doctest::Contains("x is null"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(be->axpby(1.0f, x, 1.0f, overlapping_y, 10), doctest::Contains("overlaps"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(be->axpby(0.0f, {}, 1.0f, null_y, 10), doctest::Contains("item 1: y is null"),
                          std::invalid_argument);
   }
 

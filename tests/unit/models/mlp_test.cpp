@@ -1,6 +1,7 @@
 // MLP: shapes and costs, the trainer's gradient against central finite differences of a double-precision
-// reference, learning on a separable problem, determinism across threads and chunk sizes, and the
-// equality of the modelled per-sample cost with what the Backend reports.
+// reference, momentum and weight decay against the same reference iterated, learning on a separable
+// problem, determinism across threads and chunk sizes, and the equality of the modelled cost with what
+// the Backend reports.
 #include "models/mlp.hpp"
 
 #include <doctest/doctest.h>
@@ -102,11 +103,26 @@ double reference_loss(const MlpShape& shape, const std::vector<double>& p, const
   return total / static_cast<double>(rows.size());
 }
 
+// ∇ reference_loss at p by central finite differences.
+std::vector<double> fd_gradient(const MlpShape& shape, const std::vector<double>& p, const Dataset& d,
+                                const std::vector<std::int32_t>& rows) {
+  const double eps = 1e-6;
+  std::vector<double> grad;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    auto plus = p, minus = p;
+    plus[i] += eps;
+    minus[i] -= eps;
+    grad.push_back((reference_loss(shape, plus, d, rows) - reference_loss(shape, minus, d, rows)) / (2 * eps));
+  }
+  return grad;
+}
+
 // Forwards to another backend and adds up the cost every operation reports.
 class CountingBackend final : public kernels::Backend {
  public:
   explicit CountingBackend(kernels::Backend& inner) : inner_(inner) {}
   kernels::Cost total;
+  std::int64_t axpby_calls = 0;
 
   std::string name() const override { return inner_.name(); }
   int threads() const override { return inner_.threads(); }
@@ -144,6 +160,11 @@ class CountingBackend final : public kernels::Backend {
   kernels::Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n,
                              float* out) override {
     return add(inner_.weighted_sum(x, w, n, out));
+  }
+  kernels::Cost axpby(float alpha, std::span<const float* const> x, float beta, std::span<float* const> y,
+                      std::size_t n) override {
+    ++axpby_calls;
+    return add(inner_.axpby(alpha, x, beta, y, n));
   }
 
  private:
@@ -244,6 +265,75 @@ TEST_SUITE("models") {
     }
   }
 
+  TEST_CASE("mlp: momentum and weight decay follow PyTorch SGD: 3 full-batch steps match a double reference") {
+    const double lr = 0.5, momentum = 0.9, weight_decay = 0.01;
+    for (const MlpShape& shape : {MlpShape{6, {5, 4}, 3}, MlpShape{6, {}, 3}}) {
+      for (std::uint64_t seed : kSeeds) {
+        INFO("hidden layers " << shape.hidden.size() << ", seed " << seed);
+        // n = B = 8: every step takes the same full minibatch, whatever the shuffle; E = 3 epochs = 3 steps.
+        const Dataset train = random_dataset(8, 6, 3, seed);
+        const Dataset test = random_dataset(4, 6, 3, seed + 100);
+        Rng rng(seed, "init");
+        auto p0 = init_parameters(shape, rng);
+        for (auto& v : p0) v += static_cast<float>(rng.uniform(-0.1, 0.1));  // non-zero biases too
+        const auto rows = iota(0, 8);
+        const std::vector<ClientWork> work = {{0, rows, 0}};
+        auto backend = kernels::make_cpu_backend(1);
+        MlpTrainer trainer(*backend, shape, train, test, {3, 8, lr, momentum, weight_decay}, seed, 1);
+        MlpTrainer plain_trainer(*backend, shape, train, test, {3, 8, lr}, seed, 1);
+        // The three update equations in double, from the analytic (finite-difference) gradient.
+        std::vector<double> p(p0.begin(), p0.end()), v(p0.size(), 0.0);
+        double loss_sum = 0;
+        for (int step = 0; step < 3; ++step) {
+          double min_pre = 0;
+          loss_sum += 8 * reference_loss(shape, p, train, rows, &min_pre);
+          REQUIRE_MESSAGE(min_pre > 1e-4, "a hidden unit sits on a ReLU kink; finite differences would be wrong");
+          const auto g = fd_gradient(shape, p, train, rows);
+          for (std::size_t i = 0; i < p.size(); ++i) {
+            v[i] = momentum * v[i] + (g[i] + weight_decay * p[i]);
+            p[i] -= lr * v[i];
+          }
+        }
+
+        const auto result = trainer.train(p0, work);
+        const auto plain = plain_trainer.train(p0, work);
+
+        REQUIRE(result[0].steps == 3);
+        CHECK(result[0].loss_sum == doctest::Approx(loss_sum).epsilon(1e-5));
+        const auto diff = compare_close<float, double>(result[0].params, p, 1e-5, 1e-4);
+        CHECK_MESSAGE(diff.empty(), diff);
+        // The tolerance can tell momentum from plain SGD: the plain result fails the same comparison.
+        CHECK_FALSE(compare_close<float, double>(plain[0].params, p, 1e-5, 1e-4).empty());
+      }
+    }
+  }
+
+  TEST_CASE("mlp: weight decay alone (momentum 0) shrinks the parameters as lr·weight_decay·p per step") {
+    // One step from p0 with momentum 0 gives p0 − lr·(g + wd·p0): it differs from plain SGD's p0 − lr·g
+    // by exactly −lr·wd·p0, up to float rounding.
+    const MlpShape shape{6, {5}, 3};
+    const Dataset train = random_dataset(8, 6, 3, 4), test = random_dataset(4, 6, 3, 5);
+    Rng rng(4, "init");
+    auto p0 = init_parameters(shape, rng);
+    for (auto& v : p0) v += static_cast<float>(rng.uniform(-0.1, 0.1));
+    const auto rows = iota(0, 8);
+    const std::vector<ClientWork> work = {{0, rows, 0}};
+    auto backend = kernels::make_cpu_backend(1);
+    MlpTrainer decayed(*backend, shape, train, test, {1, 8, 0.1, 0.0, 0.5}, 1, 1);
+    MlpTrainer plain(*backend, shape, train, test, {1, 8, 0.1}, 1, 1);
+
+    const auto a = decayed.train(p0, work);
+    const auto b = plain.train(p0, work);
+
+    std::vector<double> expected, got;
+    for (std::size_t i = 0; i < p0.size(); ++i) {
+      expected.push_back(-0.1 * 0.5 * static_cast<double>(p0[i]));
+      got.push_back(static_cast<double>(a[0].params[i]) - static_cast<double>(b[0].params[i]));
+    }
+    const auto diff = compare_close<double, double>(got, expected, 1e-6, 1e-4);
+    CHECK_MESSAGE(diff.empty(), diff);
+  }
+
   TEST_CASE("mlp: training separable blobs lowers the test loss and reaches high accuracy") {
     const MlpShape shape{4, {16}, 3};
     const Dataset train = blobs(150, 4, 1), test = blobs(60, 4, 2);
@@ -280,7 +370,7 @@ TEST_SUITE("models") {
     CHECK(e.accuracy == doctest::Approx(static_cast<double>(hits) / 600).epsilon(1e-12));
   }
 
-  TEST_CASE("mlp: trainer results are bit-identical for threads {1, 2} x chunk {1, 3, 10}") {
+  TEST_CASE("mlp: trainer results are bit-identical for threads {1, 2} x chunk {1, 3, 10}, with and without momentum") {
     const MlpShape shape{30, {24, 16}, 5};
     const Dataset train = random_dataset(400, 30, 5, 7), test = random_dataset(300, 30, 5, 8);
     const std::vector<std::int32_t> sizes = {0, 1, 7, 10, 23, 40, 3, 55, 12, 9, 31};
@@ -294,26 +384,57 @@ TEST_SUITE("models") {
     for (std::size_t k = 0; k < sizes.size(); ++k) work.push_back({static_cast<std::int32_t>(k * 3), samples[k], 4});
     Rng rng(7, "init");
     const auto global = init_parameters(shape, rng);
-    const LocalTrainingConfig config{2, 10, 0.05};
-    auto one = kernels::make_cpu_backend(1);
-    MlpTrainer reference_trainer(*one, shape, train, test, config, 11, 1);
-    const auto reference = reference_trainer.train(global, work);
-    const Evaluation reference_eval = reference_trainer.evaluate(reference[5].params);
+    for (const LocalTrainingConfig& config :
+         {LocalTrainingConfig{2, 10, 0.05}, LocalTrainingConfig{2, 10, 0.05, 0.9, 1e-3}}) {
+      auto one = kernels::make_cpu_backend(1);
+      MlpTrainer reference_trainer(*one, shape, train, test, config, 11, 1);
+      const auto reference = reference_trainer.train(global, work);
+      const Evaluation reference_eval = reference_trainer.evaluate(reference[5].params);
 
-    for (int threads : {1, 2}) {
-      auto backend = kernels::make_cpu_backend(threads);
-      for (std::int64_t chunk : {1, 3, 10}) {
-        INFO("threads " << threads << ", chunk " << chunk);
-        MlpTrainer trainer(*backend, shape, train, test, config, 11, chunk);
+      for (int threads : {1, 2}) {
+        auto backend = kernels::make_cpu_backend(threads);
+        for (std::int64_t chunk : {1, 3, 10}) {
+          INFO("momentum " << config.momentum << ", threads " << threads << ", chunk " << chunk);
+          MlpTrainer trainer(*backend, shape, train, test, config, 11, chunk);
 
-        const auto got = trainer.train(global, work);
-        const Evaluation e = trainer.evaluate(got[5].params);
+          const auto got = trainer.train(global, work);
+          const auto again = trainer.train(global, work);  // the velocity starts at 0 again
+          const Evaluation e = trainer.evaluate(got[5].params);
 
-        check_same_results(got, reference);
-        CHECK(e.loss == reference_eval.loss);
-        CHECK(e.accuracy == reference_eval.accuracy);
+          check_same_results(got, reference);
+          check_same_results(again, reference);
+          CHECK(e.loss == reference_eval.loss);
+          CHECK(e.accuracy == reference_eval.accuracy);
+        }
       }
     }
+  }
+
+  TEST_CASE("mlp: explicit zero momentum and weight decay take the fused plain-SGD path, bit for bit") {
+    const MlpShape shape{30, {24}, 5};
+    const Dataset train = random_dataset(100, 30, 5, 7), test = random_dataset(50, 30, 5, 8);
+    const auto s0 = iota(0, 37), s1 = iota(37, 63);
+    const std::vector<ClientWork> work = {{0, s0, 2}, {1, s1, 2}};
+    Rng rng(7, "init");
+    const auto global = init_parameters(shape, rng);
+    auto cpu = kernels::make_cpu_backend(2);
+    CountingBackend counting(*cpu);
+    LocalTrainingConfig defaults;
+    defaults.epochs = 2;
+    defaults.lr = 0.05;
+    const LocalTrainingConfig zeros{2, 10, 0.05, 0.0, 0.0};
+    MlpTrainer by_default(*cpu, shape, train, test, defaults, 3, 2);
+    MlpTrainer explicit_zeros(counting, shape, train, test, zeros, 3, 2);
+    MlpTrainer with_momentum(*cpu, shape, train, test, {2, 10, 0.05, 0.5, 0.0}, 3, 2);
+
+    const auto reference = by_default.train(global, work);
+    const auto got = explicit_zeros.train(global, work);
+    const auto other = with_momentum.train(global, work);
+
+    check_same_results(got, reference);
+    CHECK(counting.axpby_calls == 0);  // no velocity: the SGD update is fused into the gradient GEMM
+    CHECK(update_flops_per_step(shape, zeros) == 0.0);
+    CHECK(other[0].params != reference[0].params);  // momentum does change the result
   }
 
   TEST_CASE("mlp: a client with no samples returns the global model after 0 steps") {
@@ -356,40 +477,60 @@ TEST_SUITE("models") {
     check_same_results(r0_again, r0);
   }
 
-  TEST_CASE("mlp: train_flops_per_sample and forward_flops_per_sample equal what the Backend reports") {
+  TEST_CASE("mlp: train, update and forward flops equal what the Backend reports, with and without momentum") {
+    const std::vector<LocalTrainingConfig> configs = {
+        {2, 10, 0.01}, {2, 10, 0.01, 0.9, 0.01}, {2, 10, 0.01, 0.5, 0.0}, {2, 10, 0.01, 0.0, 0.01}};
     for (const MlpShape& shape : {MlpShape{784, {200}, 10}, MlpShape{30, {24, 16}, 5}, MlpShape{8, {}, 4}}) {
-      INFO("hidden layers " << shape.hidden.size());
-      const Dataset train = random_dataset(120, shape.inputs, shape.classes, 3);
-      const Dataset test = random_dataset(300, shape.inputs, shape.classes, 4);
-      auto cpu = kernels::make_cpu_backend(2);
-      CountingBackend counting(*cpu);
-      MlpTrainer trainer(counting, shape, train, test, {2, 10, 0.01}, 1, 3);
-      Rng rng(3, "init");
-      const auto global = init_parameters(shape, rng);
-      // Ragged minibatches: 25 = 10 + 10 + 5, 1 = 1, 17 = 10 + 7.
-      const auto s0 = iota(0, 25), s1 = iota(25, 1), s2 = iota(26, 17);
-      const std::vector<ClientWork> work = {{0, s0, 0}, {1, s1, 0}, {2, s2, 0}, {3, {}, 0}};
+      for (const LocalTrainingConfig& config : configs) {
+        INFO("hidden layers " << shape.hidden.size() << ", momentum " << config.momentum << ", weight decay "
+                              << config.weight_decay);
+        const Dataset train = random_dataset(120, shape.inputs, shape.classes, 3);
+        const Dataset test = random_dataset(300, shape.inputs, shape.classes, 4);
+        auto cpu = kernels::make_cpu_backend(2);
+        CountingBackend counting(*cpu);
+        MlpTrainer trainer(counting, shape, train, test, config, 1, 3);
+        Rng rng(3, "init");
+        const auto global = init_parameters(shape, rng);
+        // Ragged minibatches: 25 = 10 + 10 + 5, 1 = 1, 17 = 10 + 7.
+        const auto s0 = iota(0, 25), s1 = iota(25, 1), s2 = iota(26, 17);
+        const std::vector<ClientWork> work = {{0, s0, 0}, {1, s1, 0}, {2, s2, 0}, {3, {}, 0}};
 
-      const auto results = trainer.train(global, work);
-      const double train_reported = counting.total.flops;
-      counting.total = {};
-      trainer.evaluate(global);
-      const double eval_reported = counting.total.flops;
+        const auto results = trainer.train(global, work);
+        const double train_reported = counting.total.flops;
+        counting.total = {};
+        trainer.evaluate(global);
+        const double eval_reported = counting.total.flops;
 
-      double seen = 0, result_flops = 0;
-      for (const auto& r : results) {
-        seen += static_cast<double>(r.samples_seen);
-        result_flops += r.flops;
+        double seen = 0, steps = 0, result_flops = 0;
+        for (const auto& r : results) {
+          seen += static_cast<double>(r.samples_seen);
+          steps += static_cast<double>(r.steps);
+          result_flops += r.flops;
+        }
+        const double per_step = update_flops_per_step(shape, config);
+        CHECK(seen == 2 * (25 + 1 + 17));
+        CHECK(steps == 2 * (3 + 1 + 2));
+        CHECK((per_step > 0) == (config.momentum > 0 || config.weight_decay > 0));
+        CHECK(train_reported == seen * train_flops_per_sample(shape) + steps * per_step);
+        CHECK(result_flops == train_reported);
+        CHECK(results[0].flops == 50 * train_flops_per_sample(shape) + 6 * per_step);
+        CHECK(eval_reported == 300 * forward_flops_per_sample(shape));
       }
-      CHECK(seen == 2 * (25 + 1 + 17));
-      CHECK(train_reported == seen * train_flops_per_sample(shape));
-      CHECK(result_flops == train_reported);
-      CHECK(results[0].flops == 50 * train_flops_per_sample(shape));
-      CHECK(eval_reported == 300 * forward_flops_per_sample(shape));
     }
   }
 
-  TEST_CASE("mlp: the trainer rejects a bad chunk, a wrong-sized model, unknown samples and mismatched data") {
+  TEST_CASE("mlp: update_flops_per_step counts the bias decay, the weight decay and the update over all parameters") {
+    const MlpShape shape{8, {}, 4};  // 36 parameters, 4 biases
+
+    CHECK(update_flops_per_step(shape, {1, 10, 0.01}) == 0.0);
+    CHECK(update_flops_per_step(shape, {1, 10, 0.01, 0.9, 0.0}) == 4 + 2 * 36);            // m·v_b; p −= lr·v
+    CHECK(update_flops_per_step(shape, {1, 10, 0.01, 0.0, 0.01}) == 2 * 36 + 2 * 36);      // v += wd·p; p −= lr·v
+    CHECK(update_flops_per_step(shape, {1, 10, 0.01, 0.9, 0.01}) == 4 + 2 * 36 + 2 * 36);  // all three
+  }
+
+  TEST_CASE(
+      "mlp: the trainer rejects a bad chunk or optimizer setting, a wrong-sized model, unknown samples and mismatched "
+      "data") {
     const MlpShape shape{6, {5}, 3};
     const Dataset train = random_dataset(20, 6, 3, 1), test = random_dataset(5, 6, 3, 2);
     const Dataset wrong = random_dataset(5, 7, 3, 2);
@@ -400,6 +541,14 @@ TEST_SUITE("models") {
     const std::vector<std::int32_t> bad = {0, 20};
 
     CHECK_THROWS_AS(MlpTrainer(*backend, shape, train, test, {1, 10, 0.1}, 1, 0), std::invalid_argument);
+    for (const LocalTrainingConfig& bad_config :
+         {LocalTrainingConfig{1, 10, 0.1, 1.0, 0}, LocalTrainingConfig{1, 10, 0.1, -0.1, 0},
+          LocalTrainingConfig{1, 10, 0.1, NAN, 0}, LocalTrainingConfig{1, 10, 0.1, 0, -1e-4},
+          LocalTrainingConfig{1, 10, 0.1, 0, INFINITY}}) {
+      INFO("momentum " << bad_config.momentum << ", weight decay " << bad_config.weight_decay);
+      CHECK_THROWS_AS(MlpTrainer(*backend, shape, train, test, bad_config, 1, 1), std::invalid_argument);
+      CHECK_THROWS_AS(update_flops_per_step(shape, bad_config), std::invalid_argument);
+    }
     CHECK_THROWS_AS(MlpTrainer(*backend, shape, train, wrong, {1, 10, 0.1}, 1, 1), std::invalid_argument);
     const auto five = iota(0, 5);
     CHECK_THROWS_AS(trainer.train(std::vector<float>(3), std::vector<ClientWork>{{0, five, 0}}), std::invalid_argument);

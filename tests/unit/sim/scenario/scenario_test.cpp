@@ -50,7 +50,7 @@ workload:
   dataset: {name: fashion_mnist, path: /data/fmnist, max_train: 6000, max_test: 1000}
   partition: {name: dirichlet, alpha: 0.3}
   model: {name: mlp, hidden: [200, 100], dropout: 0}
-  local: {epochs: 2, batch_size: 32, lr: 0.05, momentum: 0, weight_decay: 0}
+  local: {epochs: 2, batch_size: 32, lr: 0.05, momentum: 0.9, weight_decay: 5e-4}
 training:
   paradigm: federated
   rounds: 50
@@ -115,6 +115,8 @@ TEST_SUITE("scenario") {
     CHECK(s.workload.local.epochs == 2);
     CHECK(s.workload.local.batch_size == 32);
     CHECK(s.workload.local.lr == 0.05);
+    CHECK(s.workload.local.momentum == 0.9);
+    CHECK(s.workload.local.weight_decay == 5e-4);
     CHECK(s.training.rounds == 50);
     CHECK(s.training.clients_per_round == 10);
     CHECK(s.training.eval_every == 5);
@@ -148,6 +150,8 @@ TEST_SUITE("scenario") {
     CHECK(s.workload.local.epochs == 1);
     CHECK(s.workload.local.batch_size == 10);
     CHECK(s.workload.local.lr == 0.01);
+    CHECK(s.workload.local.momentum == 0);
+    CHECK(s.workload.local.weight_decay == 0);
     CHECK(s.training.paradigm == "federated");
     CHECK(s.training.rounds == 10);
     CHECK(s.training.clients_per_round == 10);
@@ -292,7 +296,7 @@ TEST_SUITE("scenario") {
     const auto text = load_errors(
         "platform: {topology: fat_tree, clients: {count: 20, trace: s.csv}}\n"
         "dynamics: {crash: {probability: 0.01}}\n"
-        "workload: {dataset: {name: synthetic}, model: {name: cnn}, local: {momentum: 0.9}}\n"
+        "workload: {dataset: {name: synthetic}, model: {name: cnn}, local: {epochs_dist: 2}}\n"
         "training: {paradigm: data_parallel, deadline: 60s, mode: async}\n");
 
     INFO(text);
@@ -300,10 +304,35 @@ TEST_SUITE("scenario") {
     CHECK(contains(text, "bad.yaml:1:60: error: platform.clients.trace: not implemented yet"));
     CHECK(contains(text, "bad.yaml:2:19: error: dynamics.crash: not implemented yet"));
     CHECK(contains(text, "workload.model.name: model 'cnn' is not implemented yet"));
-    CHECK(contains(text, "workload.local.momentum: '0.9' is not implemented yet"));
+    CHECK(contains(text, "workload.local.epochs_dist: not implemented yet"));
     CHECK(contains(text, "training.paradigm: paradigm 'data_parallel' is not implemented yet"));
     CHECK(contains(text, "training.deadline: not implemented yet"));
     CHECK(contains(text, "training.mode: mode 'async' is not implemented yet"));
+  }
+
+  TEST_CASE("load_scenario: local momentum must lie in [0, 1) and weight_decay be a finite number >= 0") {
+    auto local = [](const std::string& keys) {
+      return load_errors(
+          "platform: {clients: {count: 20}}\n"
+          "workload: {dataset: {name: synthetic}, model: {name: logistic}, local: {" +
+          keys + "}}\n");
+    };
+    TempDir dir;
+
+    const Scenario s = load_scenario(dir.write("m.yaml", kMinimal), {parse_override("workload.local.momentum=0.99"),
+                                                                     parse_override("workload.local.weight_decay=0")});
+    const auto one = local("momentum: 1");
+    const auto above = local("momentum: 1.5");
+    const auto negative = local("momentum: -0.1, weight_decay: -1e-4");
+    const auto infinite = local("weight_decay: .inf");
+
+    CHECK(s.workload.local.momentum == 0.99);
+    CHECK(s.workload.local.weight_decay == 0);
+    CHECK(contains(one, "workload.local.momentum: '1' is out of range; expected a number from 0 to below 1"));
+    CHECK(contains(above, "workload.local.momentum: '1.5' is out of range"));
+    CHECK(contains(negative, "workload.local.momentum: '-0.1' is out of range"));
+    CHECK(contains(negative, "workload.local.weight_decay: '-1e-4' is out of range; expected a number >= 0"));
+    CHECK(contains(infinite, "workload.local.weight_decay: '.inf' is not a finite number"));
   }
 
   TEST_CASE("load_scenario: clients_per_round above the client count names both numbers") {
