@@ -127,12 +127,16 @@ class Backend {
   // out[j] = Σ_i w[i] · x[i][j] for j < n, accumulated in double in item order; out may alias no x[i].
   virtual Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n, float* out) = 0;
 
-  // y[i][j] = alpha · x[i][j] + beta · y[i][j] for j < n (x[i], y[i]: n floats, backend memory).
-  // beta == 0 never reads y (it may hold garbage, as in BLAS); alpha == 0 never reads x, which may then
-  // be null or an empty span. x[i] may be y[i] itself but must not otherwise overlap it.
-  // Used for the momentum and weight-decay updates (models/mlp.cpp) and to zero buffers (alpha = beta = 0).
-  virtual Cost axpby(float alpha, std::span<const float* const> x, float beta, std::span<float* const> y,
-                     std::size_t n) = 0;
+  // One momentum-SGD step over n parameters per item, in a single pass (p[i], v[i]: n floats each,
+  // backend memory, not overlapping), per element j:
+  //   v += weight_decay · p   (only when weight_decay != 0)
+  //   p −= lr · v
+  //   v *= momentum
+  // p and v are each read once and written once. v holds the velocity pre-scaled by momentum, so the
+  // caller accumulates the next gradient into it with beta = 1 (models/mlp.cpp explains why this is
+  // PyTorch's SGD exactly). momentum = 0 leaves v = 0 (for finite v).
+  virtual Cost sgd_momentum_update(float lr, float momentum, float weight_decay, std::span<float* const> params,
+                                   std::span<float* const> velocity, std::size_t n) = 0;
 };
 
 enum class BackendKind { cpu, cuda, automatic };

@@ -3,19 +3,19 @@
 // that a CPU run and a GPU run of one scenario report identical costs and reject the same arguments.
 //
 // Cost model, per item (m×n the item's matrix, k the GEMM depth; bytes count float32 reads + writes):
-//   gemm             2·m·n·k flops                  (m·k + k·n + m·n, + m·n more when beta != 0) · 4 B
-//   bias_activation  m·n flops (+ m·n for relu)     (2·m·n + n) · 4 B
-//   relu_backward    m·n flops                      3·m·n · 4 B
-//   softmax_xent     5·m·n flops (+ 2·m·n for grad) m·n · 4 B (·2 with grad) + m labels · 4 B
-//   add_column_sums  m·n flops                      (m·n + 2·n) · 4 B
-//   gather_rows      0 flops                        2·rows·cols · 4 B + rows indices · 4 B
-//   weighted_sum     2·items·n flops                (items + 1)·n · 4 B
-//   axpby            c·n flops                      (c + 1)·n · 4 B
-// axpby's c is how many of alpha, beta are non-zero (each reads its array): alpha·x + beta·y counts 2·n
-// flops (beta = 1 included), a scaling (one coefficient 0) n, and zero-filling (both 0) none.
-// Every flop count except weighted_sum's and axpby's is proportional to the rows m of the item, so the
-// cost of a minibatch training step is the batch size times a per-sample cost, plus (for momentum or
-// weight decay) a per-step cost of axpby calls (models/mlp.hpp relies on it).
+//   gemm                 2·m·n·k flops                  (m·k + k·n + m·n, + m·n more when beta != 0) · 4 B
+//   bias_activation      m·n flops (+ m·n for relu)     (2·m·n + n) · 4 B
+//   relu_backward        m·n flops                      3·m·n · 4 B
+//   softmax_xent         5·m·n flops (+ 2·m·n for grad) m·n · 4 B (·2 with grad) + m labels · 4 B
+//   add_column_sums      m·n flops                      (m·n + 2·n) · 4 B
+//   gather_rows          0 flops                        2·rows·cols · 4 B + rows indices · 4 B
+//   weighted_sum         2·items·n flops                (items + 1)·n · 4 B
+//   sgd_momentum_update  3·n flops (+ 2·n for wd != 0)  4·n · 4 B (n parameters)
+// sgd_momentum_update's flops: p −= lr·v is 2, v *= momentum 1, and v += wd·p 2 more when wd != 0; its
+// bytes are one read and one write of p and of v.
+// Every flop count except weighted_sum's and sgd_momentum_update's is proportional to the rows m of the
+// item, so the cost of a minibatch training step is the batch size times a per-sample cost, plus (for
+// momentum or weight decay) one sgd_momentum_update per step (models/mlp.hpp relies on it).
 //
 // Checks throw std::invalid_argument naming the operation, the item and the mismatch.
 #pragma once
@@ -191,29 +191,24 @@ inline Cost weighted_sum(std::span<const float* const> x, std::span<const double
   return Cost{2 * kn, 4 * (kn + static_cast<double>(n))};
 }
 
-// axpby's flops for one item of n floats (see the table above).
-inline double axpby_flops(float alpha, float beta, double n) {
-  return n * ((alpha != 0.0f ? 1 : 0) + (beta != 0.0f ? 1 : 0));
-}
+// sgd_momentum_update's flops for one item of n parameters (see the table above).
+inline double sgd_momentum_update_flops(float weight_decay, double n) { return n * (weight_decay != 0.0f ? 5 : 3); }
 
-inline Cost axpby(float alpha, std::span<const float* const> x, float beta, std::span<float* const> y, std::size_t n) {
-  const char* op = "axpby";
-  if (!(alpha == 0.0f && x.empty())) check_items(op, y.size(), x.size(), "x");
-  Cost cost;
-  for (std::size_t i = 0; i < y.size(); ++i) {
-    if (n == 0) break;
-    if (y[i] == nullptr) fail(op, i, "y is null");
-    if (alpha == 0.0f) continue;
-    if (x[i] == nullptr) fail(op, i, "x is null but alpha is not 0");
-    const auto xlo = reinterpret_cast<std::uintptr_t>(x[i]), ylo = reinterpret_cast<std::uintptr_t>(y[i]);
+inline Cost sgd_momentum_update(float weight_decay, std::span<float* const> params, std::span<float* const> velocity,
+                                std::size_t n) {
+  const char* op = "sgd_momentum_update";
+  check_items(op, params.size(), velocity.size(), "velocity");
+  if (n > 0) {
     const std::uintptr_t bytes = n * sizeof(float);
-    if (xlo != ylo && xlo < ylo + bytes && ylo < xlo + bytes) fail(op, i, "x overlaps y without being y");
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      if (params[i] == nullptr) fail(op, i, "params is null");
+      if (velocity[i] == nullptr) fail(op, i, "velocity is null");
+      const auto plo = reinterpret_cast<std::uintptr_t>(params[i]), vlo = reinterpret_cast<std::uintptr_t>(velocity[i]);
+      if (plo < vlo + bytes && vlo < plo + bytes) fail(op, i, "params overlaps velocity");
+    }
   }
-  const double items_n = static_cast<double>(y.size()) * static_cast<double>(n);
-  const double coefficients = (alpha != 0.0f ? 1 : 0) + (beta != 0.0f ? 1 : 0);
-  cost.flops = axpby_flops(alpha, beta, items_n);
-  cost.bytes = 4 * (coefficients + 1) * items_n;
-  return cost;
+  const double items_n = static_cast<double>(params.size()) * static_cast<double>(n);
+  return Cost{sgd_momentum_update_flops(weight_decay, items_n), 4 * 4 * items_n};
 }
 
 }  // namespace dtsim::kernels::contract

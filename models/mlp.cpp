@@ -9,12 +9,20 @@
 //   backward  for l = L−1 … 0: dA_l = dZ_l·W_lᵀ (before W_l changes, l > 0);
 //             W_l += −lr·A_lᵀ·dZ_l (one fused GEMM, beta = 1); b_l += −lr·colsum(dZ_l);
 //             dZ_{l−1} = dA_l ⊙ (A_l > 0)
-// With momentum or weight decay (models/mlp.hpp) the backward pass writes the velocity V instead:
-//             V_W_l = momentum·V_W_l + A_lᵀ·dZ_l (one GEMM, beta = momentum);
-//             V_b_l = momentum·V_b_l + colsum(dZ_l)
-// and only after it (so every dA_l used the old weights), over the whole parameter vector p:
-//             V += weight_decay·p (when > 0); p += −lr·V
-// V has the parameters' layout and is zeroed when a client starts.
+// With momentum μ or weight decay λ (models/mlp.hpp) the backward pass accumulates into a velocity
+// buffer U (the parameters' layout) instead, which holds the velocity pre-scaled by μ:
+//             U_W_l += A_lᵀ·dZ_l (one GEMM, beta = 1); U_b_l += colsum(dZ_l)
+// and only after it (so every dA_l used the old weights), over the whole parameter vector, one pass of
+// Backend::sgd_momentum_update:
+//             U += λ·p (when λ > 0); p −= lr·U; U *= μ
+// U is zeroed when a client starts.
+// Why this is PyTorch's SGD (v_t = μ·v_{t−1} + g_t + λ·p_{t−1}; p_t = p_{t−1} − lr·v_t; v_0 = 0) exactly:
+// claim U = μ·v_{t−1} when step t starts. True at t = 1 (U = 0 = μ·v_0). During step t the backward pass
+// adds g_t, so U = μ·v_{t−1} + g_t; the update adds λ·p_{t−1} (p is still p_{t−1}), so U = v_t; then
+// p −= lr·U gives p_t = p_{t−1} − lr·v_t; finally U *= μ leaves μ·v_t for step t + 1. In float the
+// operations and their order are the ones of the three-pass form (scale v by μ, add the gradient, add
+// λ·p, subtract lr·v), only the scaling moves to the end of the previous step; it costs one pass over p
+// and U per step instead of three, and no beta-scaling pass inside the GEMM.
 // Every client's arithmetic depends only on its own data and shuffle stream, and every Backend
 // operation computes each item independently, so results never depend on chunk or thread count.
 #include "models/mlp.hpp"
@@ -129,14 +137,9 @@ double train_flops_per_sample(const MlpShape& shape) {
 double update_flops_per_step(const MlpShape& shape, const LocalTrainingConfig& config) {
   check_config(config, "update_flops_per_step");
   if (plain_sgd(config)) return 0;
-  // The same float coefficients as MlpTrainer's calls, so the flops rule sees the same zeros.
-  const auto momentum = static_cast<float>(config.momentum), weight_decay = static_cast<float>(config.weight_decay);
-  const auto layers = layers_of(shape);
-  const auto params = static_cast<double>(param_count(layers));
-  double flops = 0;
-  for (const Layer& l : layers) flops += kernels::contract::axpby_flops(0, momentum, static_cast<double>(l.out));
-  if (weight_decay != 0) flops += kernels::contract::axpby_flops(weight_decay, 1, params);
-  return flops + kernels::contract::axpby_flops(-static_cast<float>(config.lr), 1, params);
+  // The same float coefficient as MlpTrainer's call, so the flops rule sees the same zero.
+  const auto weight_decay = static_cast<float>(config.weight_decay);
+  return kernels::contract::sgd_momentum_update_flops(weight_decay, static_cast<double>(param_count(layers_of(shape))));
 }
 
 std::vector<float> init_parameters(const MlpShape& shape, Rng& rng) {
@@ -164,7 +167,7 @@ struct MlpTrainer::Impl {
   // memory, plus its host-side sample order and labels. Allocated once, reused for every client.
   struct Slot {
     kernels::Buffer params;    // W_0, b_0, W_1, b_1, …
-    kernels::Buffer velocity;  // the same layout; allocated only with momentum or weight decay
+    kernels::Buffer velocity;  // the same layout, pre-scaled by momentum; only with momentum or weight decay
     kernels::Buffer acts;      // X (B×in_0), A_1 … A_{L−1}, Z (B×classes), dA_1 … dA_{L−1}; rows of width w
     std::vector<std::int32_t> order;   // this epoch's sample order
     std::vector<std::int32_t> labels;  // labels of the current minibatch
@@ -209,12 +212,13 @@ struct MlpTrainer::Impl {
   std::vector<ConstMatView> va, vb;
   std::vector<MatView> vc;
   std::vector<const float*> vcbias;
-  std::vector<float*> vbias;
+  std::vector<float*> vbias, vvelocity;
   std::vector<const std::int32_t*> vidx;
   std::vector<double> vloss;
   std::vector<std::int64_t> vcorrect;
 
   kernels::Buffer eval_params, eval_acts;
+  kernels::Buffer zeros;  // params_n zeros, the velocity of a client that starts (momentum or weight decay)
 
   Impl(kernels::Backend& backend, MlpShape s, const Dataset& tr, const Dataset& te, LocalTrainingConfig c,
        std::uint64_t sd, std::int64_t ch)
@@ -238,6 +242,7 @@ struct MlpTrainer::Impl {
     update_flops_step = update_flops_per_step(shape, config);
     train_x = to_backend(train, train_copy);
     test_x = to_backend(test, test_copy);
+    if (!plain) zeros = be.alloc(params_n);
   }
 
   // Lays out Slot::acts for minibatches of up to `rows` rows.
@@ -323,6 +328,7 @@ struct MlpTrainer::Impl {
     vc.reserve(n);
     vcbias.reserve(n);
     vbias.reserve(n);
+    vvelocity.reserve(n);
     vidx.reserve(n);
     vloss.reserve(n);
     vcorrect.reserve(n);
@@ -397,15 +403,13 @@ struct MlpTrainer::Impl {
         be.gemm(Trans::yes, Trans::no, alpha, va, vb, 1.0f, vc);
         be.add_column_sums(alpha, vb, vbias);
       } else {
-        const auto momentum = static_cast<float>(config.momentum);
         each_active([&](std::size_t i, const Slot& s) {
           va[i] = in_act(s, l);
           vb[i] = grad_out(s, l);
           vc[i] = velocity_weights(s, l);
           vbias[i] = velocity_bias(s, l);
         });
-        be.gemm(Trans::yes, Trans::no, 1.0f, va, vb, momentum, vc);
-        be.axpby(0.0f, {}, momentum, vbias, static_cast<std::size_t>(layers[l].out));
+        be.gemm(Trans::yes, Trans::no, 1.0f, va, vb, 1.0f, vc);
         be.add_column_sums(1.0f, vb, vbias);
       }
       if (l > 0) {
@@ -419,21 +423,17 @@ struct MlpTrainer::Impl {
     if (!plain) update_from_velocity();
   }
 
-  // V += weight_decay·p (when > 0), then p += −lr·V, over every parameter of every active client.
+  // U += weight_decay·p (when > 0); p −= lr·U; U *= momentum: one pass over every parameter of every
+  // active client.
   void update_from_velocity() {
-    const auto weight_decay = static_cast<float>(config.weight_decay);
-    if (weight_decay != 0) {
-      each_active([&](std::size_t i, const Slot& s) {
-        vcbias[i] = s.params.data();
-        vbias[i] = s.velocity.data();
-      });
-      be.axpby(weight_decay, vcbias, 1.0f, vbias, params_n);
-    }
+    vbias.resize(active.size());
+    vvelocity.resize(active.size());
     each_active([&](std::size_t i, const Slot& s) {
-      vcbias[i] = s.velocity.data();
       vbias[i] = s.params.data();
+      vvelocity[i] = s.velocity.data();
     });
-    be.axpby(-static_cast<float>(config.lr), vcbias, 1.0f, vbias, params_n);
+    be.sgd_momentum_update(static_cast<float>(config.lr), static_cast<float>(config.momentum),
+                           static_cast<float>(config.weight_decay), vbias, vvelocity, params_n);
   }
 
   void softmax_grouped() {
@@ -507,7 +507,6 @@ struct MlpTrainer::Impl {
     for (const ClientWork& w : work) rows = std::max(rows, static_cast<std::int64_t>(w.samples.size()));
     ensure_slots(work.size(), std::min(rows, config.batch_size));
     active.clear();
-    vbias.clear();
     std::int64_t max_steps = 0;
     for (std::size_t k = 0; k < work.size(); ++k) {
       Slot& s = slots[k];
@@ -522,12 +521,9 @@ struct MlpTrainer::Impl {
       if (s.steps == 0) continue;
       s.order.reserve(work[k].samples.size());  // the shuffles in the step loop then never allocate
       be.upload(global.data(), params_n, s.params.data());
+      // Every client starts with a zero velocity (a fresh optimizer); a copy, so it costs no flops.
+      if (!plain) be.copy(zeros.data(), params_n, s.velocity.data());
       max_steps = std::max(max_steps, s.steps);
-      if (!plain) vbias.push_back(s.velocity.data());
-    }
-    if (!plain) {  // every client starts with V = 0 (a fresh optimizer); zero-filling costs no flops
-      be.axpby(0.0f, {}, 0.0f, vbias, params_n);
-      vbias.clear();
     }
     for (std::int64_t step_index = 0; step_index < max_steps; ++step_index) {
       active.clear();

@@ -44,7 +44,7 @@ struct LocalTrainingConfig {
 };
 
 // The cost per SGD step beyond batch·train_flops_per_sample: 0 for plain SGD; with momentum or weight
-// decay, the flops the extra Backend operations (axpby) report for one step of one client.
+// decay, the flops Backend::sgd_momentum_update reports for one step of one client (all parameters).
 double update_flops_per_step(const MlpShape& shape, const LocalTrainingConfig& config);
 
 // SGD steps a client with `samples` training samples takes: epochs * ceil(samples / batch_size).

@@ -29,8 +29,9 @@ void print_errors(const ConfigError& e) {
     return;
   }
   for (const auto& d : e.diagnostics()) std::cerr << format_diagnostic(d) << "\n";
-  std::cerr << fmt::format("dtsim: {} error{}; nothing was run\n", e.diagnostics().size(),
-                           e.diagnostics().size() == 1 ? "" : "s");
+  const std::size_t total = e.diagnostics().size() + e.omitted();
+  std::cerr << fmt::format("dtsim: {} error{}{}; nothing was run\n", total, total == 1 ? "" : "s",
+                           e.omitted() > 0 ? fmt::format(" (the first {} shown)", e.diagnostics().size()) : "");
 }
 
 struct CommonOptions {

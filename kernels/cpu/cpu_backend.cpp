@@ -137,25 +137,24 @@ void add_column_sums_item(float alpha, const ConstMatView& g, float* bias) {
   }
 }
 
-// y = alpha·x + beta·y over n floats; a zero coefficient's array is never read.
-void axpby_item(float alpha, const float* x, float beta, float* y, std::int64_t n) {
-  using Vec = Eigen::Map<Eigen::VectorXf>;
-  using ConstVec = Eigen::Map<const Eigen::VectorXf>;
-  Vec ym(y, n);
-  if (alpha == 0.0f) {
-    if (beta == 0.0f)
-      ym.setZero();
-    else if (beta != 1.0f)
-      ym *= beta;
-    return;
+// One momentum-SGD step over n parameters: v += wd·p (wd != 0); p −= lr·v; v *= momentum. One pass,
+// each array read and written once; the two loops differ only in the weight-decay term, so neither
+// carries a branch and both vectorise.
+void sgd_momentum_item(float lr, float momentum, float weight_decay, float* __restrict p, float* __restrict v,
+                       std::int64_t n) {
+  if (weight_decay != 0.0f) {
+    for (std::int64_t j = 0; j < n; ++j) {
+      const float vj = v[j] + weight_decay * p[j];
+      p[j] -= lr * vj;
+      v[j] = momentum * vj;
+    }
+  } else {
+    for (std::int64_t j = 0; j < n; ++j) {
+      const float vj = v[j];
+      p[j] -= lr * vj;
+      v[j] = momentum * vj;
+    }
   }
-  const ConstVec xm(x, n);
-  if (beta == 0.0f)
-    ym = alpha * xm;
-  else if (beta == 1.0f)
-    ym += alpha * xm;
-  else
-    ym = alpha * xm + beta * ym;
 }
 
 void release_host(float* p) { std::free(p); }
@@ -261,12 +260,19 @@ class CpuBackend final : public Backend {
     return cost;
   }
 
-  Cost axpby(float alpha, std::span<const float* const> x, float beta, std::span<float* const> y,
-             std::size_t n) override {
-    const Cost cost = contract::axpby(alpha, x, beta, y, n);
-    dispatch(n == 0 ? 0 : y.size(), cost.bytes / 4, [&](std::int64_t i) {
-      const auto k = static_cast<std::size_t>(i);
-      axpby_item(alpha, alpha == 0.0f ? nullptr : x[k], beta, y[k], static_cast<std::int64_t>(n));
+  // Split over (item, block of kUpdateBlock elements) tiles, so that one client or a few still use
+  // every thread; the arithmetic is element-wise, so the split changes no bit.
+  Cost sgd_momentum_update(float lr, float momentum, float weight_decay, std::span<float* const> params,
+                           std::span<float* const> velocity, std::size_t n) override {
+    const Cost cost = contract::sgd_momentum_update(weight_decay, params, velocity, n);
+    constexpr std::int64_t kUpdateBlock = 16384;
+    const auto len = static_cast<std::int64_t>(n);
+    const std::int64_t blocks = (len + kUpdateBlock - 1) / kUpdateBlock;
+    dispatch(params.size() * static_cast<std::size_t>(blocks), cost.bytes / 4, [&](std::int64_t t) {
+      const auto item = static_cast<std::size_t>(t / blocks);
+      const std::int64_t j0 = (t % blocks) * kUpdateBlock;
+      sgd_momentum_item(lr, momentum, weight_decay, params[item] + j0, velocity[item] + j0,
+                        std::min(kUpdateBlock, len - j0));
     });
     return cost;
   }

@@ -89,10 +89,10 @@ class CudaBackend final : public Backend {
     return cost;
   }
 
-  Cost axpby(float alpha, std::span<const float* const> x, float beta, std::span<float* const> y,
-             std::size_t n) override {
-    const Cost cost = contract::axpby(alpha, x, beta, y, n);
-    cuda::axpby(ctx_, alpha, x.empty() ? nullptr : x.data(), beta, y.data(), y.size(), n);
+  Cost sgd_momentum_update(float lr, float momentum, float weight_decay, std::span<float* const> params,
+                           std::span<float* const> velocity, std::size_t n) override {
+    const Cost cost = contract::sgd_momentum_update(weight_decay, params, velocity, n);
+    cuda::sgd_momentum_update(ctx_, lr, momentum, weight_decay, params.data(), velocity.data(), params.size(), n);
     return cost;
   }
 

@@ -80,9 +80,9 @@ struct BiasBatch {
   DeviceMat x[kMaxItems];
   float* bias[kMaxItems];
 };
-struct VectorPairBatch {
-  const float* x[kMaxItems];
-  float* y[kMaxItems];
+struct ParamVelocityBatch {
+  float* p[kMaxItems];
+  float* v[kMaxItems];
 };
 struct OffsetBatch {
   DeviceMat m[kMaxItems];
@@ -193,14 +193,19 @@ __global__ void weighted_sum_kernel(const float* const* x, const double* w, long
   }
 }
 
-// One thread per element; the zero-coefficient branches are uniform over the launch.
-__global__ void axpby_kernel(VectorPairBatch batch, float alpha, float beta, long long n) {
-  const float* x = batch.x[blockIdx.y];
-  float* y = batch.y[blockIdx.y];
+// One thread per element, one read and one write of p and v; the weight-decay branch is uniform over
+// the launch.
+__global__ void sgd_momentum_kernel(ParamVelocityBatch batch, float lr, float momentum, float weight_decay,
+                                    long long n) {
+  float* p = batch.p[blockIdx.y];
+  float* v = batch.v[blockIdx.y];
   for (long long j = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; j < n;
        j += static_cast<long long>(gridDim.x) * blockDim.x) {
-    const float by = beta == 0.0f ? 0.0f : beta * y[j];
-    y[j] = alpha == 0.0f ? by : alpha * x[j] + by;
+    const float pj = p[j];
+    float vj = v[j];
+    if (weight_decay != 0.0f) vj += weight_decay * pj;
+    p[j] = pj - lr * vj;
+    v[j] = momentum * vj;
   }
 }
 
@@ -471,19 +476,20 @@ void weighted_sum(Context* ctx, const float* const* x, const double* w, std::siz
   check_launch("weighted_sum_kernel");
 }
 
-void axpby(Context* ctx, float alpha, const float* const* x, float beta, float* const* y, std::size_t items,
-           std::size_t n) {
+void sgd_momentum_update(Context* ctx, float lr, float momentum, float weight_decay, float* const* p, float* const* v,
+                         std::size_t items, std::size_t n) {
   if (n == 0) return;
   for (std::size_t first = 0; first < items; first += kMaxItems) {
     const std::size_t count = std::min<std::size_t>(kMaxItems, items - first);
-    VectorPairBatch batch{};
+    ParamVelocityBatch batch{};
     for (std::size_t j = 0; j < count; ++j) {
-      batch.x[j] = alpha == 0.0f || x == nullptr ? nullptr : x[first + j];
-      batch.y[j] = y[first + j];
+      batch.p[j] = p[first + j];
+      batch.v[j] = v[first + j];
     }
     const dim3 grid(blocks_for(static_cast<long long>(n)), static_cast<unsigned>(count));
-    axpby_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch, alpha, beta, static_cast<long long>(n));
-    check_launch("axpby_kernel");
+    sgd_momentum_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch, lr, momentum, weight_decay,
+                                                            static_cast<long long>(n));
+    check_launch("sgd_momentum_kernel");
   }
 }
 

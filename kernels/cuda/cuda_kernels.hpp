@@ -52,9 +52,9 @@ void add_column_sums(Context* ctx, float alpha, const DeviceMat* g, float* const
 void gather_rows(Context* ctx, DeviceMat src, const std::int32_t* const* rows, const DeviceMat* dst, std::size_t items);
 // out[j] = Σ_i w[i]·x[i][j] in double, in item order; w is host memory (items doubles).
 void weighted_sum(Context* ctx, const float* const* x, const double* w, std::size_t items, std::size_t n, float* out);
-// y[i][j] = alpha·x[i][j] + beta·y[i][j] for j < n; y is not read when beta == 0, x not when alpha == 0
-// (x may then be null: the host array itself, or its entries).
-void axpby(Context* ctx, float alpha, const float* const* x, float beta, float* const* y, std::size_t items,
-           std::size_t n);
+// Per element j < n of every item: v[i] += weight_decay·p[i] (when weight_decay != 0);
+// p[i] −= lr·v[i]; v[i] *= momentum. p and v are host arrays of `items` device pointers.
+void sgd_momentum_update(Context* ctx, float lr, float momentum, float weight_decay, float* const* p, float* const* v,
+                         std::size_t items, std::size_t n);
 
 }  // namespace dtsim::kernels::cuda

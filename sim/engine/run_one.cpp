@@ -2,6 +2,7 @@
 
 #include <simgrid/s4u.hpp>
 #include <simgrid/version.h>
+#include <unistd.h>
 #include <xbt/log.h>
 
 #include <build_info.hpp>
@@ -127,12 +128,28 @@ std::string format_bytes(double b) {
 
 }  // namespace
 
-double estimate_memory_bytes(const Scenario& s) {
+namespace {
+
+// The parts of a run's modelled peak memory (bytes), so that a refusal can say what drives it.
+struct MemoryEstimate {
+  double dataset = 0;   // samples and their labels/indices
+  double training = 0;  // global model, per-participant results and workspaces
+  double platform = 0;  // SimGrid hosts, links and bookkeeping, per client
+  double base = 0;      // the process itself
+  double parameters = 0;
+  double total() const { return dataset + training + platform + base; }
+};
+
+MemoryEstimate estimate_memory(const Scenario& s) {
   const auto& d = s.workload.dataset;
+  MemoryEstimate m;
   double samples = 0, features = 0;
   std::int64_t classes = 10;
   if (d.name == "fashion_mnist") {
-    samples = static_cast<double>((d.max_train > 0 ? d.max_train : 60000) + (d.max_test > 0 ? d.max_test : 10000));
+    // max_train/max_test above the dataset's size mean "all of it".
+    const double train = d.max_train > 0 ? std::min<double>(static_cast<double>(d.max_train), 60000) : 60000;
+    const double test = d.max_test > 0 ? std::min<double>(static_cast<double>(d.max_test), 10000) : 10000;
+    samples = train + test;
     features = 784;
   } else {
     // Mean users' sample count of the FedProx generator: E[lognormal(4, 2)] + 50 = e^6 + 50.
@@ -140,21 +157,41 @@ double estimate_memory_bytes(const Scenario& s) {
     features = static_cast<double>(d.dimension);
     classes = d.classes;
   }
-  const double dataset = samples * (features * 4 + 8);
+  m.dataset = samples * (features * 4 + 8);
   const auto shape = shape_of(s, static_cast<std::int64_t>(features), classes);
-  const double params = static_cast<double>(models::parameter_count(shape));
+  m.parameters = static_cast<double>(models::parameter_count(shape));
   const double k = static_cast<double>(s.training.clients_per_round);
   // global + per-participant results + per-participant workspaces (parameters and activations).
   const double widest = static_cast<double>(
       std::max<std::int64_t>(features, shape.hidden.empty() ? classes
                                                              : *std::max_element(shape.hidden.begin(), shape.hidden.end())));
-  const double training = s.training.compute == ComputeMode::real
-                              ? params * 4 * (1 + 3 * k) + k * static_cast<double>(s.workload.local.batch_size) * widest * 4 * 4
-                              : 0;
+  m.training =
+      s.training.compute == ComputeMode::real
+          ? m.parameters * 4 * (1 + 3 * k) + k * static_cast<double>(s.workload.local.batch_size) * widest * 4 * 4
+          : 0;
   const double per_client = 4096;  // SimGrid host + split-duplex link + netpoint + bookkeeping
-  const double base = 64.0 * 1024 * 1024;
-  return base + dataset + training + per_client * static_cast<double>(s.platform.clients.count);
+  m.platform = per_client * static_cast<double>(s.platform.clients.count);
+  m.base = 64.0 * 1024 * 1024;
+  return m;
 }
+
+// The memory this process may use: MemAvailable (the physical memory when /proc is unreadable), and no
+// more than the cgroup's cap (a Slurm job, a container; "max" when there is none).
+double memory_limit_bytes() {
+  double limit = available_memory_bytes();
+  if (limit <= 0) {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0) limit = static_cast<double>(pages) * static_cast<double>(page);
+  }
+  std::ifstream cgroup_max("/sys/fs/cgroup/memory.max");
+  double cap = 0;
+  if (cgroup_max >> cap && cap > 0) limit = limit > 0 ? std::min(limit, cap) : cap;
+  return limit;
+}
+
+}  // namespace
+
+double estimate_memory_bytes(const Scenario& s) { return estimate_memory(s).total(); }
 
 PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& options) {
   PreparedRunPtr run(new PreparedRun);
@@ -165,12 +202,18 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
   run->scheduling = policies::scheduling_registry().make(s.policies.scheduling.name, *s.policies.scheduling.params);
   finish_validation(s);
 
-  const double limit = options.mem_limit_bytes > 0 ? options.mem_limit_bytes : available_memory_bytes();
-  const double need = estimate_memory_bytes(s);
-  if (limit > 0 && need > limit)
-    fail(s, "", "this run needs an estimated " + format_bytes(need) + " of memory, more than the limit of " +
-                    format_bytes(limit),
-         {"lower platform.clients.count or the model size, or raise --mem-limit"});
+  const bool given_limit = options.mem_limit_bytes > 0;
+  const double limit = given_limit ? options.mem_limit_bytes : memory_limit_bytes();
+  const MemoryEstimate need = estimate_memory(s);
+  if (limit > 0 && need.total() > limit)
+    fail(s, "",
+         "this run needs an estimated " + format_bytes(need.total()) + " of memory, more than the limit of " +
+             format_bytes(limit) + (given_limit ? " (--mem-limit)" : " (the memory available on this machine)"),
+         {"estimated: data " + format_bytes(need.dataset) + ", training " + format_bytes(need.training) + " (" +
+              std::to_string(static_cast<long long>(need.parameters)) + " model parameters, " +
+              std::to_string(s.training.clients_per_round) + " clients per round), platform " +
+              format_bytes(need.platform) + " (" + std::to_string(s.platform.clients.count) + " clients)",
+          "lower platform.clients.count, training.clients_per_round or the model size, or raise --mem-limit"});
 
   // The backend is checked even for timing-only runs: --backend cuda without CUDA is always an error.
   try {

@@ -19,14 +19,15 @@ std::string format_diagnostic(const Diagnostic& d) {
 }
 
 void ErrorList::throw_if_any() const {
-  if (!items_.empty()) throw ConfigError(items_);
+  if (!items_.empty()) throw ConfigError(items_, omitted_);
 }
 
 namespace {
 
-std::string join_diagnostics(const std::vector<Diagnostic>& diagnostics) {
+std::string join_diagnostics(const std::vector<Diagnostic>& diagnostics, std::size_t omitted) {
   std::string out;
   for (const auto& d : diagnostics) out += (out.empty() ? "" : "\n") + format_diagnostic(d);
+  if (omitted > 0) out += "\n... and " + std::to_string(omitted) + " more error" + (omitted == 1 ? "" : "s");
   return out;
 }
 
@@ -52,8 +53,10 @@ std::size_t levenshtein(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-ConfigError::ConfigError(std::vector<Diagnostic> diagnostics)
-    : std::runtime_error(join_diagnostics(diagnostics)), diagnostics_(std::move(diagnostics)) {}
+ConfigError::ConfigError(std::vector<Diagnostic> diagnostics, std::size_t omitted)
+    : std::runtime_error(join_diagnostics(diagnostics, omitted)),
+      diagnostics_(std::move(diagnostics)),
+      omitted_(omitted) {}
 
 namespace {
 std::vector<Diagnostic> single(const std::string& message) {
@@ -72,6 +75,10 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
   std::string best;
   std::size_t best_distance = limit + 1;
   for (const auto& candidate : candidates) {
+    // The distance is at least the difference in length: skip the quadratic work when that already loses.
+    const std::size_t gap =
+        word.size() > candidate.size() ? word.size() - candidate.size() : candidate.size() - word.size();
+    if (gap >= best_distance) continue;
     const std::size_t distance = levenshtein(needle, lower(candidate));
     if (distance < best_distance) {
       best = candidate;

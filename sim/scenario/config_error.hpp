@@ -3,6 +3,7 @@
 // and turns them into exit code 2.
 #pragma once
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,27 +27,41 @@ struct Diagnostic {
 // "file:line:col: error: key.path: message" followed by one "  note: ..." line per note.
 std::string format_diagnostic(const Diagnostic& d);
 
+// Keeps the first kMaxKept diagnostics and counts the rest: a hostile file can hold tens of thousands of
+// errors (one per unknown key), and megabytes of them help nobody.
 class ErrorList {
  public:
-  void add(Diagnostic d) { items_.push_back(std::move(d)); }
+  static constexpr std::size_t kMaxKept = 100;
+
+  void add(Diagnostic d) {
+    if (items_.size() < kMaxKept)
+      items_.push_back(std::move(d));
+    else
+      ++omitted_;
+  }
   bool empty() const { return items_.empty(); }
   const std::vector<Diagnostic>& items() const { return items_; }
-  // Throws ConfigError with every collected diagnostic when any was added.
+  std::size_t omitted() const { return omitted_; }  // errors found beyond the kept ones
+  // Throws ConfigError with every kept diagnostic (and the count of omitted ones) when any was added.
   void throw_if_any() const;
 
  private:
   std::vector<Diagnostic> items_;
+  std::size_t omitted_ = 0;
 };
 
 class ConfigError : public std::runtime_error {
  public:
-  explicit ConfigError(std::vector<Diagnostic> diagnostics);
+  // `omitted`: further errors that were found but not kept (ErrorList::kMaxKept).
+  explicit ConfigError(std::vector<Diagnostic> diagnostics, std::size_t omitted = 0);
   // A single error without a file position (bad command-line argument).
   explicit ConfigError(const std::string& message);
   const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+  std::size_t omitted() const { return omitted_; }
 
  private:
   std::vector<Diagnostic> diagnostics_;
+  std::size_t omitted_ = 0;
 };
 
 // Levenshtein-based suggestion: the closest candidate within distance max(2, |word|/3), or "".

@@ -50,10 +50,17 @@ std::string double_range(double min, double max) {
   return "a number from " + number_text(min) + " to " + number_text(max);
 }
 
-// Plain integer text only: optional sign and digits ("1e3" and "2.5" are not integers).
+// Largest lognormal sigma: exp(8.6 * 10) already spreads the draws over 75 orders of magnitude (a draw
+// of the standard normal is within +-8.6), and a larger one soon draws 0 or infinity.
+constexpr double kMaxSigma = 10;
+
+// Plain integer text only: optional sign and digits ("1e3", "2.5" and "+-1" are not integers).
 std::optional<std::int64_t> parse_int(std::string_view text, bool* out_of_range) {
   *out_of_range = false;
-  if (text.starts_with('+')) text.remove_prefix(1);
+  if (text.starts_with('+')) {
+    text.remove_prefix(1);
+    if (text.starts_with('-')) return std::nullopt;
+  }
   if (text.empty()) return std::nullopt;
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -63,14 +70,21 @@ std::optional<std::int64_t> parse_int(std::string_view text, bool* out_of_range)
   return value;
 }
 
-// Finite decimal or scientific text.
-std::optional<double> parse_double(std::string_view text) {
-  if (text.starts_with('+')) text.remove_prefix(1);
+// Finite decimal or scientific text; -0 reads as 0. `out_of_range` (when given) tells a number too large
+// or too small for a double ("1e400", "1e-400") from text that is no number.
+std::optional<double> parse_double(std::string_view text, bool* out_of_range = nullptr) {
+  if (out_of_range) *out_of_range = false;
+  if (text.starts_with('+')) {
+    text.remove_prefix(1);
+    if (text.starts_with('-')) return std::nullopt;
+  }
   if (text.empty()) return std::nullopt;
   double value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) return std::nullopt;
-  return value;
+  if (end != text.data() + text.size()) return std::nullopt;
+  if (ec == std::errc::result_out_of_range && out_of_range) *out_of_range = true;
+  if (ec != std::errc() || !std::isfinite(value)) return std::nullopt;
+  return value == 0 ? 0.0 : value;
 }
 
 YAML::Node flow_sequence() {
@@ -171,25 +185,33 @@ struct ParamsAccess {
   // The real or quantity in `text` (the value at key path `path`, located at `at`); nullopt after recording an
   // error.
   static std::optional<double> number(Params& p, const std::string& path, const Location& at, const std::string& text,
-                                      std::optional<UnitKind> unit, Sign sign) {
+                                      std::optional<UnitKind> unit, Sign sign, const QuantityLimits* limits = nullptr) {
     std::optional<double> v;
     std::string why;
     std::vector<std::string> notes;
+    bool out_of_range = false;
     if (unit) {
       v = parse_quantity(text, *unit, &why, &notes);
-    } else if (!(v = parse_double(text))) {
-      why = "'" + text + "' is not a finite number";
+    } else if (!(v = parse_double(text, &out_of_range))) {
+      why = "'" + text + (out_of_range ? "' is out of range" : "' is not a finite number");
     }
     if (v && ((sign == Sign::positive && *v <= 0) || (sign == Sign::non_negative && *v < 0))) {
       why = "'" + text + "' must be " + (sign == Sign::positive ? "> 0" : ">= 0");
+      v.reset();
+    }
+    if (v && limits && (*v < limits->min || *v > limits->max)) {
+      why = *v < limits->min ? "'" + text + "' is below " + limits->min_text + ", the least accepted"
+                             : "'" + text + "' is above " + limits->max_text + ", the most accepted";
+      if (!limits->reason.empty()) notes.push_back(limits->reason);
       v.reset();
     }
     if (!v) add(p, path, at, why, std::move(notes));
     return v;
   }
 
-  static double scalar_number(Params& p, const std::string& key, std::optional<UnitKind> unit, Sign sign) {
-    if (unit) return p.get_quantity(key, *unit, std::nullopt, sign != Sign::positive);
+  static double scalar_number(Params& p, const std::string& key, std::optional<UnitKind> unit, Sign sign,
+                              const QuantityLimits* limits = nullptr) {
+    if (unit) return p.get_quantity(key, *unit, std::nullopt, sign != Sign::positive, limits);
     const char* expected = sign == Sign::positive       ? "a number > 0"
                            : sign == Sign::non_negative ? "a number >= 0"
                                                         : "a number";
@@ -202,7 +224,7 @@ struct ParamsAccess {
 
   // A list of reals or quantities at `key`; each element located on its own.
   static std::vector<double> number_list(Params& p, const std::string& key, std::optional<UnitKind> unit, Sign sign,
-                                         bool required) {
+                                         bool required, const QuantityLimits* limits = nullptr) {
     ask(p, key);
     const std::string expected = unit ? "a list of values, each " + unit_expectation(*unit) : "a list of numbers";
     const auto entry = find(p, key);
@@ -225,7 +247,7 @@ struct ParamsAccess {
             "expected " + (unit ? unit_expectation(*unit) : std::string("a number")) + ", got " + describe(item), {});
         continue;
       }
-      if (const auto v = number(p, path, at, item.Scalar(), unit, sign)) {
+      if (const auto v = number(p, path, at, item.Scalar(), unit, sign, limits)) {
         out.push_back(*v);
         resolved.push_back(unit ? item.Scalar() : number_text(*v));
       }
@@ -235,7 +257,7 @@ struct ParamsAccess {
   }
 
   // The fields of a {dist: kind, ...} mapping; `positive` demands every drawable value be > 0.
-  static Distribution from_map(Params& d, std::optional<UnitKind> unit, bool positive) {
+  static Distribution from_map(Params& d, std::optional<UnitKind> unit, bool positive, const QuantityLimits* limits) {
     Distribution out;
     const auto kind_name = d.get_choice("dist", Distribution::kind_names(), std::nullopt);
     if (kind_name.empty()) return out;  // its fields mean nothing without a valid kind
@@ -246,25 +268,32 @@ struct ParamsAccess {
     const std::size_t errors_before = d.context().errors.items().size();
     switch (out.kind) {
       case Distribution::Kind::constant:
-        out.value = scalar_number(d, "value", unit, drawable);
+        out.value = scalar_number(d, "value", unit, drawable, limits);
         break;
       case Distribution::Kind::uniform:
-        out.min = scalar_number(d, "min", unit, drawable);
-        out.max = scalar_number(d, "max", unit, drawable);
+        out.min = scalar_number(d, "min", unit, drawable, limits);
+        out.max = scalar_number(d, "max", unit, drawable, limits);
         if (d.context().errors.items().size() == errors_before && out.max < out.min)
           d.error("max",
                   "max '" + find(d, "max")->value.Scalar() + "' is below min '" + find(d, "min")->value.Scalar() + "'");
         break;
       case Distribution::Kind::normal:
-        out.mean = scalar_number(d, "mean", unit, drawable);
+        out.mean = scalar_number(d, "mean", unit, drawable, limits);
         out.stddev = scalar_number(d, "stddev", unit, spread);
         break;
       case Distribution::Kind::lognormal:
-        out.median = scalar_number(d, "median", unit, Sign::positive);
+        out.median = scalar_number(d, "median", unit, Sign::positive, limits);
         out.sigma = scalar_number(d, "sigma", std::nullopt, spread);
+        if (out.sigma > kMaxSigma) {
+          d.error("sigma",
+                  fmt::format("'{}' is out of range; expected a number from 0 to {}", find(d, "sigma")->value.Scalar(),
+                              kMaxSigma),
+                  {"a draw is median * exp(sigma * z) with z up to 8.6, so a larger sigma draws 0 or infinity"});
+          out.sigma = 0;
+        }
         break;
       case Distribution::Kind::choice:
-        out.values = number_list(d, "values", unit, drawable, true);
+        out.values = number_list(d, "values", unit, drawable, true, limits);
         out.weights = number_list(d, "weights", std::nullopt, Sign::non_negative, false);
         if (d.context().errors.items().size() != errors_before) break;
         if (out.values.empty()) d.error("values", "a choice needs at least one value");
@@ -346,9 +375,11 @@ double Params::get_double(const std::string& key, std::optional<double> def, dou
   const auto raw = ParamsAccess::scalar(*this, key, expected, def_text);
   const double fallback = def.value_or(std::clamp(0.0, min, max));
   if (!raw) return fallback;
-  const auto v = parse_double(*raw);
+  bool out_of_range = false;
+  const auto v = parse_double(*raw, &out_of_range);
   if (!v) {
-    error(key, "'" + *raw + "' is not a finite number; expected " + expected);
+    error(key, "'" + *raw + (out_of_range ? "' is out of range; expected " : "' is not a finite number; expected ") +
+                   expected);
     return fallback;
   }
   if (*v < min || *v > max) {
@@ -371,11 +402,12 @@ bool Params::get_bool(const std::string& key, std::optional<bool> def) {
   return *raw == "true";
 }
 
-double Params::get_quantity(const std::string& key, UnitKind kind, std::optional<std::string> def, bool allow_zero) {
+double Params::get_quantity(const std::string& key, UnitKind kind, std::optional<std::string> def, bool allow_zero,
+                            const QuantityLimits* limits) {
   const auto raw = ParamsAccess::scalar(*this, key, unit_expectation(kind), def);
   if (!raw) return 0;
   const auto v = ParamsAccess::number(*this, ParamsAccess::full(*this, key), location(key), *raw, kind,
-                                      allow_zero ? Sign::non_negative : Sign::positive);
+                                      allow_zero ? Sign::non_negative : Sign::positive, limits);
   if (!v) return 0;
   ParamsAccess::record(*this, key, YAML::Node(*raw));
   return *v;
@@ -422,7 +454,7 @@ std::vector<std::int64_t> Params::get_int_list(const std::string& key, std::opti
 }
 
 Distribution Params::get_distribution(const std::string& key, std::optional<UnitKind> unit,
-                                      std::optional<std::string> def, bool positive) {
+                                      std::optional<std::string> def, bool positive, const QuantityLimits* limits) {
   ParamsAccess::ask(*this, key);
   const auto entry = ParamsAccess::find(*this, key);
   if (!entry && def) {
@@ -430,11 +462,11 @@ Distribution Params::get_distribution(const std::string& key, std::optional<Unit
     YAML::Node holder(YAML::NodeType::Map);
     holder[key] = YAML::Load(*def);
     Params defaults(ctx_, holder, path_);
-    return defaults.get_distribution(key, unit, std::nullopt, positive);
+    return defaults.get_distribution(key, unit, std::nullopt, positive, limits);
   }
   if (entry && entry->value.IsMap()) {
     Params fields = child(key);
-    return ParamsAccess::from_map(fields, unit, positive);
+    return ParamsAccess::from_map(fields, unit, positive, limits);
   }
   if (entry && !entry->value.IsScalar()) {
     ParamsAccess::type_error(*this, key, entry->value,
@@ -443,7 +475,7 @@ Distribution Params::get_distribution(const std::string& key, std::optional<Unit
     return {};
   }
   const Sign sign = positive ? Sign::positive : (unit ? Sign::non_negative : Sign::any);
-  return Distribution::constant_of(ParamsAccess::scalar_number(*this, key, unit, sign));
+  return Distribution::constant_of(ParamsAccess::scalar_number(*this, key, unit, sign, limits));
 }
 
 Params Params::child(const std::string& key) {

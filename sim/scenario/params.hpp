@@ -13,6 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,17 @@ struct OverrideOrigin {
   std::string key_path;  // "training.rounds"
   std::string arg;       // "--set training.rounds=0", quoted in a note of each such error
   Location where;        // "<command line>", line 1, column = 1-based index of the override
+};
+
+// Limits a physical quantity must keep beyond its sign (SI units), where values outside them cannot be
+// simulated (e.g. SimGrid's solver fails on links slower than about 0.4 bps). Every explicit value is
+// checked: a constant, a uniform's ends, a choice's values, a normal's mean, a lognormal's median.
+// `min_text` and `max_text` are the limits as a user writes them ("1bps"); `reason` becomes a note.
+struct QuantityLimits {
+  double min = 0;
+  double max = std::numeric_limits<double>::max();
+  std::string min_text, max_text;
+  std::string reason;
 };
 
 // State shared by every Params view of one scenario document.
@@ -60,16 +72,18 @@ class Params {
   // Finite reals in [min, max].
   double get_double(const std::string& key, std::optional<double> def, double min, double max);
   bool get_bool(const std::string& key, std::optional<bool> def);
-  // A physical quantity with a mandatory unit, > 0 unless allow_zero; def is the default's text ("1Gbps").
-  double get_quantity(const std::string& key, UnitKind kind, std::optional<std::string> def,
-                      bool allow_zero = false);
+  // A physical quantity with a mandatory unit, > 0 unless allow_zero, within `limits` when given; def is
+  // the default's text ("1Gbps").
+  double get_quantity(const std::string& key, UnitKind kind, std::optional<std::string> def, bool allow_zero = false,
+                      const QuantityLimits* limits = nullptr);
   // A list of integers, each in [min, max].
   std::vector<std::int64_t> get_int_list(const std::string& key, std::optional<std::vector<std::int64_t>> def,
                                          std::int64_t min, std::int64_t max);
   // A distribution (or a bare value = constant). unit = nullopt for unitless values. Every drawable
-  // value must be > 0 when `positive` (speeds, bandwidths, ...); def is YAML text ("20ms", "{dist: ...}").
+  // value must be > 0 when `positive` (speeds, bandwidths, ...), and its explicit values within `limits`
+  // when given; a lognormal's sigma is at most 10. def is YAML text ("20ms", "{dist: ...}").
   Distribution get_distribution(const std::string& key, std::optional<UnitKind> unit, std::optional<std::string> def,
-                                bool positive);
+                                bool positive, const QuantityLimits* limits = nullptr);
 
   // A nested mapping. Absent -> an empty view (its getters then apply defaults); present but not
   // a map -> an error. The child is marked read.

@@ -10,6 +10,9 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <unordered_map>
+
+#include "sim/scenario/yaml_reader.hpp"
 
 namespace dtsim {
 
@@ -18,6 +21,7 @@ namespace {
 constexpr std::int64_t kBillion = 1'000'000'000;
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max();
 constexpr double kHuge = std::numeric_limits<double>::max();
+constexpr std::size_t kMaxNameBytes = 255;  // NAME_MAX: the name becomes a folder name
 
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
@@ -36,56 +40,88 @@ std::string describe(const YAML::Node& node) {
   throw ConfigError(std::vector<Diagnostic>{{{file, line, column}, "", message, {}}});
 }
 
-YAML::Node parse_file(const std::string& path) {
+// The whole file as text, refusing one larger than `max_bytes` (read at most one byte more, so a device
+// such as /dev/zero ends the read too).
+std::string read_file(const std::string& path, std::size_t max_bytes) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) fail(path, 0, 0, "cannot read scenario file: it is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, 0, 0, std::string("cannot read scenario file: ") + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
+  std::string text(max_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
   if (in.bad()) fail(path, 0, 0, "cannot read scenario file: read error");
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > max_bytes)
+    fail(path, 0, 0, fmt::format("the scenario file is larger than {} MiB; a scenario is a few kB", max_bytes >> 20));
+  return text;
+}
 
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(text.str());
-  } catch (const YAML::ParserException& e) {
-    fail(path, e.mark.line + 1, e.mark.column + 1, "invalid YAML: " + e.msg);
-  }
-  if (documents.size() > 1) fail(path, 0, 0, fmt::format("holds {} YAML documents; expected one", documents.size()));
+YAML::Node parse_text(const std::string& text, const std::string& file) {
+  YamlRead read = read_yaml(text);
+  if (read.problem)
+    throw ConfigError(std::vector<Diagnostic>{{{file, read.problem->line, read.problem->column},
+                                               read.problem->key_path,
+                                               read.problem->message,
+                                               read.problem->notes}});
+  std::vector<YAML::Node>& documents = read.documents;
+  if (documents.size() > 1) fail(file, 0, 0, fmt::format("holds {} YAML documents; expected one", documents.size()));
   if (documents.empty() || documents[0].IsNull())
-    fail(path, 0, 0, "the scenario is empty; expected a mapping with keys such as platform, workload and training");
+    fail(file, 0, 0, "the scenario is empty; expected a mapping with keys such as platform, workload and training");
   const YAML::Node& root = documents[0];
   if (!root.IsMap())
-    fail(path, root.Mark().line + 1, root.Mark().column + 1,
+    fail(file, root.Mark().line + 1, root.Mark().column + 1,
          "expected a mapping at the top level (keys such as platform, workload and training), got " + describe(root));
   return root;
 }
 
-Location location_of(const std::string& file, const YAML::Node& node) {
-  return {file, node.Mark().line + 1, node.Mark().column + 1};
-}
+// A key path under construction, joined into text only when an error needs it (a path can be long:
+// 64 levels of 4 kB keys).
+class KeyPath {
+ public:
+  void push_key(std::string_view key) { segments_.push_back({key, 0, false}); }
+  void push_index(std::size_t index) { segments_.push_back({{}, index, true}); }
+  void pop() { segments_.pop_back(); }
+  std::string text() const {
+    std::string out;
+    for (const auto& s : segments_)
+      out += s.is_index ? "[" + std::to_string(s.index) + "]" : (out.empty() ? "" : ".") + std::string(s.key);
+    return out;
+  }
 
-// yaml-cpp keeps both pairs of a repeated key, and a lookup would silently take the first.
-void check_duplicate_keys(const YAML::Node& node, const std::string& path, const std::string& file, ErrorList& errors) {
+ private:
+  struct Segment {
+    std::string_view key;
+    std::size_t index;
+    bool is_index;
+  };
+  std::vector<Segment> segments_;
+};
+
+// yaml-cpp keeps both pairs of a repeated key, and a lookup would silently take the first. `locate`
+// turns a node's mark into the error's location. The walk expands aliases: read_yaml bounds its size.
+template <class Locate>
+void check_duplicate_keys(const YAML::Node& node, KeyPath& path, const Locate& locate, ErrorList& errors) {
   if (node.IsSequence()) {
-    for (std::size_t i = 0; i < node.size(); ++i)
-      check_duplicate_keys(node[i], path + "[" + std::to_string(i) + "]", file, errors);
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      path.push_index(i);
+      check_duplicate_keys(node[i], path, locate, errors);
+      path.pop();
+    }
   }
   if (!node.IsMap()) return;
-  std::vector<std::pair<std::string, int>> seen;  // key, 1-based line
+  std::unordered_map<std::string_view, int> seen;  // key -> 1-based line (a mapping may hold many keys)
   for (const auto& pair : node) {
     if (!pair.first.IsScalar()) continue;  // reported as an unknown key
     const std::string& key = pair.first.Scalar();
-    const std::string key_path = path.empty() ? key : path + "." + key;
-    const auto first = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == key; });
-    if (first != seen.end())
-      errors.add({location_of(file, pair.first),
-                  key_path,
+    path.push_key(key);
+    const auto [first, is_new] = seen.emplace(key, pair.first.Mark().line + 1);
+    if (!is_new)
+      errors.add({locate(pair.first.Mark()),
+                  path.text(),
                   fmt::format("duplicate key '{}' (first defined at line {})", key, first->second),
                   {}});
-    else
-      seen.emplace_back(key, pair.first.Mark().line + 1);
-    check_duplicate_keys(pair.second, key_path, file, errors);
+    check_duplicate_keys(pair.second, path, locate, errors);
+    path.pop();
   }
 }
 
@@ -112,13 +148,33 @@ void apply_override(YAML::Node root, const Override& o, int index, ParamsContext
     ctx.errors.add({at, key_path, arg + ": " + message, {}});
   };
   if (!valid_key_path(o.key_path)) return error("", "the key has an empty part; expected KEY=VALUE such as a.b=5");
-  YAML::Node value;
-  try {
-    value = YAML::Load(o.value);
-  } catch (const YAML::ParserException& e) {
-    return error(o.key_path, "the value is not valid YAML: " + e.msg);
-  }
   const auto segments = split_key_path(o.key_path);
+  if (segments.size() > static_cast<std::size_t>(YamlLimits{}.max_depth))
+    return error("",
+                 fmt::format("the key has {} parts; at most {} are accepted", segments.size(), YamlLimits{}.max_depth));
+  // The value is read within the same limits as a file (size, depth, aliases expanded).
+  YamlRead read = read_yaml(o.value);
+  if (read.problem) {
+    const auto& problem = *read.problem;
+    const std::string_view invalid = "invalid YAML: ";
+    const std::string what = problem.message.starts_with(invalid)
+                                 ? "the value is not valid YAML: " + problem.message.substr(invalid.size())
+                                 : "the value is refused: " + problem.message;
+    const std::string& below = problem.key_path;
+    return error(
+        below.empty() ? o.key_path : o.key_path + (below.starts_with('[') ? "" : ".") + below,
+        what + (problem.line > 0 ? fmt::format(" (at line {}, column {} of the value)", problem.line, problem.column)
+                                 : ""));
+  }
+  if (read.documents.size() > 1)
+    return error(o.key_path, fmt::format("the value holds {} YAML documents; expected one", read.documents.size()));
+  const YAML::Node value = read.documents.empty() ? YAML::Node(YAML::NodeType::Null) : read.documents[0];
+  const std::size_t errors_before = ctx.errors.items().size();
+  KeyPath path;
+  for (const auto& segment : segments) path.push_key(segment);
+  check_duplicate_keys(
+      value, path, [&](const YAML::Mark&) { return at; }, ctx.errors);
+  if (ctx.errors.items().size() != errors_before) return;
   YAML::Node cur = root;  // a handle: reset() moves it, assignment would overwrite the tree
   std::string walked;
   for (std::size_t i = 0; i + 1 < segments.size(); ++i) {
@@ -172,18 +228,30 @@ void read_platform(Params p, PlatformSpec& out) {
   const auto network = p.get_choice("network_model", {"flow", "analytic"}, "flow");
   out.network_model = network == "analytic" ? NetworkModel::analytic : NetworkModel::flow;
 
+  // What SimGrid can simulate (measured with SimGrid 3.32): under the flow model a link slower than about
+  // 0.4 bps, or a latency so long that the TCP window allows less than that, stops the run with "The
+  // Impossible Did Happen"; a host so slow that a task's time overflows deadlocks it.
+  static const QuantityLimits speed_limits{1, kHuge, "1f", "", "a host slower than 1 flop/s cannot be simulated"};
+  static const QuantityLimits bandwidth_limits{0.125, kHuge, "1bps", "",
+                                               "SimGrid's network solver fails on links slower than about 0.4 bps"};
+  static const QuantityLimits latency_limits{
+      0, 86400, "", "1d",
+      "over a longer latency a TCP flow gets less than 2 B/s (window / round trip), and SimGrid's network "
+      "solver fails below about 0.4 bps"};
+
   Params server = p.child("server");
-  out.server.speed_flops_per_s = server.get_quantity("speed", UnitKind::flop_rate, "1Tf");
-  out.server.bandwidth_bytes_per_s = server.get_quantity("bandwidth", UnitKind::data_rate, "1Gbps");
-  out.server.latency_s = server.get_quantity("latency", UnitKind::time, "1ms", true);
+  out.server.speed_flops_per_s = server.get_quantity("speed", UnitKind::flop_rate, "1Tf", false, &speed_limits);
+  out.server.bandwidth_bytes_per_s =
+      server.get_quantity("bandwidth", UnitKind::data_rate, "1Gbps", false, &bandwidth_limits);
+  out.server.latency_s = server.get_quantity("latency", UnitKind::time, "1ms", true, &latency_limits);
   server.finish();
 
   Params clients = p.child("clients");
   out.clients.count = clients.get_int("count", std::nullopt, 1, kBillion);
-  out.clients.speed = clients.get_distribution("speed", UnitKind::flop_rate, "1Gf", true);
-  out.clients.bandwidth = clients.get_distribution("bandwidth", UnitKind::data_rate, "10Mbps", true);
+  out.clients.speed = clients.get_distribution("speed", UnitKind::flop_rate, "1Gf", true, &speed_limits);
+  out.clients.bandwidth = clients.get_distribution("bandwidth", UnitKind::data_rate, "10Mbps", true, &bandwidth_limits);
   // Zero latency is allowed; the units forbid negative values (a normal may still draw below 0).
-  out.clients.latency = clients.get_distribution("latency", UnitKind::time, "20ms", false);
+  out.clients.latency = clients.get_distribution("latency", UnitKind::time, "20ms", false, &latency_limits);
   clients.not_implemented("trace");
   clients.finish();
 
@@ -317,21 +385,37 @@ Override parse_override(const std::string& arg) {
 }
 
 Scenario read_scenario(const std::string& path, const std::vector<Override>& overrides) {
+  return read_scenario_text(read_file(path, YamlLimits{}.max_bytes), path, overrides);
+}
+
+Scenario read_scenario_text(const std::string& text, const std::string& file_label,
+                            const std::vector<Override>& overrides) {
+  const std::string& path = file_label;
   Scenario s;
   s.file = path;
   s.context = std::make_shared<ParamsContext>();
   ParamsContext& ctx = *s.context;
   ctx.file = path;
-  const YAML::Node root = parse_file(path);
-  check_duplicate_keys(root, "", path, ctx.errors);
+  const YAML::Node root = parse_text(text, path);
+  KeyPath root_path;
+  check_duplicate_keys(
+      root, root_path,
+      [&](const YAML::Mark& m) {
+        return Location{path, m.line + 1, m.column + 1};
+      },
+      ctx.errors);
   for (std::size_t i = 0; i < overrides.size(); ++i) apply_override(root, overrides[i], static_cast<int>(i), ctx);
 
   Params p(s.context, root, "");
   s.name = p.get_string("name", std::filesystem::path(path).stem().string());
-  if (!valid_name(s.name))
-    p.error(
-        "name", "'" + s.name + "' cannot name an output folder; use letters, digits, '_', '.' and '-'",
-        p.has("name") ? std::vector<std::string>{} : std::vector<std::string>{"the default name is the file's stem"});
+  const std::vector<std::string> name_notes =
+      p.has("name") ? std::vector<std::string>{} : std::vector<std::string>{"the default name is the file's stem"};
+  if (s.name.size() > kMaxNameBytes)
+    p.error("name",
+            fmt::format("the name is {} bytes long; a folder name has at most {} bytes", s.name.size(), kMaxNameBytes),
+            name_notes);
+  else if (!valid_name(s.name))
+    p.error("name", "'" + s.name + "' cannot name an output folder; use letters, digits, '_', '.' and '-'", name_notes);
   s.seed = static_cast<std::uint64_t>(p.get_int("seed", 1, 0, kMaxInt));
   p.ignore("provenance");  // written into run.yaml by the run, not read back
   read_platform(p.child("platform"), s.platform);

@@ -130,7 +130,15 @@ Override parse_override(const std::string& arg);
 // (only a missing or unparsable file throws ConfigError at once). The policy Params are still open:
 // the caller builds the policies from them (adding their errors to the same list), then calls
 // finish_validation(), which throws every error found by both.
+// The file is read whole, refusing one over YamlLimits::max_bytes (4 MiB), then read_scenario_text.
 Scenario read_scenario(const std::string& path, const std::vector<Override>& overrides = {});
+
+// read_scenario on text already in memory; `file_label` locates the errors and gives the default name (its
+// stem). The text is read within YamlLimits (sim/scenario/yaml_reader.hpp: size, UTF-8, nesting depth,
+// nodes with aliases expanded, scalar length) before any tree is built; crossing one throws ConfigError at
+// once, located. Throws nothing but ConfigError for any text.
+Scenario read_scenario_text(const std::string& text, const std::string& file_label,
+                            const std::vector<Override>& overrides = {});
 
 // read_scenario, then throws ConfigError if any error was collected.
 Scenario load_scenario(const std::string& path, const std::vector<Override>& overrides = {});

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "e2e_util.hpp"
 
@@ -58,6 +59,53 @@ TEST_SUITE("e2e") {
     auto mem = run_dtsim({"run", quickstart, "--out", out.string(), "--mem-limit", "10MB"});
     CHECK(mem.exit_code == 2);
     CHECK(mem.err.find("memory") != std::string::npos);
+    CHECK_FALSE(fs::exists(out));
+  }
+
+  TEST_CASE("bad input: a scenario over 4 MiB, or an endless device, exits 2 without being read whole") {
+    const auto dir = scratch("huge_file");
+    const auto huge = dir / "huge.yaml";
+    {
+      std::ofstream out(huge, std::ios::binary);
+      out << "platform: {clients: {count: 20}}\nworkload: {dataset: {name: synthetic}, model: {name: logistic}}\n";
+      const std::string comment = "# " + std::string(1022, 'x') + "\n";
+      for (int i = 0; i < 5 * 1024; ++i) out << comment;  // 5 MiB of comments
+    }
+    const auto target = dir / "results";
+
+    for (const auto& path : {huge.string(), std::string("/dev/zero")}) {
+      CAPTURE(path);
+      const auto ran = run_dtsim({"run", path, "--out", target.string()});
+      const auto validated = run_dtsim({"validate", path});
+
+      CHECK(ran.exit_code == 2);
+      CHECK(validated.exit_code == 2);
+      CHECK(ran.err.find(path + ": error: the scenario file is larger than 4 MiB") != std::string::npos);
+      CHECK_FALSE(fs::exists(target));
+    }
+  }
+
+  TEST_CASE("bad input: an alias bomb or deep nesting given with --set exits 2, located on the command line") {
+    const auto quickstart = (source_dir() / "scenarios" / "quickstart.yaml").string();
+    const auto out = scratch("hostile_set") / "r";
+    std::string bomb = "output.x={a: &a [x, x, x, x, x, x, x, x, x, x]";
+    for (int i = 1; i <= 9; ++i) {
+      const std::string prev = i == 1 ? "a" : "b" + std::to_string(i - 1);
+      bomb += ", b" + std::to_string(i) + ": &b" + std::to_string(i) + " [";
+      for (int j = 0; j < 10; ++j) bomb += (j ? ", *" : "*") + prev;
+      bomb += "]";
+    }
+    bomb += "}";
+
+    const auto bombed = run_dtsim({"run", quickstart, "--out", out.string(), "--set", bomb});
+    const auto deep =
+        run_dtsim({"run", quickstart, "--out", out.string(), "--set", "output=" + std::string(5000, '[')});
+
+    CHECK(bombed.exit_code == 2);
+    CHECK(bombed.err.find("<command line>:1:1: error: output.x.b4[7]: --set output.x=") != std::string::npos);
+    CHECK(bombed.err.find("document too large once aliases are expanded") != std::string::npos);
+    CHECK(deep.exit_code == 2);
+    CHECK(deep.err.find("lists and mappings nest more than 64 levels deep") != std::string::npos);
     CHECK_FALSE(fs::exists(out));
   }
 

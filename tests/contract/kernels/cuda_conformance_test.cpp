@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -251,37 +250,34 @@ TEST_SUITE("cuda") {
     check_close(gpu.get(out_g, n), cpu.get(out_c, n), 0, "weighted sum");
   }
 
-  TEST_CASE("cuda axpby: matches the cpu reference for every zero pattern of alpha and beta, over 32+ items") {
+  TEST_CASE("cuda sgd_momentum_update: matches the cpu reference with and without weight decay, over 32+ items") {
     Backends b;
     const std::size_t n = 159010, items = 35;  // more items than one launch takes
-    for (auto [alpha, beta] : {std::pair{-0.01f, 1.0f}, std::pair{0.5f, 0.9f}, std::pair{2.0f, 0.0f},
-                               std::pair{0.0f, 0.9f}, std::pair{0.0f, 0.0f}}) {
-      INFO("alpha " << alpha << ", beta " << beta);
-      dtsim::Rng rng(5, "cuda-axpby");
+    for (auto [momentum, weight_decay] :
+         {std::pair{0.9f, 0.0f}, std::pair{0.5f, 1e-4f}, std::pair{0.0f, 0.01f}, std::pair{0.0f, 0.0f}}) {
+      INFO("momentum " << momentum << ", weight decay " << weight_decay);
+      dtsim::Rng rng(5, "cuda-sgd-momentum");
       OnBackend cpu(*b.cpu), gpu(*b.cuda);
-      std::vector<const float*> xc, xg;
-      std::vector<float*> yc, yg;
+      std::vector<float*> pc, pg, vc, vg;
       for (std::size_t i = 0; i < items; ++i) {
-        std::vector<float> x(n), y(n);
-        for (auto& v : x) v = static_cast<float>(rng.uniform(-1, 1));
-        for (auto& v : y) v = static_cast<float>(rng.uniform(-1, 1));
-        if (alpha != 0.0f) {
-          xc.push_back(cpu.put(x));
-          xg.push_back(gpu.put(x));
-        }
-        if (beta == 0.0f) std::fill(y.begin(), y.end(), std::numeric_limits<float>::quiet_NaN());  // never read
-        yc.push_back(cpu.put(y));
-        yg.push_back(gpu.put(y));
+        std::vector<float> p(n), v(n);
+        for (auto& x : p) x = static_cast<float>(rng.uniform(-1, 1));
+        for (auto& x : v) x = static_cast<float>(rng.uniform(-1, 1));
+        pc.push_back(cpu.put(p));
+        pg.push_back(gpu.put(p));
+        vc.push_back(cpu.put(v));
+        vg.push_back(gpu.put(v));
       }
 
-      const Cost cost_cpu = b.cpu->axpby(alpha, xc, beta, yc, n);
-      const Cost cost_gpu = b.cuda->axpby(alpha, xg, beta, yg, n);
+      const Cost cost_cpu = b.cpu->sgd_momentum_update(0.05f, momentum, weight_decay, pc, vc, n);
+      const Cost cost_gpu = b.cuda->sgd_momentum_update(0.05f, momentum, weight_decay, pg, vg, n);
 
       CHECK(cost_gpu.flops == cost_cpu.flops);
       CHECK(cost_gpu.bytes == cost_cpu.bytes);
       for (std::size_t i = 0; i < items; ++i) {
         INFO("item " << i);
-        check_close(gpu.get(yg[i], n), cpu.get(yc[i], n), 0, "y");
+        check_close(gpu.get(pg[i], n), cpu.get(pc[i], n), 0, "params");
+        check_close(gpu.get(vg[i], n), cpu.get(vc[i], n), 0, "velocity");
       }
     }
   }

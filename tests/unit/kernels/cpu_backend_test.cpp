@@ -165,11 +165,13 @@ std::vector<float> run_every_op(Backend& be, const std::vector<std::size_t>& gro
     for (int j = 0; j < 5000; ++j) v.push_back(static_cast<float>(rng.uniform(-1, 1)));
     w.push_back(rng.uniform(0, 2));
   }
-  std::vector<std::vector<float>> ax(kItems), ay(kItems);
+  // Parameters and velocities spanning several update blocks, the last one ragged.
+  constexpr std::size_t kUpdateN = 40000;
+  std::vector<std::vector<float>> up(kItems), uv(kItems);
   for (std::size_t i = 0; i < kItems; ++i) {
-    for (int j = 0; j < 5000; ++j) {
-      ax[i].push_back(static_cast<float>(rng.uniform(-1, 1)));
-      ay[i].push_back(static_cast<float>(rng.uniform(-1, 1)));
+    for (std::size_t j = 0; j < kUpdateN; ++j) {
+      up[i].push_back(static_cast<float>(rng.uniform(-1, 1)));
+      uv[i].push_back(static_cast<float>(rng.uniform(-1, 1)));
     }
   }
   std::vector<double> loss(kItems, 0.5);
@@ -182,11 +184,10 @@ std::vector<float> run_every_op(Backend& be, const std::vector<std::size_t>& gro
     std::vector<const float*> bias_c;
     std::vector<float*> bias_m;
     std::vector<const std::int32_t*> lab, idx;
-    std::vector<const float*> axv;
-    std::vector<float*> ayv;
+    std::vector<float*> upv, uvv;
     for (std::size_t i = first; i < first + count; ++i) {
-      axv.push_back(ax[i].data());
-      ayv.push_back(ay[i].data());
+      upv.push_back(up[i].data());
+      uvv.push_back(uv[i].data());
       av.push_back(a[i].cview());
       bv.push_back(b[i].cview());
       cv.push_back(c[i].view());
@@ -205,7 +206,7 @@ std::vector<float> run_every_op(Backend& be, const std::vector<std::size_t>& gro
     be.add_column_sums(-0.1f, gv, bias_m);
     be.softmax_xent(xv, lab, true, 0.25f, std::span(loss).subspan(first, count), std::span(hits).subspan(first, count));
     be.gather_rows(src.cview(), idx, gathered_v);
-    be.axpby(-0.3f, axv, 0.9f, ayv, 5000);
+    be.sgd_momentum_update(0.05f, 0.9f, 0.01f, upv, uvv, kUpdateN);
     first += count;
   }
   std::vector<float> out(5000);
@@ -219,7 +220,8 @@ std::vector<float> run_every_op(Backend& be, const std::vector<std::size_t>& gro
       out.insert(out.end(), d.begin(), d.end());
     }
     out.insert(out.end(), bias[i].begin(), bias[i].end());
-    out.insert(out.end(), ay[i].begin(), ay[i].end());
+    out.insert(out.end(), up[i].begin(), up[i].end());
+    out.insert(out.end(), uv[i].begin(), uv[i].end());
     float bits[2];  // every bit of the double loss
     std::memcpy(bits, &loss[i], sizeof(double));
     out.insert(out.end(), bits, bits + 2);
@@ -467,59 +469,80 @@ TEST_SUITE("kernels") {
     CHECK_MESSAGE(diff.empty(), diff);
   }
 
-  TEST_CASE("cpu axpby: y = alpha·x + beta·y, reading neither array whose coefficient is 0") {
+  TEST_CASE("cpu sgd_momentum_update: v += wd·p; p −= lr·v; v *= momentum per element, in one pass") {
     auto be = make_cpu_backend(2);
-    const std::size_t n = 1001;  // not a multiple of any vector width
-    struct Case {
-      float alpha, beta;
-    };
-    for (const Case c : {Case{0.5f, -2.0f}, Case{-0.01f, 1.0f}, Case{3.0f, 0.0f}, Case{0.0f, 0.9f}, Case{0.0f, 1.0f},
-                         Case{0.0f, 0.0f}}) {
-      INFO("alpha " << c.alpha << ", beta " << c.beta);
-      dtsim::Rng rng(12, "axpby-test");
-      std::vector<std::vector<float>> xs(3), ys(3);
-      for (std::size_t i = 0; i < 3; ++i) {
-        for (std::size_t j = 0; j < n; ++j) {
-          xs[i].push_back(static_cast<float>(rng.uniform(-1, 1)));
-          ys[i].push_back(static_cast<float>(rng.uniform(-1, 1)));
+    // 1001: not a multiple of any vector width; 40000: several update blocks, the last one ragged.
+    for (const std::size_t n : {std::size_t{1001}, std::size_t{40000}}) {
+      for (const float weight_decay : {0.0f, 0.01f}) {
+        for (const float momentum : {0.0f, 0.5f, 0.9f}) {
+          INFO("n " << n << ", momentum " << momentum << ", weight decay " << weight_decay);
+          const float lr = 0.05f;
+          dtsim::Rng rng(12, "sgd-momentum-test");
+          std::vector<std::vector<float>> ps(3), vs(3);
+          for (std::size_t i = 0; i < 3; ++i) {
+            for (std::size_t j = 0; j < n; ++j) {
+              ps[i].push_back(static_cast<float>(rng.uniform(-1, 1)));
+              vs[i].push_back(static_cast<float>(rng.uniform(-1, 1)));
+            }
+          }
+          std::vector<std::vector<double>> p_expected(3), v_expected(3);
+          for (std::size_t i = 0; i < 3; ++i) {
+            for (std::size_t j = 0; j < n; ++j) {
+              const double v = static_cast<double>(vs[i][j]) + static_cast<double>(weight_decay) * ps[i][j];
+              p_expected[i].push_back(static_cast<double>(ps[i][j]) - static_cast<double>(lr) * v);
+              v_expected[i].push_back(static_cast<double>(momentum) * v);
+            }
+          }
+          std::vector<float*> pv, vv;
+          for (std::size_t i = 0; i < 3; ++i) {
+            pv.push_back(ps[i].data());
+            vv.push_back(vs[i].data());
+          }
+
+          const Cost cost = be->sgd_momentum_update(lr, momentum, weight_decay, pv, vv, n);
+
+          for (std::size_t i = 0; i < 3; ++i) {
+            INFO("item " << i);
+            const auto p_diff = compare_close<float, double>(ps[i], p_expected[i], 1e-7, 1e-6);
+            CHECK_MESSAGE(p_diff.empty(), p_diff);
+            const auto v_diff = compare_close<float, double>(vs[i], v_expected[i], 1e-7, 1e-6);
+            CHECK_MESSAGE(v_diff.empty(), v_diff);
+          }
+          CHECK(cost.flops == (weight_decay != 0.0f ? 5.0 : 3.0) * 3 * static_cast<double>(n));
+          CHECK(cost.bytes == 16.0 * 3 * static_cast<double>(n));
         }
       }
-      std::vector<std::vector<double>> expected(3);
-      for (std::size_t i = 0; i < 3; ++i)
-        for (std::size_t j = 0; j < n; ++j)
-          expected[i].push_back(static_cast<double>(c.alpha) * xs[i][j] + static_cast<double>(c.beta) * ys[i][j]);
-      // A zero coefficient's array is poisoned (y) or absent (x): reading it would show.
-      if (c.beta == 0.0f)
-        for (auto& y : ys) std::fill(y.begin(), y.end(), kNaN);
-      std::vector<const float*> xv;
-      std::vector<float*> yv;
-      for (std::size_t i = 0; i < 3; ++i) {
-        if (c.alpha != 0.0f) xv.push_back(xs[i].data());
-        yv.push_back(ys[i].data());
-      }
-
-      const Cost cost = be->axpby(c.alpha, xv, c.beta, yv, n);
-
-      for (std::size_t i = 0; i < 3; ++i) {
-        const auto diff = compare_close<float, double>(ys[i], expected[i], 1e-7, 1e-6);
-        CHECK_MESSAGE(diff.empty(), diff);
-      }
-      const double coefficients = (c.alpha != 0.0f ? 1 : 0) + (c.beta != 0.0f ? 1 : 0);
-      CHECK(cost.flops == coefficients * 3 * n);
-      CHECK(cost.bytes == 4 * (coefficients + 1) * 3 * n);
     }
   }
 
-  TEST_CASE("cpu axpby: x may be y itself, and alpha = 0 accepts null x entries") {
+  TEST_CASE("cpu sgd_momentum_update: with the gradient added to the pre-scaled velocity it is PyTorch's SGD") {
+    // PyTorch, in double: v_t = m·v_{t−1} + g_t + wd·p_{t−1}; p_t = p_{t−1} − lr·v_t; v_0 = 0. The backend
+    // keeps u = m·v_{t−1}: the caller adds g_t to u, then one update call gives p_t and u = m·v_t.
     auto be = make_cpu_backend(1);
-    std::vector<float> y = {1, 2, 3};
-    std::vector<const float*> self = {y.data()}, null_x = {nullptr};
-    std::vector<float*> yv = {y.data()};
+    const float lr = 0.1f, momentum = 0.9f, weight_decay = 0.05f;
+    const std::size_t n = 257;
+    dtsim::Rng rng(13, "sgd-momentum-pytorch");
+    std::vector<float> p(n), u(n, 0.0f);
+    for (auto& x : p) x = static_cast<float>(rng.uniform(-1, 1));
+    std::vector<double> p_ref(p.begin(), p.end()), v_ref(n, 0.0);
+    std::vector<float*> pv = {p.data()}, uv = {u.data()};
 
-    be->axpby(2.0f, self, 1.0f, yv, 3);
-    be->axpby(0.0f, null_x, 0.5f, yv, 3);
+    for (int step = 0; step < 5; ++step) {
+      for (std::size_t j = 0; j < n; ++j) {
+        const auto g = static_cast<float>(rng.uniform(-1, 1));
+        u[j] += g;
+        v_ref[j] = static_cast<double>(momentum) * v_ref[j] + g + static_cast<double>(weight_decay) * p_ref[j];
+        p_ref[j] -= static_cast<double>(lr) * v_ref[j];
+      }
+      be->sgd_momentum_update(lr, momentum, weight_decay, pv, uv, n);
+    }
 
-    CHECK(y == std::vector<float>{1.5f, 3.0f, 4.5f});
+    const auto p_diff = compare_close<float, double>(p, p_ref, 1e-6, 1e-5);
+    CHECK_MESSAGE(p_diff.empty(), p_diff);
+    std::vector<double> u_ref;
+    for (double v : v_ref) u_ref.push_back(static_cast<double>(momentum) * v);
+    const auto u_diff = compare_close<float, double>(u, u_ref, 1e-6, 1e-5);
+    CHECK_MESSAGE(u_diff.empty(), u_diff);
   }
 
   TEST_CASE("cpu backend: results are bit-identical for 1, 2 and 3 threads and for any grouping of items") {
@@ -593,15 +616,16 @@ TEST_SUITE("kernels") {
     std::vector<double> w = {1.0};
     CHECK_THROWS_WITH_AS(be->weighted_sum(x, w, 10, buf.data() + 5), doctest::Contains("overlaps"),
                          std::invalid_argument);
-    std::vector<const float*> two_x = {buf.data(), buf.data() + 10}, null_x = {nullptr};
-    std::vector<float*> y = {buf.data() + 20}, overlapping_y = {buf.data() + 5}, null_y = {buf.data() + 20, nullptr};
-    CHECK_THROWS_WITH_AS(be->axpby(1.0f, two_x, 1.0f, y, 10), doctest::Contains("x has 2 items, expected 1"),
+    std::vector<float*> p = {buf.data() + 20}, two_v = {buf.data() + 40, buf.data() + 60}, null_v = {nullptr};
+    std::vector<float*> overlapping_v = {buf.data() + 25}, two_p = {buf.data() + 20, nullptr};
+    CHECK_THROWS_WITH_AS(be->sgd_momentum_update(0.1f, 0.9f, 0.0f, p, two_v, 10),
+                         doctest::Contains("velocity has 2 items, expected 1"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(be->sgd_momentum_update(0.1f, 0.9f, 0.0f, p, null_v, 10),
+                         doctest::Contains("velocity is null"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(be->sgd_momentum_update(0.1f, 0.9f, 0.0f, p, overlapping_v, 10), doctest::Contains("overlaps"),
                          std::invalid_argument);
-    CHECK_THROWS_WITH_AS(be->axpby(1.0f, null_x, 1.0f, y, 10), doctest::Contains("x is null"), std::invalid_argument);
-    CHECK_THROWS_WITH_AS(be->axpby(1.0f, x, 1.0f, overlapping_y, 10), doctest::Contains("overlaps"),
-                         std::invalid_argument);
-    CHECK_THROWS_WITH_AS(be->axpby(0.0f, {}, 1.0f, null_y, 10), doctest::Contains("item 1: y is null"),
-                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(be->sgd_momentum_update(0.1f, 0.9f, 0.0f, two_p, two_v, 10),
+                         doctest::Contains("item 1: params is null"), std::invalid_argument);
   }
 
   TEST_CASE("cpu backend: alloc gives zeroed 64-byte aligned memory and view_host reads host memory in place") {

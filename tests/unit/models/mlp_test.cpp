@@ -122,7 +122,7 @@ class CountingBackend final : public kernels::Backend {
  public:
   explicit CountingBackend(kernels::Backend& inner) : inner_(inner) {}
   kernels::Cost total;
-  std::int64_t axpby_calls = 0;
+  std::int64_t update_calls = 0;  // sgd_momentum_update calls
 
   std::string name() const override { return inner_.name(); }
   int threads() const override { return inner_.threads(); }
@@ -161,10 +161,10 @@ class CountingBackend final : public kernels::Backend {
                              float* out) override {
     return add(inner_.weighted_sum(x, w, n, out));
   }
-  kernels::Cost axpby(float alpha, std::span<const float* const> x, float beta, std::span<float* const> y,
-                      std::size_t n) override {
-    ++axpby_calls;
-    return add(inner_.axpby(alpha, x, beta, y, n));
+  kernels::Cost sgd_momentum_update(float lr, float momentum, float weight_decay, std::span<float* const> params,
+                                    std::span<float* const> velocity, std::size_t n) override {
+    ++update_calls;
+    return add(inner_.sgd_momentum_update(lr, momentum, weight_decay, params, velocity, n));
   }
 
  private:
@@ -266,44 +266,48 @@ TEST_SUITE("models") {
   }
 
   TEST_CASE("mlp: momentum and weight decay follow PyTorch SGD: 3 full-batch steps match a double reference") {
-    const double lr = 0.5, momentum = 0.9, weight_decay = 0.01;
-    for (const MlpShape& shape : {MlpShape{6, {5, 4}, 3}, MlpShape{6, {}, 3}}) {
-      for (std::uint64_t seed : kSeeds) {
-        INFO("hidden layers " << shape.hidden.size() << ", seed " << seed);
-        // n = B = 8: every step takes the same full minibatch, whatever the shuffle; E = 3 epochs = 3 steps.
-        const Dataset train = random_dataset(8, 6, 3, seed);
-        const Dataset test = random_dataset(4, 6, 3, seed + 100);
-        Rng rng(seed, "init");
-        auto p0 = init_parameters(shape, rng);
-        for (auto& v : p0) v += static_cast<float>(rng.uniform(-0.1, 0.1));  // non-zero biases too
-        const auto rows = iota(0, 8);
-        const std::vector<ClientWork> work = {{0, rows, 0}};
-        auto backend = kernels::make_cpu_backend(1);
-        MlpTrainer trainer(*backend, shape, train, test, {3, 8, lr, momentum, weight_decay}, seed, 1);
-        MlpTrainer plain_trainer(*backend, shape, train, test, {3, 8, lr}, seed, 1);
-        // The three update equations in double, from the analytic (finite-difference) gradient.
-        std::vector<double> p(p0.begin(), p0.end()), v(p0.size(), 0.0);
-        double loss_sum = 0;
-        for (int step = 0; step < 3; ++step) {
-          double min_pre = 0;
-          loss_sum += 8 * reference_loss(shape, p, train, rows, &min_pre);
-          REQUIRE_MESSAGE(min_pre > 1e-4, "a hidden unit sits on a ReLU kink; finite differences would be wrong");
-          const auto g = fd_gradient(shape, p, train, rows);
-          for (std::size_t i = 0; i < p.size(); ++i) {
-            v[i] = momentum * v[i] + (g[i] + weight_decay * p[i]);
-            p[i] -= lr * v[i];
+    const double lr = 0.5;
+    // With and without weight decay: the backend's update takes a different loop for each.
+    for (auto [momentum, weight_decay] : {std::pair{0.9, 0.01}, std::pair{0.5, 0.0}}) {
+      for (const MlpShape& shape : {MlpShape{6, {5, 4}, 3}, MlpShape{6, {}, 3}}) {
+        for (std::uint64_t seed : kSeeds) {
+          INFO("momentum " << momentum << ", weight decay " << weight_decay << ", hidden layers " << shape.hidden.size()
+                           << ", seed " << seed);
+          // n = B = 8: every step takes the same full minibatch, whatever the shuffle; E = 3 epochs = 3 steps.
+          const Dataset train = random_dataset(8, 6, 3, seed);
+          const Dataset test = random_dataset(4, 6, 3, seed + 100);
+          Rng rng(seed, "init");
+          auto p0 = init_parameters(shape, rng);
+          for (auto& v : p0) v += static_cast<float>(rng.uniform(-0.1, 0.1));  // non-zero biases too
+          const auto rows = iota(0, 8);
+          const std::vector<ClientWork> work = {{0, rows, 0}};
+          auto backend = kernels::make_cpu_backend(1);
+          MlpTrainer trainer(*backend, shape, train, test, {3, 8, lr, momentum, weight_decay}, seed, 1);
+          MlpTrainer plain_trainer(*backend, shape, train, test, {3, 8, lr}, seed, 1);
+          // The three update equations in double, from the analytic (finite-difference) gradient.
+          std::vector<double> p(p0.begin(), p0.end()), v(p0.size(), 0.0);
+          double loss_sum = 0;
+          for (int step = 0; step < 3; ++step) {
+            double min_pre = 0;
+            loss_sum += 8 * reference_loss(shape, p, train, rows, &min_pre);
+            REQUIRE_MESSAGE(min_pre > 1e-4, "a hidden unit sits on a ReLU kink; finite differences would be wrong");
+            const auto g = fd_gradient(shape, p, train, rows);
+            for (std::size_t i = 0; i < p.size(); ++i) {
+              v[i] = momentum * v[i] + (g[i] + weight_decay * p[i]);
+              p[i] -= lr * v[i];
+            }
           }
+
+          const auto result = trainer.train(p0, work);
+          const auto plain = plain_trainer.train(p0, work);
+
+          REQUIRE(result[0].steps == 3);
+          CHECK(result[0].loss_sum == doctest::Approx(loss_sum).epsilon(1e-5));
+          const auto diff = compare_close<float, double>(result[0].params, p, 1e-5, 1e-4);
+          CHECK_MESSAGE(diff.empty(), diff);
+          // The tolerance can tell momentum from plain SGD: the plain result fails the same comparison.
+          CHECK_FALSE(compare_close<float, double>(plain[0].params, p, 1e-5, 1e-4).empty());
         }
-
-        const auto result = trainer.train(p0, work);
-        const auto plain = plain_trainer.train(p0, work);
-
-        REQUIRE(result[0].steps == 3);
-        CHECK(result[0].loss_sum == doctest::Approx(loss_sum).epsilon(1e-5));
-        const auto diff = compare_close<float, double>(result[0].params, p, 1e-5, 1e-4);
-        CHECK_MESSAGE(diff.empty(), diff);
-        // The tolerance can tell momentum from plain SGD: the plain result fails the same comparison.
-        CHECK_FALSE(compare_close<float, double>(plain[0].params, p, 1e-5, 1e-4).empty());
       }
     }
   }
@@ -432,7 +436,7 @@ TEST_SUITE("models") {
     const auto other = with_momentum.train(global, work);
 
     check_same_results(got, reference);
-    CHECK(counting.axpby_calls == 0);  // no velocity: the SGD update is fused into the gradient GEMM
+    CHECK(counting.update_calls == 0);  // no velocity: the SGD update is fused into the gradient GEMM
     CHECK(update_flops_per_step(shape, zeros) == 0.0);
     CHECK(other[0].params != reference[0].params);  // momentum does change the result
   }
@@ -515,17 +519,20 @@ TEST_SUITE("models") {
         CHECK(result_flops == train_reported);
         CHECK(results[0].flops == 50 * train_flops_per_sample(shape) + 6 * per_step);
         CHECK(eval_reported == 300 * forward_flops_per_sample(shape));
+        // One update pass per lockstep step of the chunk (the longest client takes 6 steps), none for plain SGD.
+        CHECK(counting.update_calls == (per_step > 0 ? 6 : 0));
       }
     }
   }
 
-  TEST_CASE("mlp: update_flops_per_step counts the bias decay, the weight decay and the update over all parameters") {
-    const MlpShape shape{8, {}, 4};  // 36 parameters, 4 biases
+  TEST_CASE("mlp: update_flops_per_step counts one fused update pass over all parameters, weight decay included") {
+    const MlpShape shape{8, {}, 4};  // 36 parameters
 
     CHECK(update_flops_per_step(shape, {1, 10, 0.01}) == 0.0);
-    CHECK(update_flops_per_step(shape, {1, 10, 0.01, 0.9, 0.0}) == 4 + 2 * 36);            // m·v_b; p −= lr·v
-    CHECK(update_flops_per_step(shape, {1, 10, 0.01, 0.0, 0.01}) == 2 * 36 + 2 * 36);      // v += wd·p; p −= lr·v
-    CHECK(update_flops_per_step(shape, {1, 10, 0.01, 0.9, 0.01}) == 4 + 2 * 36 + 2 * 36);  // all three
+    CHECK(update_flops_per_step(shape, {1, 10, 0.01, 0.9, 0.0}) == 3 * 36);   // p −= lr·v; v *= m
+    CHECK(update_flops_per_step(shape, {1, 10, 0.01, 0.0, 0.01}) == 5 * 36);  // and v += wd·p
+    CHECK(update_flops_per_step(shape, {1, 10, 0.01, 0.9, 0.01}) == 5 * 36);
+    CHECK(update_flops_per_step({784, {200}, 10}, {1, 10, 0.01, 0.5, 0.0}) == 3 * 159010);
   }
 
   TEST_CASE(

@@ -62,4 +62,28 @@ TEST_SUITE("scenario") {
     CHECK(did_you_mean("ab", {"xy"}) == "xy");  // 2 edits are allowed even for short words
     CHECK(did_you_mean("abc", {"xyz"}).empty());
   }
+
+  TEST_CASE("ErrorList: keeps the first 100 diagnostics and counts the rest, which what() mentions") {
+    ErrorList many;
+    for (int i = 0; i < 150; ++i) many.add({{"f", i + 1, 1}, "k", "bad " + std::to_string(i), {}});
+
+    CHECK(many.items().size() == ErrorList::kMaxKept);
+    CHECK(many.omitted() == 50);
+    try {
+      many.throw_if_any();
+      FAIL("expected a ConfigError");
+    } catch (const ConfigError& e) {
+      CHECK(e.diagnostics().size() == 100);
+      CHECK(e.diagnostics().back().message == "bad 99");
+      CHECK(e.omitted() == 50);
+      CHECK(std::string(e.what()).ends_with("f:100:1: error: k: bad 99\n... and 50 more errors"));
+    }
+  }
+
+  TEST_CASE("did_you_mean: a word far longer than every candidate costs no quadratic work and suggests nothing") {
+    const std::string long_word(1 << 20, 'x');
+
+    CHECK(did_you_mean(long_word, {"platform", "workload"}).empty());
+    CHECK(did_you_mean("platform" + std::string(2, 'x'), {"platform"}) == "platform");
+  }
 }

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 
@@ -401,5 +402,80 @@ TEST_SUITE("scenario") {
     CHECK(b.value == -3);
     REQUIRE(doc.errors().size() == 1);
     CHECK(contains(doc.text(), "c: '2Gf' is not a finite number"));
+  }
+
+  TEST_CASE("Params: '+-' is no sign, and -0 reads as 0") {
+    Doc doc("a: +-5\nb: +-1.5\nc: -0\nd: -0.0\n");
+
+    doc.root.get_int("a", 1, -10, 10);
+    doc.root.get_double("b", 0, -10, 10);
+    const auto c = doc.root.get_int("c", 1, 0, 10);
+    const auto d = doc.root.get_double("d", 1, 0, 10);
+
+    const auto text = doc.text();
+    INFO(text);
+    CHECK(doc.errors().size() == 2);
+    CHECK(contains(text, "a: '+-5' is not an integer"));
+    CHECK(contains(text, "b: '+-1.5' is not a finite number"));
+    CHECK(c == 0);
+    CHECK(d == 0);
+    CHECK_FALSE(std::signbit(d));
+    CHECK(contains(doc.resolved(), "d: 0"));
+  }
+
+  TEST_CASE("Params: reals too large or too small for a double are out of range, not 'not a number'") {
+    Doc doc("a: 1e400\nb: -1e400\nc: 1e-400\n");
+
+    doc.root.get_double("a", 0, 0, 1e300);
+    doc.root.get_double("b", 0, -1e300, 0);
+    doc.root.get_double("c", 0, 0, 1);
+
+    const auto text = doc.text();
+    INFO(text);
+    CHECK(doc.errors().size() == 3);
+    CHECK(contains(text, "test.yaml:1:4: error: a: '1e400' is out of range; expected a number from 0 to 1e+300"));
+    CHECK(contains(text, "b: '-1e400' is out of range"));
+    CHECK(contains(text, "c: '1e-400' is out of range"));
+  }
+
+  TEST_CASE("Params: quantity limits apply to every explicit value of a distribution, with the reason") {
+    const QuantityLimits limits{0.125, 100, "1bps", "800bps", "the solver fails below"};
+    Doc doc(
+        "a: 0.5bps\n"
+        "b: {dist: uniform, min: 1bps, max: 1kbps}\n"
+        "c: {dist: choice, values: [1bps, 0.1bps]}\n"
+        "d: {dist: normal, mean: 0.5bps, stddev: 1Gbps}\n"
+        "e: {dist: lognormal, median: 2bps, sigma: 1}\n"
+        "f: 1bps\n"
+        "g: 800bps\n");
+
+    for (const char* key : {"a", "b", "c", "d", "e", "f", "g"})
+      doc.root.get_distribution(key, UnitKind::data_rate, std::nullopt, true, &limits);
+    const double f = doc.root.get_quantity("f", UnitKind::data_rate, std::nullopt, false, &limits);
+
+    const auto text = doc.text();
+    INFO(text);
+    CHECK(doc.errors().size() == 4);
+    CHECK(contains(text,
+                   "test.yaml:1:4: error: a: '0.5bps' is below 1bps, the least accepted\n"
+                   "  note: the solver fails below"));
+    CHECK(contains(text, "b.max: '1kbps' is above 800bps, the most accepted"));
+    CHECK(contains(text, "c.values[1]: '0.1bps' is below 1bps"));
+    CHECK(contains(text, "d.mean: '0.5bps' is below 1bps"));
+    CHECK_FALSE(contains(text, "d.stddev"));  // a spread is no drawable value
+    CHECK(f == 0.125);
+  }
+
+  TEST_CASE("Params: a lognormal sigma above 10 is refused (its draws reach 0 or infinity)") {
+    Doc doc("a: {dist: lognormal, median: 5Gf, sigma: 10}\nb: {dist: lognormal, median: 5Gf, sigma: 1e300}\n");
+
+    const auto a = doc.root.get_distribution("a", UnitKind::flop_rate, std::nullopt, true);
+    doc.root.get_distribution("b", UnitKind::flop_rate, std::nullopt, true);
+
+    const auto text = doc.text();
+    INFO(text);
+    CHECK(a.sigma == 10);
+    CHECK(doc.errors().size() == 1);
+    CHECK(contains(text, "test.yaml:2:42: error: b.sigma: '1e300' is out of range; expected a number from 0 to 10"));
   }
 }

@@ -478,4 +478,213 @@ TEST_SUITE("scenario") {
     CHECK(contains(text, "training:\n  paradigm: federated\n  rounds: 3\n  clients_per_round: 10\n"));
     CHECK(contains(text, "policies:\n  aggregation:\n    name: fedavg\n  scheduling:\n    name: uniform\n"));
   }
+
+  TEST_CASE("read_scenario_text: reads text in memory exactly as read_scenario reads the file") {
+    TempDir dir;
+    const Scenario from_file = load_scenario(dir.write("full.yaml", kFull));
+
+    const Scenario from_text = read_scenario_text(kFull, "somewhere/full.yaml");
+
+    CHECK(from_text.context->errors.empty());
+    CHECK(from_text.file == "somewhere/full.yaml");
+    CHECK(resolved_yaml(from_text) == resolved_yaml(from_file));
+  }
+
+  TEST_CASE("read_scenario: a file over 4 MiB, or an endless device, is refused without reading it all") {
+    TempDir dir;
+    const auto big = dir.write("big.yaml", kMinimal + "# " + std::string(std::size_t{4} << 20, 'x') + "\n");
+
+    const auto refused = [](const std::string& path) {
+      try {
+        read_scenario(path);
+      } catch (const ConfigError& e) {
+        return std::string(e.what());
+      }
+      return std::string("loaded");
+    };
+
+    CHECK(refused(big) == big + ": error: the scenario file is larger than 4 MiB; a scenario is a few kB");
+    CHECK(contains(refused("/dev/zero"), "/dev/zero: error: the scenario file is larger than 4 MiB"));
+  }
+
+  TEST_CASE("read_scenario_text: hostile documents are refused before any tree walk, each located") {
+    std::string bomb = kMinimal + "x0: &x0 [a, a, a, a, a, a, a, a, a, a]\n";
+    for (int i = 1; i <= 8; ++i)
+      bomb += "x" + std::to_string(i) + ": &x" + std::to_string(i) + " [*x" + std::to_string(i - 1) + ", *x" +
+              std::to_string(i - 1) + ", *x" + std::to_string(i - 1) + ", *x" + std::to_string(i - 1) + ", *x" +
+              std::to_string(i - 1) + ", *x" + std::to_string(i - 1) + ", *x" + std::to_string(i - 1) + ", *x" +
+              std::to_string(i - 1) + ", *x" + std::to_string(i - 1) + ", *x" + std::to_string(i - 1) + "]\n";
+    const auto deep = kMinimal + "output: " + std::string(100'000, '[') + std::string(100'000, ']') + "\n";
+    const auto cycle = kMinimal + "policies: &p {aggregation: *p}\n";
+    const auto nul = kMinimal + std::string("seed: 1\0\n", 9);
+
+    // x3 stands for 11111 nodes: the eighth alias in x4's list crosses 100000.
+    CHECK(contains(load_errors(bomb),
+                   "bad.yaml:7:45: error: x4[7]: document too large once aliases are expanded: alias '*x3'"));
+    CHECK(contains(load_errors(deep), "bad.yaml:3:72: error: output[0][0]"));
+    CHECK(contains(load_errors(deep), "[0]: lists and mappings nest more than 64 levels deep"));
+    CHECK(contains(load_errors(cycle),
+                   "bad.yaml:3:28: error: policies.aggregation: alias '*p' refers to a node that contains it"));
+    CHECK(contains(load_errors(nul), "bad.yaml:3:8: error: control character U+0000 (NUL) is not allowed"));
+  }
+
+  TEST_CASE("read_scenario_text: ordinary anchors and aliases keep working") {
+    const std::string text =
+        "platform:\n"
+        "  server: &link {bandwidth: 1Gbps, latency: 1ms}\n"
+        "  clients: {count: 20, bandwidth: 20Mbps, latency: 5ms}\n"
+        "workload: {dataset: {name: synthetic}, model: &m {name: mlp, hidden: [8]}}\n"
+        "training: {rounds: &r 3, clients_per_round: *r}\n";
+
+    Scenario s = read_scenario_text(text, "alias.yaml");
+    finish_validation(s);
+
+    CHECK(s.platform.server.bandwidth_bytes_per_s == doctest::Approx(1.25e8));
+    CHECK(s.training.rounds == 3);
+    CHECK(s.training.clients_per_round == 3);
+    CHECK(s.workload.model.hidden == std::vector<std::int64_t>{8});
+  }
+
+  TEST_CASE("load_scenario: a repeated key nested in a list of mappings is located with its index") {
+    const auto text = load_errors(kMinimal + "policies:\n  aggregation: {name: fedavg, x: [{a: 1, a: 2}]}\n");
+
+    CHECK(contains(text,
+                   "bad.yaml:4:42: error: policies.aggregation.x[0].a: duplicate key 'a' (first defined at line 4)"));
+  }
+
+  TEST_CASE("load_scenario: a name longer than a folder name can be is refused without quoting it") {
+    const auto text = load_errors(kMinimal + "name: " + std::string(300, 'n') + "\n");
+
+    CHECK(contains(text, "bad.yaml:3:7: error: name: the name is 300 bytes long; a folder name has at most 255 bytes"));
+    CHECK(text.size() < 200);
+  }
+
+  TEST_CASE("load_scenario: out-of-range numbers of every kind are located errors") {
+    const auto text = load_errors(
+        "seed: 99999999999999999999\n"
+        "platform:\n"
+        "  server: {speed: 1e400Gf, bandwidth: .nanGbps, latency: -5ms}\n"
+        "  clients: {count: 1000000000000, speed: {dist: lognormal, median: 5Gf, sigma: -1}, latency: -.inf}\n"
+        "workload:\n"
+        "  dataset: {name: synthetic, alpha: .inf, beta: .nan, dimension: 0}\n"
+        "  model: {name: mlp, hidden: [1.5, -2, 1e3]}\n"
+        "  local: {epochs: 2.5, batch_size: -0, lr: 1e400}\n"
+        "training: {rounds: -3, clients_per_round: 1e2, eval_every: .inf}\n"
+        "output: {every: 0}\n");
+
+    INFO(text);
+    for (const char* expected : {"bad.yaml:1:7: error: seed: '99999999999999999999' is out of range",
+                                 "bad.yaml:3:19: error: platform.server.speed: '1e400Gf' is out of range",
+                                 "bad.yaml:3:39: error: platform.server.bandwidth: '.nanGbps' is not a number (NaN)",
+                                 "bad.yaml:3:58: error: platform.server.latency: '-5ms' is negative",
+                                 "bad.yaml:4:20: error: platform.clients.count: '1000000000000' is out of range; "
+                                 "expected an integer from 1 to "
+                                 "1000000000",
+                                 "platform.clients.speed.sigma: '-1' must be >= 0",
+                                 "platform.clients.latency: '-.inf' is infinite",
+                                 "workload.dataset.alpha: '.inf' is not a finite number",
+                                 "workload.dataset.beta: '.nan' is not a finite number",
+                                 "workload.dataset.dimension: '0' is out of range",
+                                 "workload.model.hidden[0]: '1.5' is not an integer",
+                                 "workload.model.hidden[1]: '-2' is out of range",
+                                 "workload.model.hidden[2]: '1e3' is not an integer",
+                                 "workload.local.epochs: '2.5' is not an integer",
+                                 "workload.local.batch_size: '-0' is out of range",
+                                 "workload.local.lr: '1e400' is out of range",
+                                 "training.rounds: '-3' is out of range",
+                                 "training.clients_per_round: '1e2' is not an integer",
+                                 "training.eval_every: '.inf' is not an integer",
+                                 "output.every: '0' is out of range"})
+      CHECK_MESSAGE(contains(text, expected), expected);
+  }
+
+  TEST_CASE("load_scenario: links, latencies and speeds SimGrid cannot simulate are refused; the limits pass") {
+    const auto refused = load_errors(
+        "platform:\n"
+        "  server: {speed: 0.5f, bandwidth: 0.5bps, latency: 2d}\n"
+        "  clients: {count: 20, bandwidth: {dist: uniform, min: 0.1bps, max: 1Mbps}, latency: {dist: normal, mean: "
+        "25h, stddev: 1ms}}\n"
+        "workload: {dataset: {name: synthetic}, model: {name: logistic}}\n");
+    const auto limits = load_errors(
+        "platform:\n"
+        "  server: {speed: 1f, bandwidth: 1bps, latency: 1d}\n"
+        "  clients: {count: 20, speed: 1f, bandwidth: 0.125Bps, latency: 24h}\n"
+        "workload: {dataset: {name: synthetic}, model: {name: logistic}}\n");
+
+    INFO(refused);
+    CHECK(contains(refused, "bad.yaml:2:19: error: platform.server.speed: '0.5f' is below 1f, the least accepted"));
+    CHECK(contains(refused,
+                   "platform.server.bandwidth: '0.5bps' is below 1bps, the least accepted\n"
+                   "  note: SimGrid's network solver fails on links slower than about 0.4 bps"));
+    CHECK(contains(refused, "platform.server.latency: '2d' is above 1d, the most accepted"));
+    CHECK(contains(refused, "platform.clients.bandwidth.min: '0.1bps' is below 1bps"));
+    CHECK(contains(refused, "platform.clients.latency.mean: '25h' is above 1d"));
+    CHECK(limits == "");
+  }
+
+  TEST_CASE("load_scenario: hostile --set values are refused like hostile files, located on the command line") {
+    std::string bomb = "{a: &a [x, x, x, x, x, x, x, x, x, x]";
+    for (int i = 1; i <= 6; ++i)
+      bomb += ", b" + std::to_string(i) + ": &b" + std::to_string(i) + " [*" +
+              (i == 1 ? std::string("a") : "b" + std::to_string(i - 1)) + ", *" +
+              (i == 1 ? std::string("a") : "b" + std::to_string(i - 1)) + ", *" +
+              (i == 1 ? std::string("a") : "b" + std::to_string(i - 1)) + ", *" +
+              (i == 1 ? std::string("a") : "b" + std::to_string(i - 1)) + ", *" +
+              (i == 1 ? std::string("a") : "b" + std::to_string(i - 1)) + ", *" +
+              (i == 1 ? std::string("a") : "b" + std::to_string(i - 1)) + ", *" +
+              (i == 1 ? std::string("a") : "b" + std::to_string(i - 1)) + ", *" +
+              (i == 1 ? std::string("a") : "b" + std::to_string(i - 1)) + ", *" +
+              (i == 1 ? std::string("a") : "b" + std::to_string(i - 1)) + ", *" +
+              (i == 1 ? std::string("a") : "b" + std::to_string(i - 1)) + "]";
+    bomb += "}";
+    std::string many_parts = "a";
+    for (int i = 0; i < 100; ++i) many_parts += ".a";
+
+    const auto text =
+        load_errors(kMinimal, {parse_override("output=" + bomb), parse_override("dynamics=" + std::string(1000, '[')),
+                               parse_override("policies={aggregation: {name: fedavg, name: x}}"),
+                               parse_override(many_parts + "=1"), parse_override("policies.aggregation=&p {x: *p}")});
+
+    INFO(text);
+    CHECK(contains(text, "<command line>:1:1: error: output.b4[7]: --set output="));
+    CHECK(contains(text, ": the value is refused: document too large once aliases are expanded"));
+    CHECK(contains(text, "<command line>:1:2: error: dynamics: --set dynamics=[[["));
+    CHECK(contains(text,
+                   "the value is refused: lists and mappings nest more than 64 levels deep; a scenario needs a "
+                   "few (at line 1, column "));
+    CHECK(contains(text, "<command line>:1:3: error: policies.aggregation.name: duplicate key 'name'"));
+    CHECK(contains(text, "<command line>:1:4: error: --set a.a.a"));
+    CHECK(contains(text, "the key has 101 parts; at most 64 are accepted"));
+    CHECK(contains(text,
+                   "<command line>:1:5: error: policies.aggregation.x: --set policies.aggregation=&p {x: *p}: the "
+                   "value is refused: alias '*p' refers to a node that contains it (a cycle)"));
+  }
+
+  TEST_CASE(
+      "read_scenario_text: seeded random bytes and mutated scenarios give ConfigError or a scenario, nothing else") {
+    std::uint64_t state = 0x9E3779B97F4A7C15ull;  // fixed seed: a failure names the case index
+    auto next = [&state] {
+      state ^= state << 13;
+      state ^= state >> 7;
+      state ^= state << 17;
+      return state;
+    };
+    for (int i = 0; i < 300; ++i) {
+      CAPTURE(i);
+      std::string text = i % 2 == 0 ? std::string() : kFull;
+      const std::size_t bytes = next() % 512;
+      for (std::size_t j = 0; j < bytes; ++j) {
+        const auto byte = static_cast<char>(next() & 0xFF);
+        if (text.empty() || i % 2 == 0)
+          text += byte;
+        else
+          text[next() % text.size()] = byte;
+      }
+      try {
+        Scenario s = read_scenario_text(text, "random.yaml");
+        finish_validation(s);
+      } catch (const ConfigError&) {
+      }
+    }
+  }
 }

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <vector>
 
 using namespace dtsim;
@@ -120,6 +121,17 @@ TEST_SUITE("scenario") {
     CHECK(failure("1e400s", UnitKind::time).why.find("out of range") != std::string::npos);
     CHECK(failure("1e308Pf", UnitKind::flop_rate).why.find("out of range") != std::string::npos);
     CHECK(failure("", UnitKind::time).why.find("empty") != std::string::npos);
+    CHECK(failure("1e-400Gf", UnitKind::flop_rate).why.find("out of range") != std::string::npos);
+    CHECK(failure(".nanGf", UnitKind::flop_rate).why.find("NaN") != std::string::npos);
+    CHECK(failure("+-5Gf", UnitKind::flop_rate).why.find("not a number followed by a unit") != std::string::npos);
+  }
+
+  TEST_CASE("parse_quantity: -0 is zero, never negative zero") {
+    const auto v = parse_quantity("-0ms", UnitKind::time);
+
+    REQUIRE(v);
+    CHECK(*v == 0);
+    CHECK_FALSE(std::signbit(*v));
   }
 
   TEST_CASE("parse_quantity: malformed text is rejected, and every error states the expected form") {
