@@ -16,9 +16,11 @@ std::vector<ClientHostSpec> draw_client_specs(const Scenario& scenario) {
     Rng speed(scenario.seed, "platform.speed", i);
     Rng bandwidth(scenario.seed, "platform.bandwidth", i);
     Rng latency(scenario.seed, "platform.latency", i);
-    specs[i].speed_flops_per_s = clients.speed.sample(speed, true);
-    specs[i].bandwidth_bytes_per_s = clients.bandwidth.sample(bandwidth, true);
-    specs[i].latency_s = std::max(0.0, clients.latency.sample(latency, false));
+    // The loader checked every value written in the scenario; a draw from a distribution's tail is
+    // clamped into what SimGrid can simulate.
+    specs[i].speed_flops_per_s = std::max(kMinSpeedFlopsPerS, clients.speed.sample(speed, true));
+    specs[i].bandwidth_bytes_per_s = std::max(kMinBandwidthBytesPerS, clients.bandwidth.sample(bandwidth, true));
+    specs[i].latency_s = std::clamp(clients.latency.sample(latency, false), 0.0, kMaxLatencyS);
   }
   return specs;
 }

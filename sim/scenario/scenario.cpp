@@ -230,11 +230,11 @@ void read_platform(Params p, PlatformSpec& out) {
   // What SimGrid can simulate (measured with SimGrid 3.32): under the flow model a link slower than about
   // 0.4 bps, or a latency so long that the TCP window allows less than that, stops the run with "The
   // Impossible Did Happen"; a host so slow that a task's time overflows deadlocks it.
-  static const QuantityLimits speed_limits{1, kHuge, "1f", "", "a host slower than 1 flop/s cannot be simulated"};
-  static const QuantityLimits bandwidth_limits{0.125, kHuge, "1bps", "",
+  static const QuantityLimits speed_limits{kMinSpeedFlopsPerS, kHuge, "1f", "", "a host slower than 1 flop/s cannot be simulated"};
+  static const QuantityLimits bandwidth_limits{kMinBandwidthBytesPerS, kHuge, "1bps", "",
                                                "SimGrid's network solver fails on links slower than about 0.4 bps"};
   static const QuantityLimits latency_limits{
-      0, 86400, "", "1d",
+      0, kMaxLatencyS, "", "1d",
       "over a longer latency a TCP flow gets less than 2 B/s (window / round trip), and SimGrid's network "
       "solver fails below about 0.4 bps"};
 

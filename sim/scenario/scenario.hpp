@@ -15,6 +15,12 @@
 
 namespace dtsim {
 
+// What SimGrid 3.32 can simulate (measured): the loader rejects values outside these ranges, and the
+// engine clamps values drawn from distributions' tails into them.
+inline constexpr double kMinSpeedFlopsPerS = 1;          // slower hosts overflow task times (deadlock)
+inline constexpr double kMinBandwidthBytesPerS = 0.125;  // 1 bps; the flow solver fails below ~0.4 bps
+inline constexpr double kMaxLatencyS = 86400;            // 1 day; longer starves TCP windows below that rate
+
 struct ServerSpec {
   double speed_flops_per_s = 1e12;        // default 1Tf
   double bandwidth_bytes_per_s = 1.25e8;  // default 1Gbps
