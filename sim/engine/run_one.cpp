@@ -161,13 +161,16 @@ MemoryEstimate estimate_memory(const Scenario& s) {
   const auto shape = shape_of(s, static_cast<std::int64_t>(features), classes);
   m.parameters = static_cast<double>(models::parameter_count(shape));
   const double k = static_cast<double>(s.training.clients_per_round);
-  // global + per-participant results + per-participant workspaces (parameters and activations).
+  // global + per-participant results + per-participant workspaces (parameters, SGD velocity when
+  // momentum or weight decay is on, and activations).
   const double widest = static_cast<double>(
       std::max<std::int64_t>(features, shape.hidden.empty() ? classes
                                                              : *std::max_element(shape.hidden.begin(), shape.hidden.end())));
+  const bool velocity = s.workload.local.momentum > 0 || s.workload.local.weight_decay > 0;
   m.training =
       s.training.compute == ComputeMode::real
-          ? m.parameters * 4 * (1 + 3 * k) + k * static_cast<double>(s.workload.local.batch_size) * widest * 4 * 4
+          ? m.parameters * 4 * (1 + k * (3 + (velocity ? 1 : 0))) +
+                k * static_cast<double>(s.workload.local.batch_size) * widest * 4 * 4
           : 0;
   const double per_client = 4096;  // SimGrid host + split-duplex link + netpoint + bookkeeping
   m.platform = per_client * static_cast<double>(s.platform.clients.count);
