@@ -75,6 +75,10 @@ def main():
         qs = os.path.join(ROOT, "scenarios", "quickstart.yaml")
         for n in (100, 1000, 10000):
             rows.append((f"quickstart N={n}", best_of(1, args.dtsim, qs, [f"platform.clients.count={n}"])))
+        # Memory must stay flat across rounds (no leak): the peak after 200 rounds equals the one after 20.
+        for rounds in (20, 200):
+            rows.append((f"quickstart N=100, {rounds} rounds (leak check)",
+                         best_of(1, args.dtsim, qs, [f"training.rounds={rounds}", "training.eval_every=20"])))
         rows.append(("quickstart N=10000 timing only",
                      best_of(1, args.dtsim, qs, ["platform.clients.count=10000", "training.rounds=200"], ["--no-train"])))
     print("| case | rounds | wall s | wall s/round | client updates/s | peak MiB | test acc | sim s |")
