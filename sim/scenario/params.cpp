@@ -23,18 +23,6 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar:
-      return "'" + node.Scalar() + "'";
-    default:
-      return "no value";
-  }
-}
 
 // Shortest text that reads back as the same double ("0.01", "1e+20").
 std::string number_text(double v) { return fmt::format("{}", v); }
@@ -94,6 +82,19 @@ YAML::Node flow_sequence() {
 }
 
 }  // namespace
+
+std::string describe_node(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "'" + node.Scalar() + "'";
+    default:
+      return "no value";
+  }
+}
 
 // Helpers with access to Params' private state.
 struct ParamsAccess {
@@ -162,7 +163,7 @@ struct ParamsAccess {
   }
 
   static void type_error(Params& p, const std::string& key, const YAML::Node& got, const std::string& expected) {
-    p.error(key, "expected " + expected + ", got " + describe(got));
+    p.error(key, "expected " + expected + ", got " + describe_node(got));
   }
 
   // The scalar text at `key`, or the default's text when absent; nullopt after recording an error.
@@ -244,7 +245,7 @@ struct ParamsAccess {
       const Location at = where(p, path, item).value_or(p.location(key));
       if (!item.IsScalar()) {
         add(p, path, at,
-            "expected " + (unit ? unit_expectation(*unit) : std::string("a number")) + ", got " + describe(item), {});
+            "expected " + (unit ? unit_expectation(*unit) : std::string("a number")) + ", got " + describe_node(item), {});
         continue;
       }
       if (const auto v = number(p, path, at, item.Scalar(), unit, sign, limits)) {
@@ -440,7 +441,7 @@ std::vector<std::int64_t> Params::get_int_list(const std::string& key, std::opti
     bool out_of_range = false;
     const auto v = item.IsScalar() ? parse_int(item.Scalar(), &out_of_range) : std::nullopt;
     if (!v || *v < min || *v > max) {
-      const std::string problem = !item.IsScalar()    ? describe(item) + " is not an integer"
+      const std::string problem = !item.IsScalar()    ? describe_node(item) + " is not an integer"
                                   : v || out_of_range ? "'" + item.Scalar() + "' is out of range"
                                                       : "'" + item.Scalar() + "' is not an integer";
       ParamsAccess::add(*this, path, at, problem + "; expected " + int_range(min, max), {});
@@ -508,7 +509,7 @@ void Params::finish() {
   if (finished_ || !node_.IsMap()) return;
   finished_ = true;
   for (const auto& pair : node_) {
-    const std::string name = pair.first.IsScalar() ? pair.first.Scalar() : describe(pair.first);
+    const std::string name = pair.first.IsScalar() ? pair.first.Scalar() : describe_node(pair.first);
     if (std::find(asked_.begin(), asked_.end(), name) != asked_.end()) continue;
     std::vector<std::string> notes;
     if (auto near = did_you_mean(name, asked_); !near.empty()) notes.push_back("did you mean '" + near + "'?");

@@ -51,6 +51,9 @@ struct ParamsContext {
   std::vector<OverrideOrigin> overrides;
 };
 
+// How a node reads in a message: "a mapping", "a list", "'text'" or "no value".
+std::string describe_node(const YAML::Node& node);
+
 class Params {
  public:
   // A view of `node` (a map, or null/absent treated as an empty map) at `key_path` ("" for root).

@@ -22,18 +22,6 @@ constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max();
 constexpr double kHuge = std::numeric_limits<double>::max();
 constexpr std::size_t kMaxNameBytes = 255;  // NAME_MAX: the name becomes a folder name
 
-std::string describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar:
-      return "'" + node.Scalar() + "'";
-    default:
-      return "empty";
-  }
-}
 
 [[noreturn]] void fail(const std::string& file, int line, int column, const std::string& message) {
   throw ConfigError(std::vector<Diagnostic>{{{file, line, column}, "", message, {}}});
@@ -69,7 +57,7 @@ YAML::Node parse_text(const std::string& text, const std::string& file) {
   const YAML::Node& root = documents[0];
   if (!root.IsMap())
     fail(file, root.Mark().line + 1, root.Mark().column + 1,
-         "expected a mapping at the top level (keys such as platform, workload and training), got " + describe(root));
+         "expected a mapping at the top level (keys such as platform, workload and training), got " + describe_node(root));
   return root;
 }
 
@@ -180,7 +168,7 @@ void apply_override(YAML::Node root, const Override& o, int index, ParamsContext
     walked += (walked.empty() ? "" : ".") + segments[i];
     const YAML::Node next = cur[segments[i]];
     if (next.IsDefined() && !next.IsNull() && !next.IsMap())
-      return error(walked, "'" + walked + "' is " + describe(next) + ", not a mapping, so it has no key '" +
+      return error(walked, "'" + walked + "' is " + describe_node(next) + ", not a mapping, so it has no key '" +
                                segments[i + 1] + "'");
     if (!next.IsMap()) cur[segments[i]] = YAML::Node(YAML::NodeType::Map);
     cur.reset(cur[segments[i]]);
