@@ -1,9 +1,9 @@
 // dtsim — the composition root. Parses the command line (CLI11), calls the engine, prints errors and
 // picks the exit code: 0 success, 2 invalid scenario or arguments (nothing run, nothing written),
 // 1 a run failed (its row in runs.csv says so). Only this file prints diagnostics.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -46,7 +46,7 @@ struct CommonOptions {
 engine::RunOptions to_run_options(const CommonOptions& c) {
   engine::RunOptions o;
   for (const auto& s : c.sets) o.overrides.push_back(parse_override(s));
-  o.backend = c.backend == "cuda" ? kernels::BackendKind::cuda
+  o.backend = c.backend == "cuda"   ? kernels::BackendKind::cuda
               : c.backend == "auto" ? kernels::BackendKind::automatic
                                     : kernels::BackendKind::cpu;
   o.threads = c.threads;
@@ -64,7 +64,8 @@ engine::RunOptions to_run_options(const CommonOptions& c) {
 void add_common(CLI::App* cmd, CommonOptions& c) {
   cmd->add_option("--set", c.sets, "Override a scenario key: --set training.rounds=5 (repeatable)")->take_all();
   cmd->add_option("--backend", c.backend, "Numeric backend")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  cmd->add_option("--mem-limit", c.mem_limit, "Reject runs whose estimated memory exceeds this (e.g. 8GiB); default: available memory");
+  cmd->add_option("--mem-limit", c.mem_limit,
+                  "Reject runs whose estimated memory exceeds this (e.g. 8GiB); default: available memory");
   cmd->add_option("--threads", c.threads, "Backend threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--chunk", c.chunk, "Clients per batched training call (0 = all participants of a round)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
@@ -88,8 +89,6 @@ void print_registry(const Registry& registry) {
   }
 }
 
-
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,7 +105,8 @@ int main(int argc, char** argv) {
   run->add_option("scenario", scenario, "Scenario YAML file")->required();
   run->add_option("--out", out_dir, "Output folder (default: results/<scenario name>)");
   run->add_flag("--quiet", quiet, "Print nothing but errors");
-  run->add_option("--simgrid", simgrid_args, "Extra SimGrid argument, e.g. --simgrid=--log=root.thres:info")->take_all();
+  run->add_option("--simgrid", simgrid_args, "Extra SimGrid argument, e.g. --simgrid=--log=root.thres:info")
+      ->take_all();
   add_common(run, common);
 
   std::vector<std::string> to_validate;
@@ -152,9 +152,11 @@ int main(int argc, char** argv) {
     options.simgrid_args = simgrid_args;
     auto prepared = engine::prepare_run(scenario, options);
     const auto summary = engine::execute_run(*prepared, options);
-    if (summary.status != engine::RunStatus::ok) std::cerr << "dtsim: run " << engine::to_string(summary.status) << ": " << summary.message << "\n";
+    if (summary.status != engine::RunStatus::ok)
+      std::cerr << "dtsim: run " << engine::to_string(summary.status) << ": " << summary.message << "\n";
     if (!quiet) {
-      std::string acc = summary.final_test_accuracy >= 0 ? fmt::format("{:.2f} %", 100 * summary.final_test_accuracy) : "not evaluated";
+      std::string acc = summary.final_test_accuracy >= 0 ? fmt::format("{:.2f} %", 100 * summary.final_test_accuracy)
+                                                         : "not evaluated";
       fmt::print("{}: {} rounds, {:.3f} s simulated, test accuracy {}, {:.2f} s wall ({})\n", summary.run_id,
                  summary.rounds_completed, summary.final_sim_time_s, acc, summary.wall_time_s,
                  engine::to_string(summary.status));

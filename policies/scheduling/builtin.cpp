@@ -6,9 +6,10 @@ namespace dtsim::policies {
 
 const Registry<SchedulingPolicy>& scheduling_registry() {
   static const Registry<SchedulingPolicy> registry(
-      "scheduling", {
-                        {"uniform", "K of N clients uniformly without replacement (FedProx select_clients)", {}, make_uniform},
-                    });
+      "scheduling",
+      {
+          {"uniform", "K of N clients uniformly without replacement (FedProx select_clients)", {}, make_uniform},
+      });
   return registry;
 }
 

@@ -15,10 +15,10 @@ namespace dtsim::policies {
 
 struct SelectionContext {
   RoundContext round;
-  std::int64_t population = 0;             // N
-  std::int64_t wanted = 0;                 // K, 1 <= K <= N
+  std::int64_t population = 0;              // N
+  std::int64_t wanted = 0;                  // K, 1 <= K <= N
   std::span<const std::uint8_t> available;  // N flags (1 = can be picked); empty = everyone available
-  std::uint64_t seed = 0;                  // draw from Rng(seed, "<policy>", round) streams
+  std::uint64_t seed = 0;                   // draw from Rng(seed, "<policy>", round) streams
 };
 
 struct ClientOutcome {

@@ -16,7 +16,9 @@ std::vector<ClientId> uniform_sample(const SelectionContext& ctx) {
       if (ctx.available[static_cast<std::size_t>(i)]) pool.push_back(static_cast<std::int32_t>(i));
     n = static_cast<std::int64_t>(pool.size());
   }
-  const auto at = [&](std::int64_t i) { return pool.empty() && ctx.available.empty() ? i : pool[static_cast<std::size_t>(i)]; };
+  const auto at = [&](std::int64_t i) {
+    return pool.empty() && ctx.available.empty() ? i : pool[static_cast<std::size_t>(i)];
+  };
   const std::int64_t k = std::min(ctx.wanted, n);
   std::unordered_map<std::int64_t, std::int64_t> swapped;
   const auto slot = [&](std::int64_t i) {

@@ -1,8 +1,7 @@
 #include "sim/engine/federated.hpp"
 
-#include <simgrid/s4u.hpp>
-
 #include <exception>
+#include <simgrid/s4u.hpp>
 #include <string>
 
 namespace sg4 = simgrid::s4u;
@@ -11,11 +10,16 @@ namespace dtsim::engine {
 
 const char* to_string(ClientStatus s) {
   switch (s) {
-    case ClientStatus::completed: return "completed";
-    case ClientStatus::late: return "late";
-    case ClientStatus::dropped: return "dropped";
-    case ClientStatus::crashed: return "crashed";
-    case ClientStatus::unavailable: return "unavailable";
+    case ClientStatus::completed:
+      return "completed";
+    case ClientStatus::late:
+      return "late";
+    case ClientStatus::dropped:
+      return "dropped";
+    case ClientStatus::crashed:
+      return "crashed";
+    case ClientStatus::unavailable:
+      return "unavailable";
   }
   return "?";
 }

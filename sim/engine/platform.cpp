@@ -1,8 +1,7 @@
 #include "sim/engine/platform.hpp"
 
-#include <simgrid/s4u.hpp>
-
 #include <algorithm>
+#include <simgrid/s4u.hpp>
 #include <string>
 
 namespace sg4 = simgrid::s4u;
@@ -38,7 +37,8 @@ void configure_network_model(NetworkModel model) {
 
 namespace {
 void attach(sg4::NetZone* zone, sg4::Host* host, double bandwidth, double latency) {
-  const auto* link = zone->create_split_duplex_link(host->get_name() + "_link", bandwidth)->set_latency(latency)->seal();
+  const auto* link =
+      zone->create_split_duplex_link(host->get_name() + "_link", bandwidth)->set_latency(latency)->seal();
   // From `host` to everyone through its UP link; symmetrical, so the way in uses the DOWN link.
   zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr, {{link, sg4::LinkInRoute::Direction::UP}}, true);
 }

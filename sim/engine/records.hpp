@@ -26,7 +26,7 @@ struct ClientRecord {
 
 struct RoundRecord {
   std::int64_t round = 0;
-  double sim_time_s = 0;         // when the round ended (global model updated)
+  double sim_time_s = 0;  // when the round ended (global model updated)
   double round_duration_s = 0;
   std::int64_t selected = 0, completed = 0, dropped = 0;
   double bytes_down = 0, bytes_up = 0;

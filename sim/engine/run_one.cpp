@@ -1,18 +1,18 @@
 #include "sim/engine/run_one.hpp"
 
-#include <simgrid/s4u.hpp>
 #include <simgrid/version.h>
 #include <unistd.h>
 #include <xbt/log.h>
 
 #include <build_info.hpp>
 #include <chrono>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <optional>
+#include <simgrid/s4u.hpp>
 
 #include "models/dataset.hpp"
 #include "models/mlp.hpp"
@@ -45,10 +45,14 @@ void PreparedRunDeleter::operator()(PreparedRun* p) const { delete p; }
 
 const char* to_string(RunStatus s) {
   switch (s) {
-    case RunStatus::ok: return "ok";
-    case RunStatus::failed: return "failed";
-    case RunStatus::diverged: return "diverged";
-    case RunStatus::interrupted: return "interrupted";
+    case RunStatus::ok:
+      return "ok";
+    case RunStatus::failed:
+      return "failed";
+    case RunStatus::diverged:
+      return "diverged";
+    case RunStatus::interrupted:
+      return "interrupted";
   }
   return "?";
 }
@@ -92,7 +96,8 @@ models::Partition make_partition(const Scenario& s, models::LoadedData& data) {
              " training samples; every client needs at least one");
   Rng rng(s.seed, "partition");
   if (p.name == "iid") return models::partition_iid(data.train.samples, clients, rng);
-  if (p.name == "dirichlet") return models::partition_dirichlet(data.train.y, data.train.classes, clients, p.alpha, rng);
+  if (p.name == "dirichlet")
+    return models::partition_dirichlet(data.train.y, data.train.classes, clients, p.alpha, rng);
   return models::partition_shards(data.train.y, clients, p.shards_per_client, rng);
 }
 
@@ -163,15 +168,13 @@ MemoryEstimate estimate_memory(const Scenario& s) {
   const double k = static_cast<double>(s.training.clients_per_round);
   // global + per-participant results + per-participant workspaces (parameters, SGD velocity when
   // momentum or weight decay is on, and activations).
-  const double widest = static_cast<double>(
-      std::max<std::int64_t>(features, shape.hidden.empty() ? classes
-                                                             : *std::max_element(shape.hidden.begin(), shape.hidden.end())));
+  const double widest = static_cast<double>(std::max<std::int64_t>(
+      features, shape.hidden.empty() ? classes : *std::max_element(shape.hidden.begin(), shape.hidden.end())));
   const bool velocity = s.workload.local.momentum > 0 || s.workload.local.weight_decay > 0;
-  m.training =
-      s.training.compute == ComputeMode::real
-          ? m.parameters * 4 * (1 + k * (3 + (velocity ? 1 : 0))) +
-                k * static_cast<double>(s.workload.local.batch_size) * widest * 4 * 4
-          : 0;
+  m.training = s.training.compute == ComputeMode::real
+                   ? m.parameters * 4 * (1 + k * (3 + (velocity ? 1 : 0))) +
+                         k * static_cast<double>(s.workload.local.batch_size) * widest * 4 * 4
+                   : 0;
   const double per_client = 4096;  // SimGrid host + split-duplex link + netpoint + bookkeeping
   m.platform = per_client * static_cast<double>(s.platform.clients.count);
   m.base = 64.0 * 1024 * 1024;
@@ -251,11 +254,11 @@ class RealLearner final : public Learner {
  public:
   RealLearner(PreparedRun& run, const RunOptions& options)
       : run_(run),
-        trainer_(*run.backend, run.shape, run.data.train, run.data.test,
-                 {run.scenario.workload.local.epochs, run.scenario.workload.local.batch_size,
-                  run.scenario.workload.local.lr, run.scenario.workload.local.momentum,
-                  run.scenario.workload.local.weight_decay},
-                 run.scenario.seed, options.chunk > 0 ? options.chunk : run.scenario.training.clients_per_round) {
+        trainer_(
+            *run.backend, run.shape, run.data.train, run.data.test,
+            {run.scenario.workload.local.epochs, run.scenario.workload.local.batch_size, run.scenario.workload.local.lr,
+             run.scenario.workload.local.momentum, run.scenario.workload.local.weight_decay},
+            run.scenario.seed, options.chunk > 0 ? options.chunk : run.scenario.training.clients_per_round) {
     Rng rng(run.scenario.seed, "init");
     global_ = models::init_parameters(run.shape, rng);
   }

@@ -9,19 +9,26 @@ namespace dtsim::report {
 
 inline constexpr int schema_version = 1;
 
-inline const std::vector<std::string_view> runs_columns{
-    "schema_version", "run_id", "scenario", "seed", "backend", "status",
-    "rounds_completed", "final_sim_time_s", "final_test_accuracy", "wall_time_s"};
+inline const std::vector<std::string_view> runs_columns{"schema_version",
+                                                        "run_id",
+                                                        "scenario",
+                                                        "seed",
+                                                        "backend",
+                                                        "status",
+                                                        "rounds_completed",
+                                                        "final_sim_time_s",
+                                                        "final_test_accuracy",
+                                                        "wall_time_s"};
 
 inline const std::vector<std::string_view> rounds_columns{
-    "run_id", "round", "sim_time_s", "round_duration_s", "selected", "completed", "dropped",
-    "bytes_down", "bytes_up", "train_loss", "test_loss", "test_accuracy", "energy_j"};
+    "run_id",     "round",    "sim_time_s", "round_duration_s", "selected",      "completed", "dropped",
+    "bytes_down", "bytes_up", "train_loss", "test_loss",        "test_accuracy", "energy_j"};
 
 inline const std::vector<std::string_view> clients_columns{
-    "run_id", "round", "client", "status", "start_s", "download_end_s", "compute_end_s",
-    "upload_end_s", "local_steps", "flops", "bytes_down", "bytes_up", "energy_j"};
+    "run_id",       "round",       "client", "status",     "start_s",  "download_end_s", "compute_end_s",
+    "upload_end_s", "local_steps", "flops",  "bytes_down", "bytes_up", "energy_j"};
 
-inline const std::vector<std::string_view> policy_metrics_columns{"run_id", "round", "family", "policy", "metric",
-                                                                  "value"};
+inline const std::vector<std::string_view> policy_metrics_columns{"run_id", "round",  "family",
+                                                                  "policy", "metric", "value"};
 
 }  // namespace dtsim::report

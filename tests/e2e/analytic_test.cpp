@@ -53,7 +53,8 @@ TEST_SUITE("e2e") {
         last_upload = std::max(last_upload, up);
       }
       const double end = last_upload + 2 * 2 * params / server_speed;
-      CHECK_MESSAGE(near(std::stod(round.at("sim_time_s")), end), "round end " << round.at("sim_time_s") << " vs " << end);
+      CHECK_MESSAGE(near(std::stod(round.at("sim_time_s")), end),
+                    "round end " << round.at("sim_time_s") << " vs " << end);
       round_start = std::stod(round.at("sim_time_s"));
     }
   }

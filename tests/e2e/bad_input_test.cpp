@@ -35,7 +35,8 @@ TEST_SUITE("e2e") {
       while (std::getline(expected, line)) {
         if (line.empty()) continue;
         ++lines;
-        CHECK_MESSAGE(ran.err.find(line) != std::string::npos, "expected in stderr: " << line << "\n--- got:\n" << ran.err);
+        CHECK_MESSAGE(ran.err.find(line) != std::string::npos, "expected in stderr: " << line << "\n--- got:\n"
+                                                                                      << ran.err);
         CHECK_MESSAGE(validated.err.find(line) != std::string::npos, "validate: expected: " << line);
       }
       CHECK(lines > 0);

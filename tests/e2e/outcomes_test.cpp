@@ -10,8 +10,8 @@ TEST_SUITE("e2e") {
   TEST_CASE("divergence: a run whose loss blows up ends with status diverged and exit 1, never NaN cells") {
     const auto scenario = (source_dir() / "tests" / "e2e" / "synthetic_small" / "scenario.yaml").string();
     const auto out = scratch("diverge");
-    auto r = run_dtsim({"run", scenario, "--out", out.string(), "--quiet", "--set", "workload.model.name=mlp",
-                       "--set", "workload.local.lr=1000000"});
+    auto r = run_dtsim({"run", scenario, "--out", out.string(), "--quiet", "--set", "workload.model.name=mlp", "--set",
+                        "workload.local.lr=1000000"});
     CHECK(r.exit_code == 1);
     CHECK(r.err.find("diverged") != std::string::npos);
     const auto runs = read_csv(out / "runs.csv");

@@ -42,7 +42,10 @@ TEST_SUITE("report") {
 
   TEST_CASE("csv writer: an uncommitted writer leaves no file behind") {
     auto dir = fresh_dir("abandon");
-    { CsvWriter w((dir / "t.csv").string(), {"a"}); w.write(CsvRow().add(1)); }
+    {
+      CsvWriter w((dir / "t.csv").string(), {"a"});
+      w.write(CsvRow().add(1));
+    }
     CHECK(fs::is_empty(dir));
   }
 
