@@ -1,8 +1,12 @@
 #include "sim/engine/run_one.hpp"
 
+// SimGrid: s4u.hpp first, it brings the macros that version.h and log.h expect.
+#include <simgrid/s4u.hpp>
+// clang-format off
 #include <simgrid/version.h>
-#include <unistd.h>
 #include <xbt/log.h>
+// clang-format on
+#include <unistd.h>
 
 #include <build_info.hpp>
 #include <chrono>
@@ -12,7 +16,6 @@
 #include <fstream>
 #include <numeric>
 #include <optional>
-#include <simgrid/s4u.hpp>
 
 #include "models/dataset.hpp"
 #include "models/mlp.hpp"
