@@ -394,6 +394,11 @@ void on_signal(int sig) {
   }
 }
 
+void install_stop_handlers() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
 void start_simgrid(const RunOptions& options) {
   // Silence SimGrid's own chatter (configuration lines) unless the user asks for it with --log.
   xbt_log_control_set("root.thres:critical");
@@ -406,12 +411,18 @@ void start_simgrid(const RunOptions& options) {
   for (auto& a : storage) argv.push_back(a.data());
   argv.push_back(nullptr);
   int argc = static_cast<int>(storage.size());
+  // SimGrid's Engine installs its own SIGINT handler, which exits at once: hold the signals while it
+  // is built, put ours back, then let a signal that came meanwhile through to our handler.
+  sigset_t stop_signals, previous;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigprocmask(SIG_BLOCK, &stop_signals, &previous);
   // One engine per process, alive until it ends; kept reachable so leak checkers do not flag it.
   static sg4::Engine* const engine = new sg4::Engine(&argc, argv.data());
   (void)engine;
-  // After the Engine: SimGrid installs its own SIGINT handler, which exits at once.
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  install_stop_handlers();
+  sigprocmask(SIG_SETMASK, &previous, nullptr);
 }
 
 }  // namespace
@@ -423,6 +434,7 @@ RunSummary execute_run(PreparedRun& run, const RunOptions& options) {
   summary.run_id = s.name;
   const fs::path dir = options.out_dir.empty() ? fs::path("results") / s.name : fs::path(options.out_dir);
   summary.out_dir = dir.string();
+  install_stop_handlers();  // from here on a signal means "stop after this round", never a torn file
   fs::create_directories(dir);
 
   std::optional<CsvObserver> observer;
