@@ -87,6 +87,9 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;  // "cpu" | "cuda"
   virtual int threads() const = 0;       // worker threads (cpu) or 1
+  // How many clients one batched training call should hold when the user does not say (--chunk).
+  // Results never depend on it; speed does. Default: all of them (a GPU wants big launches).
+  virtual std::int64_t preferred_chunk() const { return std::int64_t{1} << 40; }
 
   // Memory ------------------------------------------------------------------------------------
   virtual Buffer alloc(std::size_t n) = 0;  // n floats, zero-initialised

@@ -261,7 +261,7 @@ class RealLearner final : public Learner {
             *run.backend, run.shape, run.data.train, run.data.test,
             {run.scenario.workload.local.epochs, run.scenario.workload.local.batch_size, run.scenario.workload.local.lr,
              run.scenario.workload.local.momentum, run.scenario.workload.local.weight_decay},
-            run.scenario.seed, options.chunk > 0 ? options.chunk : run.scenario.training.clients_per_round) {
+            run.scenario.seed, options.chunk > 0 ? options.chunk : run.backend->preferred_chunk()) {
     Rng rng(run.scenario.seed, "init");
     global_ = models::init_parameters(run.shape, rng);
   }

@@ -21,7 +21,7 @@ struct RunOptions {
   std::string out_dir;  // empty = results/<scenario name>
   kernels::BackendKind backend = kernels::BackendKind::cpu;
   int threads = 0;                        // backend threads; 0 = all cores
-  std::int64_t chunk = 0;                 // clients per batched training call; 0 = all participants of a round
+  std::int64_t chunk = 0;                 // clients per batched training call; 0 = the backend's preference
   bool no_train = false;                  // force training.compute = none
   double mem_limit_bytes = 0;             // 0 = the machine's available memory
   std::vector<std::string> simgrid_args;  // extra --cfg=/--log= arguments for SimGrid
