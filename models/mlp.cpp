@@ -393,25 +393,17 @@ struct MlpTrainer::Impl {
         });
         be.gemm(Trans::no, Trans::yes, 1.0f, va, vb, 0.0f, vc);
       }
-      if (plain) {
-        each_active([&](std::size_t i, const Slot& s) {
-          va[i] = in_act(s, l);
-          vb[i] = grad_out(s, l);
-          vc[i] = weights_mut(s, l);
-          vbias[i] = bias(s, l);
-        });
-        be.gemm(Trans::yes, Trans::no, alpha, va, vb, 1.0f, vc);
-        be.add_column_sums(alpha, vb, vbias);
-      } else {
-        each_active([&](std::size_t i, const Slot& s) {
-          va[i] = in_act(s, l);
-          vb[i] = grad_out(s, l);
-          vc[i] = velocity_weights(s, l);
-          vbias[i] = velocity_bias(s, l);
-        });
-        be.gemm(Trans::yes, Trans::no, 1.0f, va, vb, 1.0f, vc);
-        be.add_column_sums(1.0f, vb, vbias);
-      }
+      // Plain SGD adds −lr·gradient straight into the parameters (the update fused into the GEMM);
+      // otherwise the gradient accumulates into the pre-scaled velocity, applied after the pass.
+      const float scale = plain ? alpha : 1.0f;
+      each_active([&](std::size_t i, const Slot& s) {
+        va[i] = in_act(s, l);
+        vb[i] = grad_out(s, l);
+        vc[i] = plain ? weights_mut(s, l) : velocity_weights(s, l);
+        vbias[i] = plain ? bias(s, l) : velocity_bias(s, l);
+      });
+      be.gemm(Trans::yes, Trans::no, scale, va, vb, 1.0f, vc);
+      be.add_column_sums(scale, vb, vbias);
       if (l > 0) {
         each_active([&](std::size_t i, const Slot& s) {
           va[i] = in_act(s, l);
