@@ -354,21 +354,31 @@ void relu_backward(Context* ctx, const DeviceMat* act, const DeviceMat* grad, st
   }
 }
 
-void softmax_xent(Context* ctx, const DeviceMat* logits, const std::int32_t* const* labels, bool with_grad,
-                  float grad_scale, double* loss_sum, std::int64_t* correct, std::size_t items) {
-  // Concatenate the labels; item i's rows start at offset[i].
-  std::vector<int>& host_labels = ctx->host_ints;
-  host_labels.clear();
-  std::vector<long long> offset(items + 1, 0);
+// Concatenates one host int per row of every item (item i: mats[i].rows values at src[i]) into one
+// device array held by `scratch`; offset[i] is where item i's rows start, offset[items] the total.
+int* upload_row_ints(Context* ctx, Scratch& scratch, const std::int32_t* const* src, const DeviceMat* mats,
+                     std::size_t items, std::vector<long long>& offset, const char* what) {
+  std::vector<int>& host = ctx->host_ints;
+  host.clear();
+  offset.assign(items + 1, 0);
   for (std::size_t i = 0; i < items; ++i) {
-    offset[i + 1] = offset[i] + logits[i].rows;
-    host_labels.insert(host_labels.end(), labels[i], labels[i] + logits[i].rows);
+    offset[i + 1] = offset[i] + mats[i].rows;
+    host.insert(host.end(), src[i], src[i] + mats[i].rows);
   }
   const long long total = offset[items];
-  if (total == 0) return;
-  auto* dev_labels = static_cast<int*>(ctx->labels.reserve(ctx->stream, total * sizeof(int)));
-  check(cudaMemcpyAsync(dev_labels, host_labels.data(), total * sizeof(int), cudaMemcpyHostToDevice, ctx->stream),
-        "softmax_xent labels");
+  if (total == 0) return nullptr;
+  auto* dev = static_cast<int*>(scratch.reserve(ctx->stream, total * sizeof(int)));
+  // From pageable host memory the copy is staged before the call returns, so `host` can be reused.
+  check(cudaMemcpyAsync(dev, host.data(), total * sizeof(int), cudaMemcpyHostToDevice, ctx->stream), what);
+  return dev;
+}
+
+void softmax_xent(Context* ctx, const DeviceMat* logits, const std::int32_t* const* labels, bool with_grad,
+                  float grad_scale, double* loss_sum, std::int64_t* correct, std::size_t items) {
+  std::vector<long long> offset;  // item i's rows start at offset[i]
+  const int* dev_labels = upload_row_ints(ctx, ctx->labels, labels, logits, items, offset, "softmax_xent labels");
+  if (!dev_labels) return;
+  const long long total = offset[items];
   const std::size_t loss_bytes = total * sizeof(double);
   auto* out = static_cast<unsigned char*>(ctx->row_out.reserve(ctx->stream, loss_bytes + total * sizeof(int)));
   auto* row_loss = reinterpret_cast<double*>(out);
@@ -430,18 +440,9 @@ void add_column_sums(Context* ctx, float alpha, const DeviceMat* g, float* const
 
 void gather_rows(Context* ctx, DeviceMat src, const std::int32_t* const* rows, const DeviceMat* dst,
                  std::size_t items) {
-  std::vector<int>& host_rows = ctx->host_ints;
-  host_rows.clear();
-  std::vector<long long> offset(items + 1, 0);
-  for (std::size_t i = 0; i < items; ++i) {
-    offset[i + 1] = offset[i] + dst[i].rows;
-    host_rows.insert(host_rows.end(), rows[i], rows[i] + dst[i].rows);
-  }
-  const long long total = offset[items];
-  if (total == 0) return;
-  auto* dev_rows = static_cast<int*>(ctx->rows.reserve(ctx->stream, total * sizeof(int)));
-  check(cudaMemcpyAsync(dev_rows, host_rows.data(), total * sizeof(int), cudaMemcpyHostToDevice, ctx->stream),
-        "gather_rows indices");
+  std::vector<long long> offset;  // item i's rows start at offset[i]
+  const int* dev_rows = upload_row_ints(ctx, ctx->rows, rows, dst, items, offset, "gather_rows indices");
+  if (!dev_rows) return;
   for (std::size_t first = 0; first < items; first += kMaxItems) {
     const std::size_t count = std::min<std::size_t>(kMaxItems, items - first);
     OffsetBatch batch{};
