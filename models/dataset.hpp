@@ -39,7 +39,11 @@ struct LoadedData {
 // the first that many samples; asking for more than a file holds, or for a negative count, is a DataError,
 // as is a missing, truncated or malformed file. checksums lists the four files (train images, train
 // labels, test images, test labels) with the SHA-256 of their .gz bytes.
-LoadedData load_fashion_mnist(const std::string& dir, std::int64_t max_train, std::int64_t max_test);
+// Pixels::skip (timing-only runs, which need the labels for partitioning but never train) checks the
+// image files' headers but reads no pixel: x stays empty (features is still 784), saving ~220 MB.
+enum class Pixels { load, skip };
+LoadedData load_fashion_mnist(const std::string& dir, std::int64_t max_train, std::int64_t max_test,
+                              Pixels pixels = Pixels::load);
 
 // The FedProx synthetic(alpha, beta) generator (shared/reference/POLICIES.md §1.2), one user per client,
 // drawn from the keyed stream Rng(seed, "synthetic", user) (iid's shared W, b: Rng(seed, "synthetic_shared")).

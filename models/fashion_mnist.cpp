@@ -138,10 +138,12 @@ class SplitReader {
   std::vector<std::string> paths() const { return {images_.path(), labels_.path()}; }
 
   // Reads the samples; whole files are read to their end, which also checks the gzip CRC.
-  Dataset read() {
+  Dataset read(Pixels mode) {
     std::vector<unsigned char> pixels;
-    images_.read_exact(pixels, static_cast<std::size_t>(keep_ * k_features), "pixels");
-    if (whole_file_) images_.expect_end();
+    if (mode == Pixels::load) {
+      images_.read_exact(pixels, static_cast<std::size_t>(keep_ * k_features), "pixels");
+      if (whole_file_) images_.expect_end();
+    }
     std::vector<unsigned char> label_bytes;
     labels_.read_exact(label_bytes, static_cast<std::size_t>(keep_), "labels");
     if (whole_file_) labels_.expect_end();
@@ -174,7 +176,8 @@ class SplitReader {
 
 }  // namespace
 
-LoadedData load_fashion_mnist(const std::string& dir, std::int64_t max_train, std::int64_t max_test) {
+LoadedData load_fashion_mnist(const std::string& dir, std::int64_t max_train, std::int64_t max_test,
+                              Pixels pixels) {
   std::error_code ec;
   if (dir.empty() || !std::filesystem::is_directory(dir, ec)) {
     throw DataError("Fashion-MNIST directory '" + dir + "' not found: " + k_install_hint);
@@ -195,8 +198,8 @@ LoadedData load_fashion_mnist(const std::string& dir, std::int64_t max_train, st
     return out;
   });
   LoadedData data;
-  data.train = train.read();
-  data.test = test.read();
+  data.train = train.read(pixels);
+  data.test = test.read(pixels);
   data.checksums = checksums.get();
   return data;
 }

@@ -109,14 +109,21 @@ class CudaBackend final : public Backend {
 
 }  // namespace
 
-bool cuda_compiled() { return true; }
+}  // namespace dtsim::kernels
 
-bool cuda_device_available(std::string* why) { return cuda::device_count(why) > 0; }
+// The module's entry points, looked up with dlsym by kernels/cuda/cuda_module.cpp (the module is only
+// loaded when a run asks for CUDA, so CPU runs never map cuBLAS: about 210 MB of RSS).
+extern "C" {
 
-std::unique_ptr<Backend> make_cuda_backend() {
-  std::string why;
-  if (!cuda_device_available(&why)) throw std::runtime_error("cuda backend: " + why);
-  return std::make_unique<CudaBackend>();
+__attribute__((visibility("default"))) bool dtsim_cuda_device_available(std::string* why) {
+  return dtsim::kernels::cuda::device_count(why) > 0;
 }
 
-}  // namespace dtsim::kernels
+// Throws std::runtime_error with the reason when no device is usable. The caller owns the result.
+__attribute__((visibility("default"))) dtsim::kernels::Backend* dtsim_make_cuda_backend() {
+  std::string why;
+  if (!dtsim_cuda_device_available(&why)) throw std::runtime_error("cuda backend: " + why);
+  return new dtsim::kernels::CudaBackend();
+}
+
+}  // extern "C"

@@ -75,7 +75,10 @@ namespace {
 models::LoadedData load_data(const Scenario& s) {
   const auto& d = s.workload.dataset;
   try {
-    if (d.name == "fashion_mnist") return models::load_fashion_mnist(d.path, d.max_train, d.max_test);
+    if (d.name == "fashion_mnist")
+      return models::load_fashion_mnist(
+          d.path, d.max_train, d.max_test,
+          s.training.compute == ComputeMode::real ? models::Pixels::load : models::Pixels::skip);
     models::SyntheticParams p;
     p.alpha = d.alpha;
     p.beta = d.beta;
@@ -165,7 +168,9 @@ MemoryEstimate estimate_memory(const Scenario& s) {
     features = static_cast<double>(d.dimension);
     classes = d.classes;
   }
-  m.dataset = samples * (features * 4 + 8);
+  // Timing-only runs read Fashion-MNIST's labels but not its pixels.
+  const bool pixels = s.training.compute == ComputeMode::real || d.name != "fashion_mnist";
+  m.dataset = samples * ((pixels ? features * 4 : 0) + 8);
   const auto shape = shape_of(s, static_cast<std::int64_t>(features), classes);
   m.parameters = static_cast<double>(models::parameter_count(shape));
   const double k = static_cast<double>(s.training.clients_per_round);

@@ -150,6 +150,20 @@ TEST_SUITE("models") {
     CHECK(data.checksums[3].second == "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05");
   }
 
+  TEST_CASE("fashion_mnist: Pixels::skip reads the same labels and no pixel") {
+    const LoadedData& full = full_data();
+
+    const LoadedData labels_only = load_fashion_mnist(k_debian_dir, 0, 0, dtsim::models::Pixels::skip);
+
+    CHECK(labels_only.train.samples == 60000);
+    CHECK(labels_only.train.features == 784);
+    CHECK(labels_only.train.x.empty());
+    CHECK(labels_only.test.x.empty());
+    CHECK(labels_only.train.y == full.train.y);
+    CHECK(labels_only.test.y == full.test.y);
+    CHECK(labels_only.checksums == full.checksums);
+  }
+
   TEST_CASE("fashion_mnist: max_train and max_test keep the first samples of each file") {
     // prepare
     const LoadedData& full = full_data();
