@@ -82,14 +82,18 @@ void serve(const FederatedSetup& s, FederatedOutcome& outcome) {
     std::vector<policies::ClientOutcome> feedback;
     for (const auto& rec : records) {
       participants.push_back(policies::ClientId{rec.client});
-      feedback.push_back({policies::ClientId{rec.client}, true, *rec.upload_end_s - t0, 0,
-                          static_cast<double>(s.work[static_cast<std::size_t>(rec.client)].samples)});
     }
     // The server combines the updates: modelled as an execution on the server host.
     sg4::this_actor::execute(s.aggregation_flops_per_update * static_cast<double>(participants.size()));
     const bool evaluate = evaluation_due(training, round);
-    const RoundLearning learned = s.learner->learn(round, participants, evaluate);
+    const RoundLearning learned = s.learner->learn({round, version, sg4::Engine::get_clock()}, participants, evaluate);
     ++version;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const auto& rec = records[i];
+      const double loss = i < learned.client_train_loss.size() ? learned.client_train_loss[i] : 0.0;
+      feedback.push_back({policies::ClientId{rec.client}, true, *rec.upload_end_s - t0, loss,
+                          static_cast<double>(s.work[static_cast<std::size_t>(rec.client)].samples)});
+    }
 
     RoundRecord row;
     row.round = round;

@@ -29,14 +29,17 @@ struct ClientWorkload {
 
 struct RoundLearning {
   std::optional<double> train_loss, test_loss, test_accuracy;
-  bool diverged = false;  // loss or model became NaN/infinite
+  std::vector<double> client_train_loss;  // mean local loss per participant, in order; empty if not trained
+  bool diverged = false;                  // loss or model became NaN/infinite
 };
 
 // Real learning of a round: train the participants from the global model, aggregate, evaluate.
 class Learner {
  public:
   virtual ~Learner() = default;
-  virtual RoundLearning learn(std::int64_t round, std::span<const policies::ClientId> participants, bool evaluate) = 0;
+  // ctx: the round, the global model version being replaced, and the simulated time of aggregation.
+  virtual RoundLearning learn(const policies::RoundContext& ctx, std::span<const policies::ClientId> participants,
+                              bool evaluate) = 0;
 };
 
 struct FederatedSetup {

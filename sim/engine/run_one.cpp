@@ -271,24 +271,27 @@ class RealLearner final : public Learner {
     global_ = models::init_parameters(run.shape, rng);
   }
 
-  RoundLearning learn(std::int64_t round, std::span<const policies::ClientId> participants, bool evaluate) override {
+  RoundLearning learn(const policies::RoundContext& ctx, std::span<const policies::ClientId> participants,
+                      bool evaluate) override {
+    const std::int64_t round = ctx.round;
     std::vector<models::ClientWork> work;
     work.reserve(participants.size());
     for (auto id : participants) work.push_back({id.value, run_.partition[static_cast<std::size_t>(id.value)], round});
     const auto results = trainer_.train(global_, work);
 
+    RoundLearning out;
     std::vector<policies::ClientUpdate> updates;
     double loss = 0, seen = 0;
     for (std::size_t i = 0; i < results.size(); ++i) {
       const auto& r = results[i];
-      updates.push_back({participants[i], r.params, static_cast<double>(work[i].samples.size()), r.steps, round - 1,
-                         static_cast<double>(r.params.size()) * 4});
+      updates.push_back({participants[i], r.params, static_cast<double>(work[i].samples.size()), r.steps,
+                         ctx.model_version, static_cast<double>(r.params.size()) * 4});
+      out.client_train_loss.push_back(r.samples_seen > 0 ? r.loss_sum / static_cast<double>(r.samples_seen) : 0.0);
       loss += r.loss_sum;
       seen += static_cast<double>(r.samples_seen);
     }
-    run_.aggregation->aggregate({round, round - 1, 0}, updates, global_);
+    run_.aggregation->aggregate(ctx, updates, global_);
 
-    RoundLearning out;
     if (seen > 0) out.train_loss = loss / seen;
     const bool finite_model = std::all_of(global_.begin(), global_.end(), [](float v) { return std::isfinite(v); });
     if ((out.train_loss && !std::isfinite(*out.train_loss)) || !finite_model) {
@@ -312,7 +315,7 @@ class RealLearner final : public Learner {
 
 // Timing only (training.compute: none): no learning, no metrics.
 class NoLearner final : public Learner {
-  RoundLearning learn(std::int64_t, std::span<const policies::ClientId>, bool) override { return {}; }
+  RoundLearning learn(const policies::RoundContext&, std::span<const policies::ClientId>, bool) override { return {}; }
 };
 
 // Writes rounds.csv, clients.csv and policy_metrics.csv as the engine reports.
