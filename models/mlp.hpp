@@ -11,7 +11,7 @@
 
 #include "kernels/backend.hpp"
 #include "models/dataset.hpp"
-#include "sim/scenario/rng.hpp"
+#include "sim/common/rng.hpp"
 
 namespace dtsim::models {
 

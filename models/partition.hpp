@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "sim/scenario/rng.hpp"
+#include "sim/common/rng.hpp"
 
 namespace dtsim::models {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "models/dataset.hpp"
-#include "sim/scenario/rng.hpp"
+#include "sim/common/rng.hpp"
 
 namespace dtsim::models {
 namespace {

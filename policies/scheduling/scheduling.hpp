@@ -9,7 +9,7 @@
 
 #include "policies/common.hpp"
 #include "policies/registry.hpp"
-#include "sim/scenario/rng.hpp"
+#include "sim/common/rng.hpp"
 
 namespace dtsim::policies {
 

@@ -17,11 +17,14 @@ struct Location {
   int column = 0;    // 1-based; 0 when unknown
 };
 
+enum class Severity { error, warning };
+
 struct Diagnostic {
   Location where;
   std::string key_path;  // e.g. "platform.clients.speed"; may be empty for file-level errors
   std::string message;   // what was wrong, quoting the bad value and the expected form
   std::vector<std::string> notes;  // valid alternatives, "did you mean ...?"
+  Severity severity = Severity::error;  // a warning: suspicious but valid (an error under --strict)
 };
 
 // "file:line:col: error: key.path: message" followed by one "  note: ..." line per note.

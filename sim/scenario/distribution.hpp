@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/scenario/rng.hpp"
+#include "sim/common/rng.hpp"
 
 namespace dtsim {
 

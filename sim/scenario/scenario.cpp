@@ -318,9 +318,9 @@ void read_workload(Params p, WorkloadSpec& out) {
 
 // clients_count: nullopt when platform.clients.count was itself invalid.
 void read_training(Params p, std::optional<std::int64_t> clients_count, TrainingSpec& out) {
-  out.paradigm = p.get_choice("paradigm", {"federated", "data_parallel", "expert_parallel"}, "federated");
-  if (out.paradigm != "federated")
-    p.error("paradigm", "paradigm '" + out.paradigm + "' is not implemented yet", {"implemented paradigms: federated"});
+  const auto paradigm = p.get_choice("paradigm", {"federated", "data_parallel", "expert_parallel"}, "federated");
+  if (paradigm != "federated")
+    p.error("paradigm", "paradigm '" + paradigm + "' is not implemented yet", {"implemented paradigms: federated"});
   out.rounds = p.get_int("rounds", 10, 1, kBillion);
   out.clients_per_round = p.get_int("clients_per_round", 10, 1, kBillion);
   if (clients_count && out.clients_per_round > *clients_count &&
@@ -336,9 +336,8 @@ void read_training(Params p, std::optional<std::int64_t> clients_count, Training
   }
   out.eval_every = p.get_int("eval_every", 1, 0, kMaxInt);
   out.compute = p.get_choice("compute", {"real", "none"}, "real") == "none" ? ComputeMode::none : ComputeMode::real;
-  out.mode = p.get_choice("mode", {"sync", "async", "buffered"}, "sync");
-  if (out.mode != "sync")
-    p.error("mode", "mode '" + out.mode + "' is not implemented yet", {"implemented modes: sync"});
+  const auto mode = p.get_choice("mode", {"sync", "async", "buffered"}, "sync");
+  if (mode != "sync") p.error("mode", "mode '" + mode + "' is not implemented yet", {"implemented modes: sync"});
   not_implemented(p, {"deadline", "over_selection", "min_completed", "partial_work", "buffer", "concurrency", "steps",
                       "partitions"});
   p.finish();
@@ -359,6 +358,30 @@ void read_output(Params p, OutputSpec& out) {
 }
 
 }  // namespace
+
+const char* to_string(ParadigmKind p) {
+  switch (p) {
+    case ParadigmKind::federated:
+      return "federated";
+    case ParadigmKind::data_parallel:
+      return "data_parallel";
+    case ParadigmKind::expert_parallel:
+      return "expert_parallel";
+  }
+  return "?";
+}
+
+const char* to_string(TrainingMode m) {
+  switch (m) {
+    case TrainingMode::sync:
+      return "sync";
+    case TrainingMode::async:
+      return "async";
+    case TrainingMode::buffered:
+      return "buffered";
+  }
+  return "?";
+}
 
 Override parse_override(const std::string& arg) {
   const auto eq = arg.find('=');

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/common/build_context.hpp"
 #include "sim/scenario/distribution.hpp"
 #include "sim/scenario/params.hpp"
 
@@ -84,14 +85,24 @@ struct WorkloadSpec {
 };
 
 enum class ComputeMode { real, none };
+enum class ParadigmKind { federated, data_parallel, expert_parallel };
+const char* to_string(ParadigmKind p);  // "federated", ...
+const char* to_string(TrainingMode m);  // "sync", ...
 
 struct TrainingSpec {
-  std::string paradigm = "federated";
+  ParadigmKind paradigm = ParadigmKind::federated;
+  TrainingMode mode = TrainingMode::sync;
   std::int64_t rounds = 10;
-  std::int64_t clients_per_round = 10;  // <= clients.count
+  std::int64_t clients_per_round = 10;  // K, <= clients.count
   std::int64_t eval_every = 1;         // 0 = only after the last round
   ComputeMode compute = ComputeMode::real;
-  std::string mode = "sync";
+  // Round protocol (federated sync). deadline_s: from the round's start (selection), downloads
+  // included; absent = wait for every selected client. over_selection f >= 1: select ceil(f·K)
+  // (capped at the population), keep the first K to arrive. min_completed: a round with fewer
+  // arrivals keeps the model unchanged (still a round).
+  std::optional<double> deadline_s;
+  double over_selection = 1.0;
+  std::int64_t min_completed = 1;
 };
 
 // A policy chosen by name; its parameters are read later by the family's factory through `params`

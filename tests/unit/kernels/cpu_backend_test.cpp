@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "kernels/backend.hpp"
-#include "sim/scenario/rng.hpp"
+#include "sim/common/rng.hpp"
 #include "tests/unit/kernels/tensor_compare.hpp"
 
 namespace {

@@ -152,12 +152,12 @@ TEST_SUITE("scenario") {
     CHECK(s.workload.local.lr == 0.01);
     CHECK(s.workload.local.momentum == 0);
     CHECK(s.workload.local.weight_decay == 0);
-    CHECK(s.training.paradigm == "federated");
+    CHECK(s.training.paradigm == ParadigmKind::federated);
     CHECK(s.training.rounds == 10);
     CHECK(s.training.clients_per_round == 10);
     CHECK(s.training.eval_every == 1);
     CHECK(s.training.compute == ComputeMode::real);
-    CHECK(s.training.mode == "sync");
+    CHECK(s.training.mode == TrainingMode::sync);
     CHECK(s.policies.aggregation.name == "fedavg");
     CHECK(s.policies.scheduling.name == "uniform");
     CHECK(s.output.clients_csv);

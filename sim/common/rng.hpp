@@ -1,6 +1,8 @@
 // Keyed random streams (DESIGN principle 3): every draw comes from a stream named by
-// (seed, purpose, a, b) — typically (seed, "shuffle", client, round) — so results never depend on
-// the order in which clients are scheduled, batched or threaded. The generator is xoshiro256**
+// (seed, purpose, keys...) — typically (seed, "shuffle", client, round) — so results never depend on
+// the order in which clients are scheduled, batched or threaded. Any number of keys may follow the
+// purpose; streams with up to two keys are the ones the spine used (fewer keys are padded with 0s, so
+// Rng(s, p) == Rng(s, p, 0) == Rng(s, p, 0, 0)), and each further key mixes in one more step. The generator is xoshiro256**
 // seeded through SplitMix64; the distributions are written by hand because the standard library's
 // differ between implementations.
 #pragma once
@@ -9,6 +11,7 @@
 #include <cstdint>
 #include <numbers>
 #include <string_view>
+#include <type_traits>
 
 namespace dtsim {
 
@@ -31,12 +34,16 @@ constexpr std::uint64_t purpose_hash(std::string_view purpose) {
 
 class Rng {
  public:
-  // A stream for (seed, purpose, a, b); a and b are usually a client id and a round number.
-  Rng(std::uint64_t seed, std::string_view purpose, std::uint64_t a = 0, std::uint64_t b = 0) {
+  // A stream for (seed, purpose, keys...); keys are integers (client ids, rounds, epochs, layers),
+  // converted to uint64 (a negative key wraps, and is still a distinct key).
+  template <class... Keys>
+    requires(std::is_integral_v<Keys> && ...)
+  explicit Rng(std::uint64_t seed, std::string_view purpose, Keys... keys) {
     std::uint64_t sm = seed;
     std::uint64_t mix = splitmix64(sm) ^ purpose_hash(purpose);
-    mix = splitmix64(mix) ^ a;
-    mix = splitmix64(mix) ^ b;
+    const std::uint64_t list[] = {static_cast<std::uint64_t>(keys)..., 0, 0};
+    constexpr std::size_t count = sizeof...(Keys) < 2 ? 2 : sizeof...(Keys);
+    for (std::size_t i = 0; i < count; ++i) mix = splitmix64(mix) ^ list[i];
     for (auto& word : s_) word = splitmix64(mix);
   }
 
