@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 namespace dtsim {
 
@@ -11,15 +12,54 @@ std::string format_diagnostic(const Diagnostic& d) {
     out += ":" + std::to_string(d.where.line);
     if (d.where.column > 0) out += ":" + std::to_string(d.where.column);
   }
-  out += out.empty() ? "error: " : ": error: ";
+  const std::string_view label = d.severity == Severity::warning ? "warning: " : "error: ";
+  if (!out.empty()) out += ": ";
+  out += label;
   if (!d.key_path.empty()) out += d.key_path + ": ";
   out += d.message;
   for (const auto& note : d.notes) out += "\n  note: " + note;
   return out;
 }
 
-void ErrorList::throw_if_any() const {
-  if (!items_.empty()) throw ConfigError(items_, omitted_);
+std::vector<Diagnostic> in_file_order(std::vector<Diagnostic> diagnostics) {
+  std::vector<std::string> files;  // in the order they first appear
+  for (const auto& d : diagnostics)
+    if (d.where.file != kCommandLine && std::find(files.begin(), files.end(), d.where.file) == files.end())
+      files.push_back(d.where.file);
+  auto rank = [&files](const Diagnostic& d) {
+    return static_cast<std::size_t>(std::find(files.begin(), files.end(), d.where.file) - files.begin());
+  };
+  std::stable_sort(diagnostics.begin(), diagnostics.end(), [&rank](const Diagnostic& a, const Diagnostic& b) {
+    const std::size_t ra = rank(a), rb = rank(b);
+    if (ra != rb) return ra < rb;
+    if (a.where.line != b.where.line) return a.where.line < b.where.line;
+    return a.where.column < b.where.column;
+  });
+  return diagnostics;
+}
+
+void ErrorList::add(Diagnostic d) {
+  const bool warning = d.severity == Severity::warning;
+  auto& kept = warning ? warnings_ : items_;
+  if (kept.size() < kMaxKept)
+    kept.push_back(std::move(d));
+  else
+    ++(warning ? omitted_warnings_ : omitted_);
+}
+
+void ErrorList::throw_if_any(bool strict) const {
+  if (!strict) {
+    if (!items_.empty()) throw ConfigError(in_file_order(items_), omitted_, warnings());
+    return;
+  }
+  if (items_.empty() && warnings_.empty()) return;
+  std::vector<Diagnostic> all = items_;
+  for (Diagnostic w : warnings_) {
+    w.severity = Severity::error;
+    w.notes.emplace_back("a warning, made an error by --strict");
+    all.push_back(std::move(w));
+  }
+  throw ConfigError(in_file_order(std::move(all)), omitted_ + omitted_warnings_);
 }
 
 namespace {
@@ -53,10 +93,11 @@ std::size_t levenshtein(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-ConfigError::ConfigError(std::vector<Diagnostic> diagnostics, std::size_t omitted)
+ConfigError::ConfigError(std::vector<Diagnostic> diagnostics, std::size_t omitted, std::vector<Diagnostic> warnings)
     : std::runtime_error(join_diagnostics(diagnostics, omitted)),
       diagnostics_(std::move(diagnostics)),
-      omitted_(omitted) {}
+      omitted_(omitted),
+      warnings_(std::move(warnings)) {}
 
 namespace {
 std::vector<Diagnostic> single(const std::string& message) {

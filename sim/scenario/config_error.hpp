@@ -1,6 +1,7 @@
-// Located configuration errors. Library code collects Diagnostics into an ErrorList and throws one
-// ConfigError carrying all of them; only main() prints them (GCC format, so editors jump to them)
-// and turns them into exit code 2.
+// Located configuration errors and warnings. Library code collects Diagnostics into an ErrorList and
+// throws one ConfigError carrying all of its errors; only main() prints them (GCC format, so editors jump
+// to them) and turns them into exit code 2. Warnings (suspicious but valid values) are kept apart: they
+// never stop a run unless `strict` (--strict) turns them into errors.
 #pragma once
 
 #include <cstddef>
@@ -17,54 +18,67 @@ struct Location {
   int column = 0;    // 1-based; 0 when unknown
 };
 
+// The file name of locations on the command line (--set).
+inline constexpr const char* kCommandLine = "<command line>";
+
 enum class Severity { error, warning };
 
 struct Diagnostic {
   Location where;
-  std::string key_path;  // e.g. "platform.clients.speed"; may be empty for file-level errors
-  std::string message;   // what was wrong, quoting the bad value and the expected form
-  std::vector<std::string> notes;  // valid alternatives, "did you mean ...?"
+  std::string key_path;                 // e.g. "platform.clients.speed"; may be empty for file-level errors
+  std::string message;                  // what was wrong, quoting the bad value and the expected form
+  std::vector<std::string> notes;       // valid alternatives, "did you mean ...?"
   Severity severity = Severity::error;  // a warning: suspicious but valid (an error under --strict)
 };
 
-// "file:line:col: error: key.path: message" followed by one "  note: ..." line per note.
+// "file:line:col: error: key.path: message" (or "warning:") followed by one "  note: ..." line per note.
 std::string format_diagnostic(const Diagnostic& d);
 
-// Keeps the first kMaxKept diagnostics and counts the rest: a hostile file can hold tens of thousands of
-// errors (one per unknown key), and megabytes of them help nobody.
+// `diagnostics` sorted stably by (file, in the order files first appear; line; column), the command-line
+// ones after every file's: the order a reader walks the scenario in.
+std::vector<Diagnostic> in_file_order(std::vector<Diagnostic> diagnostics);
+
+// Keeps the first kMaxKept errors and, apart, the first kMaxKept warnings, and counts the rest: a hostile
+// file can hold tens of thousands of errors (one per unknown key), and megabytes of them help nobody.
 class ErrorList {
  public:
   static constexpr std::size_t kMaxKept = 100;
 
-  void add(Diagnostic d) {
-    if (items_.size() < kMaxKept)
-      items_.push_back(std::move(d));
-    else
-      ++omitted_;
-  }
-  bool empty() const { return items_.empty(); }
-  const std::vector<Diagnostic>& items() const { return items_; }
-  std::size_t omitted() const { return omitted_; }  // errors found beyond the kept ones
-  // Throws ConfigError with every kept diagnostic (and the count of omitted ones) when any was added.
-  void throw_if_any() const;
+  // Files `d` among the errors or the warnings, by its severity.
+  void add(Diagnostic d);
+  bool empty() const { return items_.empty(); }                    // no errors (warnings may exist)
+  const std::vector<Diagnostic>& items() const { return items_; }  // the errors, in the order found
+  std::size_t omitted() const { return omitted_; }                 // errors found beyond the kept ones
+  // The warnings in file order (in_file_order), for main to print after a successful load.
+  std::vector<Diagnostic> warnings() const { return in_file_order(warnings_); }
+  std::size_t omitted_warnings() const { return omitted_warnings_; }
+  // Throws ConfigError with every kept error in file order (and the count of omitted ones) when any was
+  // added. `strict` (--strict): warnings count as errors too, their severity turned to error.
+  void throw_if_any(bool strict = false) const;
 
  private:
   std::vector<Diagnostic> items_;
+  std::vector<Diagnostic> warnings_;
   std::size_t omitted_ = 0;
+  std::size_t omitted_warnings_ = 0;
 };
 
 class ConfigError : public std::runtime_error {
  public:
-  // `omitted`: further errors that were found but not kept (ErrorList::kMaxKept).
-  explicit ConfigError(std::vector<Diagnostic> diagnostics, std::size_t omitted = 0);
+  // `omitted`: further errors that were found but not kept (ErrorList::kMaxKept). `warnings` ride along
+  // (not in what()), so that main can print them with the errors.
+  explicit ConfigError(std::vector<Diagnostic> diagnostics, std::size_t omitted = 0,
+                       std::vector<Diagnostic> warnings = {});
   // A single error without a file position (bad command-line argument).
   explicit ConfigError(const std::string& message);
   const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
   std::size_t omitted() const { return omitted_; }
+  const std::vector<Diagnostic>& warnings() const { return warnings_; }  // in file order
 
  private:
   std::vector<Diagnostic> diagnostics_;
   std::size_t omitted_ = 0;
+  std::vector<Diagnostic> warnings_;
 };
 
 // Levenshtein-based suggestion: the closest candidate within distance max(2, |word|/3), or "".

@@ -3,17 +3,23 @@
 // Every getter (a) validates the value and records a located Diagnostic on error instead of
 // throwing, so loading reports all errors at once; (b) marks the key as read; (c) writes the
 // resolved value (the given text, or the default) into the resolved tree that becomes run.yaml.
-// finish() reports every key present in the mapping that no getter asked for ("unknown key", with a
-// did-you-mean among the keys that were asked for). Getters return a usable fallback (the default,
-// or a zero value) after an error so loading can continue and find further errors.
+// finish() reports every key present in the mapping that no getter asked for: with the scenario schema
+// in use (ParamsContext::use_schema), a planned key is "not implemented yet", a built key of another
+// variant "applies only when ...", and anything else an "unknown key" with a did-you-mean. Getters return
+// a usable fallback (the default, or a zero value) after an error so loading can continue and find
+// further errors.
 //
-// Factories (policies, models, datasets) read their parameters through Params, then call finish().
+// Two families of getters: the spec-driven ones (`get_int(key)`) take type, unit, default, range,
+// suspicious range and status from the schema entry at `<this view's path>.<key>` (schema.hpp); the
+// explicit ones (`get_int(key, def, min, max)`) take them as arguments, for parameters outside the
+// schema (a policy's, read by its factory).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,11 +27,12 @@
 
 #include "sim/scenario/config_error.hpp"
 #include "sim/scenario/distribution.hpp"
+#include "sim/scenario/schema.hpp"
 #include "sim/scenario/units.hpp"
 
 namespace dtsim {
 
-// A value set on the command line: errors about it (or anything below its key path) point here.
+// One --set argument: errors about what it gave point at it.
 struct OverrideOrigin {
   std::string key_path;  // "training.rounds"
   std::string arg;       // "--set training.rounds=0", quoted in a note of each such error
@@ -45,11 +52,25 @@ struct QuantityLimits {
 
 // State shared by every Params view of one scenario document.
 struct ParamsContext {
-  std::string file;        // scenario path, for locations
-  ErrorList errors;        // everything found so far
-  YAML::Node resolved;     // the resolved tree (map), written by getters
-  std::vector<OverrideOrigin> overrides;
+  std::string file;                       // scenario path, for locations
+  ErrorList errors;                       // everything found so far, errors and warnings apart
+  YAML::Node resolved;                    // the resolved tree (map), written by getters
+  std::vector<OverrideOrigin> overrides;  // one per --set argument, in order (column = index + 1)
+  // The key paths the --set arguments gave (replaced, added or removed with `key=null`), each with the index
+  // of its argument in `overrides`: a mapping given to --set is merged key by key, so one argument may give
+  // several keys, and a later argument may take a key from an earlier one. Errors at a path or below it
+  // point at its argument.
+  std::map<std::string, std::size_t> override_paths;
+  YAML::Node root;          // the document after --set, so report_at can locate any key path
+  bool use_schema = false;  // check keys against the scenario schema (schema.hpp) in finish()
+  bool strict = false;      // --strict: warnings are errors (finish_validation, load_scenario)
 };
+
+// Records a diagnostic about `key_path` ("workload.dataset.path", "workload.model.hidden[1]") found after
+// loading (data files read, memory estimated), located like the loader's own: at the key's value, at the
+// --set override that gave it, else at the nearest mapping above it that exists, else at the file.
+void report_at(ParamsContext& ctx, Severity severity, const std::string& key_path, std::string message,
+               std::vector<std::string> notes = {});
 
 // How a node reads in a message: "a mapping", "a list", "'text'" or "no value".
 std::string describe_node(const YAML::Node& node);
@@ -61,17 +82,31 @@ class Params {
 
   const std::string& key_path() const { return path_; }
   bool has(const std::string& key) const;
-  Location location() const;                      // of this mapping
+  Location location() const;                        // of this mapping
   Location location(const std::string& key) const;  // of key's value (falls back to the mapping)
 
-  // Scalars. `def` = nullopt means the key is required.
+  // Spec-driven getters: everything from the schema entry of `<key_path()>.<key>` (its default, range,
+  // unit, limits, suspicious range, the status of its values). A key whose default is "none" reads as
+  // absent: the getter records nothing and returns a zero value (check has() first). A planned value of
+  // a choice, or a value other than `only_built`, is "not implemented yet".
+  std::string get_string(const std::string& key);  // string and path keys
+  std::string get_choice(const std::string& key);
+  std::int64_t get_int(const std::string& key);
+  double get_double(const std::string& key);
+  bool get_bool(const std::string& key);
+  double get_quantity(const std::string& key);
+  std::vector<std::int64_t> get_int_list(const std::string& key);
+  Distribution get_distribution(const std::string& key);
+  // Whether `key` belongs to the variant chosen so far: every condition of its schema entry holds on the
+  // values already resolved (workload.partition.alpha only when name is dirichlet). True without schema.
+  bool applies(const std::string& key) const;
+
+  // Explicit getters. `def` = nullopt means the key is required.
   std::string get_string(const std::string& key, std::optional<std::string> def);
   // A name from `valid`; unknown names list the valid ones and suggest the nearest.
-  std::string get_choice(const std::string& key, const std::vector<std::string>& valid,
-                         std::optional<std::string> def);
+  std::string get_choice(const std::string& key, const std::vector<std::string>& valid, std::optional<std::string> def);
   // Integers reject fractions ("2.5"), NaN, and values outside [min, max].
-  std::int64_t get_int(const std::string& key, std::optional<std::int64_t> def, std::int64_t min,
-                       std::int64_t max);
+  std::int64_t get_int(const std::string& key, std::optional<std::int64_t> def, std::int64_t min, std::int64_t max);
   // Finite reals in [min, max].
   double get_double(const std::string& key, std::optional<double> def, double min, double max);
   bool get_bool(const std::string& key, std::optional<bool> def);
@@ -92,14 +127,14 @@ class Params {
   // a map -> an error. The child is marked read.
   Params child(const std::string& key);
 
-  // A key of the v1 schema whose feature is not built yet: an error "not implemented yet" if present.
-  void not_implemented(const std::string& key, const std::string& what = "");
   // Marks a key as accepted and ignored (e.g. the provenance block of run.yaml).
   void ignore(const std::string& key);
   // Adds a located error about `key` (or this mapping when key is empty).
   void error(const std::string& key, const std::string& message, std::vector<std::string> notes = {});
+  // Adds a located warning (suspicious but valid) about `key` (or this mapping when key is empty).
+  void warn(const std::string& key, const std::string& message, std::vector<std::string> notes = {});
 
-  // Reports every present key that no getter read. Idempotent.
+  // Reports every present key that no getter read (planned, of another variant, or unknown). Idempotent.
   void finish();
 
   ParamsContext& context() { return *ctx_; }

@@ -5,23 +5,22 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
+#include "sim/scenario/schema.hpp"
 #include "sim/scenario/yaml_reader.hpp"
 
 namespace dtsim {
 
 namespace {
 
-constexpr std::int64_t kBillion = 1'000'000'000;
-constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max();
-constexpr double kHuge = std::numeric_limits<double>::max();
 constexpr std::size_t kMaxNameBytes = 255;  // NAME_MAX: the name becomes a folder name
-
 
 [[noreturn]] void fail(const std::string& file, int line, int column, const std::string& message) {
   throw ConfigError(std::vector<Diagnostic>{{{file, line, column}, "", message, {}}});
@@ -57,7 +56,8 @@ YAML::Node parse_text(const std::string& text, const std::string& file) {
   const YAML::Node& root = documents[0];
   if (!root.IsMap())
     fail(file, root.Mark().line + 1, root.Mark().column + 1,
-         "expected a mapping at the top level (keys such as platform, workload and training), got " + describe_node(root));
+         "expected a mapping at the top level (keys such as platform, workload and training), got " +
+             describe_node(root));
   return root;
 }
 
@@ -127,10 +127,153 @@ bool valid_key_path(const std::string& key_path) {
   return true;
 }
 
-// Sets root[a][b][c] = value for "a.b.c", creating missing maps; the value text is read as YAML.
+// The value of `key` in the mapping `map`, when present (a lookup that never inserts).
+std::optional<YAML::Node> entry_of(const YAML::Node& map, const std::string& key) {
+  if (!map.IsMap()) return std::nullopt;
+  for (const auto& pair : map)
+    if (pair.first.IsScalar() && pair.first.Scalar() == key) return pair.second;
+  return std::nullopt;
+}
+
+bool scalar_keys(const YAML::Node& map) {
+  for (const auto& pair : map)
+    if (!pair.first.IsScalar()) return false;
+  return true;
+}
+
+// A copy of a mapping given to --set without its null values (absent: their defaults apply), recursively.
+// Built with force_insert, which appends: operator[] would search the mapping for every key.
+YAML::Node without_nulls(const YAML::Node& map) {
+  YAML::Node out(YAML::NodeType::Map);
+  for (const auto& pair : map) {
+    if (pair.second.IsNull()) continue;
+    out.force_insert(pair.first,
+                     pair.second.IsMap() && scalar_keys(pair.second) ? without_nulls(pair.second) : pair.second);
+  }
+  return out;
+}
+
+// Writes one --set argument into the document and records, in ParamsContext::override_paths, each key
+// path it gave. Every step is linear in the sizes involved (the value is untrusted and may hold 10^5 keys).
+class OverrideWriter {
+ public:
+  OverrideWriter(ParamsContext& ctx, std::size_t index) : ctx_(ctx), index_(index) {}
+
+  // Puts `value` at `key` of the mapping `parent` (at key path `path`): a mapping is merged into a mapping
+  // key by key, a null removes the key (its default applies), anything else replaces.
+  void put(YAML::Node parent, const std::string& key, const YAML::Node& value, const std::string& path) {
+    const auto existing = entry_of(parent, key);
+    if (value.IsNull()) {
+      if (existing) parent.remove(key);
+      given(path, existing.has_value());
+    } else if (mergeable(value) && existing && existing->IsMap()) {
+      merge(*existing, value, path);
+    } else {
+      parent[key] = mergeable(value) ? without_nulls(value) : value;
+      given(path, existing.has_value());
+    }
+  }
+
+ private:
+  static bool mergeable(const YAML::Node& value) { return value.IsMap() && scalar_keys(value); }
+
+  // Merges the mapping `value` into the mapping `target` (at `path`), which keeps its place in the file.
+  void merge(YAML::Node target, const YAML::Node& value, const std::string& path) {
+    std::unordered_map<std::string, YAML::Node> index;  // the first of a repeated key, as Params reads it
+    for (const auto& pair : target)
+      if (pair.first.IsScalar()) index.emplace(pair.first.Scalar(), pair.second);
+    std::unordered_set<std::string> removed;
+    for (const auto& pair : value) {
+      const std::string& key = pair.first.Scalar();
+      const std::string child = path + "." + key;
+      const auto it = index.find(key);
+      const bool existed = it != index.end();
+      if (pair.second.IsNull()) {
+        if (existed) removed.insert(key);
+      } else if (mergeable(pair.second) && existed && it->second.IsMap()) {
+        merge(it->second, pair.second, child);
+        continue;
+      } else {
+        const YAML::Node fresh = mergeable(pair.second) ? without_nulls(pair.second) : pair.second;
+        if (existed) {
+          YAML::Node slot = it->second;  // a handle to the value in the tree: assignment rewrites it there
+          slot = fresh;
+        } else {
+          target.force_insert(key, fresh);
+        }
+      }
+      given(child, existed);
+    }
+    remove(target, removed);
+  }
+
+  // yaml-cpp removes one key in time linear in the mapping: a few keys are removed so, many by a rebuild
+  // (the rebuilt mapping has no file position; errors about it then point at the override).
+  static void remove(YAML::Node target, const std::unordered_set<std::string>& removed) {
+    if (removed.empty()) return;
+    if (removed.size() <= 16) {
+      for (const auto& key : removed) target.remove(key);
+      return;
+    }
+    YAML::Node kept(YAML::NodeType::Map);
+    for (const auto& pair : target)
+      if (!pair.first.IsScalar() || removed.count(pair.first.Scalar()) == 0) kept.force_insert(pair.first, pair.second);
+    target = kept;  // a handle to the mapping in the tree: assignment rewrites it there
+  }
+
+  // This argument now gives `path` (which `existed` before it): errors there and below point at it. An
+  // earlier argument that gave the same key is overridden: warned once, the later value wins.
+  void given(const std::string& path, bool existed) {
+    auto& paths = ctx_.override_paths;
+    std::optional<std::size_t> earlier;
+    auto note = [&](std::size_t other) {
+      if (!earlier && other != index_) earlier = other;
+    };
+    if (const auto it = paths.find(path); it != paths.end()) note(it->second);
+    for (const std::string& below : {path + ".", path + "["}) {
+      auto it = paths.lower_bound(below);
+      while (it != paths.end() && it->first.starts_with(below)) {
+        note(it->second);
+        it = paths.erase(it);  // those values are gone with the one replaced
+      }
+    }
+    // An earlier argument gave a mapping above `path` holding it, when the key was there before.
+    for (auto cut = path.find_last_of(".["); existed && cut != std::string::npos;
+         cut = path.find_last_of(".[", cut - 1)) {
+      if (const auto it = paths.find(path.substr(0, cut)); it != paths.end()) note(it->second);
+      if (cut == 0) break;
+    }
+    paths[path] = index_;
+    if (earlier && !warned_ && index_ < ctx_.overrides.size()) {
+      warned_ = true;
+      const OverrideOrigin& self = ctx_.overrides[index_];
+      ctx_.errors.add({self.where,
+                       path,
+                       "set twice on the command line; this later value wins over " + ctx_.overrides[*earlier].arg,
+                       {"set by " + self.arg},
+                       Severity::warning});
+    }
+  }
+
+  ParamsContext& ctx_;
+  std::size_t index_;    // of this argument in ctx.overrides
+  bool warned_ = false;  // one warning per argument is enough
+};
+
+// An argument as quoted in messages: a value may be megabytes, and each error about it quotes it.
+std::string quoted_argument(const std::string& arg) {
+  constexpr std::size_t kMaxQuoted = 120;
+  if (arg.size() <= kMaxQuoted) return arg;
+  std::size_t cut = kMaxQuoted - 20;
+  while (cut > 0 && (static_cast<unsigned char>(arg[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+  return arg.substr(0, cut) + fmt::format("... ({} bytes)", arg.size());
+}
+
+// Writes the override "a.b.c=value" into `root` (creating missing maps; the value text is read as YAML).
 void apply_override(YAML::Node root, const Override& o, int index, ParamsContext& ctx) {
-  const std::string arg = "--set " + o.key_path + "=" + o.value;
-  const Location at{"<command line>", 1, index + 1};
+  const std::string arg = quoted_argument("--set " + o.key_path + "=" + o.value);
+  const Location at{kCommandLine, 1, index + 1};
+  ctx.overrides.push_back({o.key_path, arg, at});  // argument i at index i, whatever happens to it
   auto error = [&](const std::string& key_path, const std::string& message) {
     ctx.errors.add({at, key_path, arg + ": " + message, {}});
   };
@@ -166,39 +309,23 @@ void apply_override(YAML::Node root, const Override& o, int index, ParamsContext
   std::string walked;
   for (std::size_t i = 0; i + 1 < segments.size(); ++i) {
     walked += (walked.empty() ? "" : ".") + segments[i];
-    const YAML::Node next = cur[segments[i]];
-    if (next.IsDefined() && !next.IsNull() && !next.IsMap())
-      return error(walked, "'" + walked + "' is " + describe_node(next) + ", not a mapping, so it has no key '" +
+    const auto next = entry_of(cur, segments[i]);
+    if (next && !next->IsNull() && !next->IsMap())
+      return error(walked, "'" + walked + "' is " + describe_node(*next) + ", not a mapping, so it has no key '" +
                                segments[i + 1] + "'");
-    if (!next.IsMap()) cur[segments[i]] = YAML::Node(YAML::NodeType::Map);
+    if (!next || !next->IsMap()) {
+      if (value.IsNull()) return;  // removing a key below a mapping that is not there: nothing to do
+      cur[segments[i]] = YAML::Node(YAML::NodeType::Map);
+    }
     cur.reset(cur[segments[i]]);
   }
-  cur[segments.back()] = value;
-  ctx.overrides.push_back({o.key_path, arg, at});
+  OverrideWriter(ctx, static_cast<std::size_t>(index)).put(cur, segments.back(), value, o.key_path);
 }
 
 bool has_error_at(const ParamsContext& ctx, const std::string& key_path) {
   for (const auto& d : ctx.errors.items())
     if (d.key_path == key_path) return true;
   return false;
-}
-
-void not_implemented(Params& p, std::initializer_list<const char*> keys) {
-  for (const char* key : keys) p.not_implemented(key);
-}
-
-// A real in (0, max]: Params ranges are closed, so the open end is checked here.
-double positive_double(Params& p, const std::string& key, double def, double max) {
-  const double v = p.get_double(key, def, 0, max);
-  if (v <= 0)
-    p.error(key, fmt::format("'{}' is out of range; expected a number > 0{}", v,
-                             max < kHuge ? fmt::format(" and <= {}", max) : ""));
-  return v;
-}
-
-// A setting whose only implemented value is 0 (the others are not built yet).
-void zero_only(Params& p, const std::string& key, double value) {
-  if (value != 0) p.error(key, fmt::format("'{}' is not implemented yet; only 0 is supported", value));
 }
 
 bool valid_name(const std::string& name) {
@@ -208,102 +335,77 @@ bool valid_name(const std::string& name) {
   return true;
 }
 
-void read_platform(Params p, PlatformSpec& out) {
-  out.topology = p.get_choice("topology", {"star", "sites", "cluster", "fat_tree", "xml"}, "star");
-  if (out.topology != "star")
-    p.error("topology", "topology '" + out.topology + "' is not implemented yet", {"implemented topologies: star"});
-  const auto network = p.get_choice("network_model", {"flow", "analytic"}, "flow");
-  out.network_model = network == "analytic" ? NetworkModel::analytic : NetworkModel::flow;
+// Every key is read through the schema (schema.cpp): its default, range, unit and limits are written
+// there, and keys not built yet are refused by Params::finish(). What remains here is the shape of the
+// tree, which keys each variant reads, and the rules that relate keys to each other.
 
-  // What SimGrid can simulate (measured with SimGrid 3.32): under the flow model a link slower than about
-  // 0.4 bps, or a latency so long that the TCP window allows less than that, stops the run with "The
-  // Impossible Did Happen"; a host so slow that a task's time overflows deadlocks it.
-  static const QuantityLimits speed_limits{kMinSpeedFlopsPerS, kHuge, "1f", "", "a host slower than 1 flop/s cannot be simulated"};
-  static const QuantityLimits bandwidth_limits{kMinBandwidthBytesPerS, kHuge, "1bps", "",
-                                               "SimGrid's network solver fails on links slower than about 0.4 bps"};
-  static const QuantityLimits latency_limits{
-      0, kMaxLatencyS, "", "1d",
-      "over a longer latency a TCP flow gets less than 2 B/s (window / round trip), and SimGrid's network "
-      "solver fails below about 0.4 bps"};
+void read_platform(Params p, PlatformSpec& out) {
+  out.topology = p.get_choice("topology");
+  out.network_model = p.get_choice("network_model") == "analytic" ? NetworkModel::analytic : NetworkModel::flow;
 
   Params server = p.child("server");
-  out.server.speed_flops_per_s = server.get_quantity("speed", UnitKind::flop_rate, "1Tf", false, &speed_limits);
-  out.server.bandwidth_bytes_per_s =
-      server.get_quantity("bandwidth", UnitKind::data_rate, "1Gbps", false, &bandwidth_limits);
-  out.server.latency_s = server.get_quantity("latency", UnitKind::time, "1ms", true, &latency_limits);
+  out.server.speed_flops_per_s = server.get_quantity("speed");
+  out.server.bandwidth_bytes_per_s = server.get_quantity("bandwidth");
+  out.server.latency_s = server.get_quantity("latency");
   server.finish();
 
   Params clients = p.child("clients");
-  out.clients.count = clients.get_int("count", std::nullopt, 1, kBillion);
-  out.clients.speed = clients.get_distribution("speed", UnitKind::flop_rate, "1Gf", true, &speed_limits);
-  out.clients.bandwidth = clients.get_distribution("bandwidth", UnitKind::data_rate, "10Mbps", true, &bandwidth_limits);
-  // Zero latency is allowed; the units forbid negative values (a normal may still draw below 0).
-  out.clients.latency = clients.get_distribution("latency", UnitKind::time, "20ms", false, &latency_limits);
-  clients.not_implemented("trace");
+  out.clients.count = clients.get_int("count");
+  out.clients.speed = clients.get_distribution("speed");
+  out.clients.bandwidth = clients.get_distribution("bandwidth");
+  out.clients.latency = clients.get_distribution("latency");
   clients.finish();
-
-  not_implemented(p, {"host_classes", "sites", "workers", "file"});
-  p.finish();
-}
-
-void read_dynamics(Params p) {
-  not_implemented(p, {"straggler", "availability", "crash", "bandwidth_profile"});
   p.finish();
 }
 
 void read_dataset(Params p, DatasetSpec& out) {
-  out.name = p.get_choice("name", {"fashion_mnist", "synthetic"}, std::nullopt);
-  if (out.name == "fashion_mnist") {
-    out.path = p.get_string("path", out.path);
-    out.max_train = p.get_int("max_train", 0, 0, kMaxInt);
-    out.max_test = p.get_int("max_test", 0, 0, kMaxInt);
-  } else if (out.name == "synthetic") {
-    out.alpha = p.get_double("alpha", 1.0, 0, kHuge);
-    out.beta = p.get_double("beta", 1.0, 0, kHuge);
-    out.iid = p.get_bool("iid", false);
-    out.dimension = p.get_int("dimension", 60, 1, 100'000);
-    out.classes = p.get_int("classes", 10, 2, 1000);
-  } else {
-    return;  // without a valid name its other keys mean nothing
-  }
+  out.name = p.get_choice("name");
+  if (out.name.empty()) return;  // without a valid name its other keys mean nothing
+  if (p.applies("path")) out.path = p.get_string("path");
+  if (p.applies("max_train")) out.max_train = p.get_int("max_train");
+  if (p.applies("max_test")) out.max_test = p.get_int("max_test");
+  if (p.applies("alpha")) out.alpha = p.get_double("alpha");
+  if (p.applies("beta")) out.beta = p.get_double("beta");
+  if (p.applies("iid")) out.iid = p.get_bool("iid");
+  if (p.applies("dimension")) out.dimension = p.get_int("dimension");
+  if (p.applies("classes")) out.classes = p.get_int("classes");
   p.finish();
 }
 
 void read_partition(Params p, const std::string& dataset, PartitionSpec& out) {
   const bool synthetic = dataset == "synthetic";
-  out.name = p.get_choice("name", {"iid", "dirichlet", "shards", "natural"}, synthetic ? "natural" : "iid");
-  if (!dataset.empty() && synthetic && out.name != "natural")
+  out.name = p.get_choice("name");
+  if (!dataset.empty() && synthetic && out.name != "natural" && !out.name.empty())
     p.error("name", "partition '" + out.name + "' cannot split the synthetic dataset",
             {"synthetic generates one user per client, so its partition is 'natural' (the default)"});
   if (!dataset.empty() && !synthetic && out.name == "natural")
     p.error("name", "partition 'natural' needs a dataset with natural users (synthetic)",
             {"for " + dataset + " use iid, dirichlet or shards"});
-  if (out.name == "dirichlet") out.alpha = positive_double(p, "alpha", 0.5, kHuge);
-  if (out.name == "shards") out.shards_per_client = p.get_int("shards_per_client", 2, 1, 1000);
+  if (p.applies("alpha")) out.alpha = p.get_double("alpha");
+  if (p.applies("shards_per_client")) out.shards_per_client = p.get_int("shards_per_client");
   p.finish();
 }
 
 void read_model(Params p, ModelSpec& out) {
-  out.name = p.get_choice("name", {"logistic", "mlp", "cnn"}, std::nullopt);
-  if (out.name == "cnn") p.error("name", "model 'cnn' is not implemented yet", {"implemented models: logistic, mlp"});
-  if (out.name != "logistic" && out.name != "mlp") return;  // its other keys mean nothing
-  if (out.name == "mlp") {
-    out.hidden = p.get_int_list("hidden", std::vector<std::int64_t>{200}, 1, 65536);
-    zero_only(p, "dropout", p.get_double("dropout", 0, 0, 1));
+  out.name = p.get_choice("name");
+  if (out.name.empty()) return;  // its other keys mean nothing
+  if (p.applies("hidden")) {
+    const std::size_t errors_before = p.context().errors.items().size();
+    out.hidden = p.get_int_list("hidden");
+    if (out.hidden.empty() && p.has("hidden") && p.context().errors.items().size() == errors_before)
+      p.warn("hidden", "an MLP with no hidden layer is logistic regression",
+             {"use model name 'logistic', or give hidden layers such as [200]"});
   }
+  if (p.applies("dropout")) p.get_double("dropout");  // only 0 is built: nothing to keep
   p.finish();
 }
 
 void read_local(Params p, LocalSpec& out) {
-  out.epochs = p.get_int("epochs", 1, 1, 100'000);
-  out.batch_size = p.get_int("batch_size", 10, 1, kBillion);
-  out.lr = positive_double(p, "lr", 0.01, 1e6);
-  out.momentum = p.get_double("momentum", 0, 0, 1);
-  if (out.momentum >= 1)
-    p.error("momentum", fmt::format("'{}' is out of range; expected a number from 0 to below 1", out.momentum),
-            {"momentum 1 or more never forgets a gradient, so local SGD diverges"});
-  out.weight_decay = p.get_double("weight_decay", 0, 0, kHuge);
-  p.not_implemented("epochs_dist");
+  out.epochs = p.get_int("epochs");
+  out.batch_size = p.get_int("batch_size");
+  out.lr = p.get_double("lr");
+  out.momentum = p.get_double("momentum");
+  out.weight_decay = p.get_double("weight_decay");
   p.finish();
 }
 
@@ -312,19 +414,29 @@ void read_workload(Params p, WorkloadSpec& out) {
   read_partition(p.child("partition"), out.dataset.name, out.partition);
   read_model(p.child("model"), out.model);
   read_local(p.child("local"), out.local);
-  not_implemented(p, {"byzantine", "moe"});
   p.finish();
+}
+
+ParadigmKind paradigm_of(const std::string& name) {
+  if (name == "data_parallel") return ParadigmKind::data_parallel;
+  if (name == "expert_parallel") return ParadigmKind::expert_parallel;
+  return ParadigmKind::federated;
+}
+
+TrainingMode mode_of(const std::string& name) {
+  if (name == "async") return TrainingMode::async;
+  if (name == "buffered") return TrainingMode::buffered;
+  return TrainingMode::sync;
 }
 
 // clients_count: nullopt when platform.clients.count was itself invalid.
 void read_training(Params p, std::optional<std::int64_t> clients_count, TrainingSpec& out) {
-  const auto paradigm = p.get_choice("paradigm", {"federated", "data_parallel", "expert_parallel"}, "federated");
-  if (paradigm != "federated")
-    p.error("paradigm", "paradigm '" + paradigm + "' is not implemented yet", {"implemented paradigms: federated"});
-  out.rounds = p.get_int("rounds", 10, 1, kBillion);
-  out.clients_per_round = p.get_int("clients_per_round", 10, 1, kBillion);
-  if (clients_count && out.clients_per_round > *clients_count &&
-      !has_error_at(p.context(), "training.clients_per_round")) {
+  const ParamsContext& ctx = p.context();
+  out.paradigm = paradigm_of(p.get_choice("paradigm"));
+  out.rounds = p.get_int("rounds");
+  out.clients_per_round = p.get_int("clients_per_round");
+  const bool k_ok = !has_error_at(ctx, "training.clients_per_round");
+  if (clients_count && k_ok && out.clients_per_round > *clients_count) {
     std::vector<std::string> notes;
     if (!p.has("clients_per_round"))
       notes.push_back(fmt::format("clients_per_round defaults to 10; set it to at most {}", *clients_count));
@@ -334,27 +446,72 @@ void read_training(Params p, std::optional<std::int64_t> clients_count, Training
                         out.clients_per_round, *clients_count),
             std::move(notes));
   }
-  out.eval_every = p.get_int("eval_every", 1, 0, kMaxInt);
-  out.compute = p.get_choice("compute", {"real", "none"}, "real") == "none" ? ComputeMode::none : ComputeMode::real;
-  const auto mode = p.get_choice("mode", {"sync", "async", "buffered"}, "sync");
-  if (mode != "sync") p.error("mode", "mode '" + mode + "' is not implemented yet", {"implemented modes: sync"});
-  not_implemented(p, {"deadline", "over_selection", "min_completed", "partial_work", "buffer", "concurrency", "steps",
-                      "partitions"});
+  out.eval_every = p.get_int("eval_every");
+  if (p.has("eval_every") && out.eval_every > out.rounds && !has_error_at(ctx, "training.eval_every") &&
+      !has_error_at(ctx, "training.rounds"))
+    p.warn("eval_every",
+           fmt::format("eval_every ({}) is above rounds ({}): only the model after the last round is evaluated",
+                       out.eval_every, out.rounds),
+           {"eval_every: 0 says so explicitly"});
+  out.compute = p.get_choice("compute") == "none" ? ComputeMode::none : ComputeMode::real;
+  out.mode = mode_of(p.get_choice("mode"));
+  if (p.has("deadline") && p.applies("deadline")) out.deadline_s = p.get_quantity("deadline");
+  if (p.applies("over_selection")) {
+    out.over_selection = p.get_double("over_selection");
+    const std::int64_t selected = over_selected_count(out.over_selection, out.clients_per_round);
+    if (clients_count && k_ok && p.has("over_selection") && selected > *clients_count &&
+        !has_error_at(ctx, "training.over_selection"))
+      p.warn("over_selection",
+             fmt::format("selecting ceil({} x {}) = {} clients exceeds platform.clients.count ({}): the selection is "
+                         "capped at {}",
+                         out.over_selection, out.clients_per_round, selected, *clients_count, *clients_count));
+  }
+  out.min_completed = p.get_int("min_completed");
+  if (k_ok && out.min_completed > out.clients_per_round && !has_error_at(ctx, "training.min_completed"))
+    p.error("min_completed",
+            fmt::format("min_completed ({}) exceeds clients_per_round ({}): no round could ever aggregate",
+                        out.min_completed, out.clients_per_round));
   p.finish();
 }
 
 // The policy's mapping stays open: its factory reads the other keys, then finish_validation() checks.
-PolicySpec read_policy(Params& policies, const std::string& family, const std::string& def) {
+PolicySpec read_policy(Params& policies, const std::string& family) {
   PolicySpec spec;
   spec.params = std::make_shared<Params>(policies.child(family));
-  spec.name = spec.params->get_string("name", def);
+  spec.name = spec.params->get_string("name");
   return spec;
 }
 
 void read_output(Params p, OutputSpec& out) {
-  out.clients_csv = p.get_bool("clients_csv", true);
-  out.every = p.get_int("every", 1, 1, kBillion);
+  out.clients_csv = p.get_bool("clients_csv");
+  out.every = p.get_int("every");
   p.finish();
+}
+
+// A catalog entry per built value of the choice key `choice`: its help, and the built keys under `below`
+// that apply to it, with their defaults.
+std::vector<CatalogEntry> catalog_of(const std::string& choice, const std::string& below,
+                                     const std::vector<std::string>& skip = {}) {
+  std::vector<CatalogEntry> out;
+  const KeySpec* key = find_key(choice);
+  for (const auto& value : key->values) {
+    if (value.status != KeyStatus::built) continue;
+    CatalogEntry entry{value.name, value.help, {}};
+    for (const auto& k : schema()) {
+      if (!k.path.starts_with(below + ".") || k.type == KeyType::mapping || k.path == choice) continue;
+      if (k.status == KeyStatus::planned && !k.only_built) continue;
+      if (std::find(skip.begin(), skip.end(), k.path) != skip.end()) continue;
+      bool applies = true;
+      for (const auto& c : k.when)
+        if (c.key == choice && std::find(c.values.begin(), c.values.end(), value.name) == c.values.end())
+          applies = false;
+      if (!applies || (k.when.empty() && below != "platform")) continue;
+      entry.params.emplace_back(k.path.substr(below.size() + 1),
+                                k.default_kind == DefaultKind::required ? "required" : k.default_text);
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
 }
 
 }  // namespace
@@ -394,19 +551,22 @@ Override parse_override(const std::string& arg) {
   return o;
 }
 
-Scenario read_scenario(const std::string& path, const std::vector<Override>& overrides) {
-  return read_scenario_text(read_file(path, YamlLimits{}.max_bytes), path, overrides);
+Scenario read_scenario(const std::string& path, const std::vector<Override>& overrides, bool strict) {
+  return read_scenario_text(read_file(path, YamlLimits{}.max_bytes), path, overrides, strict);
 }
 
 Scenario read_scenario_text(const std::string& text, const std::string& file_label,
-                            const std::vector<Override>& overrides) {
+                            const std::vector<Override>& overrides, bool strict) {
   const std::string& path = file_label;
   Scenario s;
   s.file = path;
   s.context = std::make_shared<ParamsContext>();
   ParamsContext& ctx = *s.context;
   ctx.file = path;
+  ctx.use_schema = true;
+  ctx.strict = strict;
   const YAML::Node root = parse_text(text, path);
+  ctx.root = root;
   KeyPath root_path;
   check_duplicate_keys(
       root, root_path,
@@ -417,6 +577,7 @@ Scenario read_scenario_text(const std::string& text, const std::string& file_lab
   for (std::size_t i = 0; i < overrides.size(); ++i) apply_override(root, overrides[i], static_cast<int>(i), ctx);
 
   Params p(s.context, root, "");
+  // The name's default is computed (schema: "the scenario file's stem"), so the explicit getter reads it.
   s.name = p.get_string("name", std::filesystem::path(path).stem().string());
   const std::vector<std::string> name_notes =
       p.has("name") ? std::vector<std::string>{} : std::vector<std::string>{"the default name is the file's stem"};
@@ -426,26 +587,25 @@ Scenario read_scenario_text(const std::string& text, const std::string& file_lab
             name_notes);
   else if (!valid_name(s.name))
     p.error("name", "'" + s.name + "' cannot name an output folder; use letters, digits, '_', '.' and '-'", name_notes);
-  s.seed = static_cast<std::uint64_t>(p.get_int("seed", 1, 0, kMaxInt));
+  s.seed = static_cast<std::uint64_t>(p.get_int("seed"));
   p.ignore("provenance");  // written into run.yaml by the run, not read back
   read_platform(p.child("platform"), s.platform);
-  read_dynamics(p.child("dynamics"));
+  p.child("dynamics").finish();  // nothing built yet: every key present is refused
   read_workload(p.child("workload"), s.workload);
   const bool count_ok = !has_error_at(ctx, "platform.clients.count");
   read_training(p.child("training"), count_ok ? std::optional(s.platform.clients.count) : std::nullopt, s.training);
   Params policies = p.child("policies");
-  s.policies.aggregation = read_policy(policies, "aggregation", "fedavg");
-  s.policies.scheduling = read_policy(policies, "scheduling", "uniform");
-  not_implemented(policies, {"coding", "placement"});
+  s.policies.aggregation = read_policy(policies, "aggregation");
+  s.policies.scheduling = read_policy(policies, "scheduling");
   policies.finish();
   read_output(p.child("output"), s.output);
   p.finish();
   return s;
 }
 
-Scenario load_scenario(const std::string& path, const std::vector<Override>& overrides) {
-  Scenario s = read_scenario(path, overrides);
-  s.context->errors.throw_if_any();
+Scenario load_scenario(const std::string& path, const std::vector<Override>& overrides, bool strict) {
+  Scenario s = read_scenario(path, overrides, strict);
+  s.context->errors.throw_if_any(strict);
   return s;
 }
 
@@ -454,7 +614,14 @@ void finish_validation(Scenario& scenario) {
     // A rejected policy name makes its other keys meaningless; do not also call them unknown.
     if (spec->params && !has_error_at(*scenario.context, spec->params->key_path() + ".name")) spec->params->finish();
   }
-  scenario.context->errors.throw_if_any();
+  scenario.context->errors.throw_if_any(scenario.context->strict);
+}
+
+std::int64_t over_selected_count(double over_selection, std::int64_t clients_per_round) {
+  // f x K in binary floating point can land just above an integer (1.1 x 10 = 11.000000000000002): a
+  // relative slack keeps ceil() from selecting one client more than the user meant.
+  const double product = over_selection * static_cast<double>(clients_per_round);
+  return static_cast<std::int64_t>(std::ceil(product * (1 - 1e-12)));
 }
 
 std::string resolved_yaml(const Scenario& scenario, const YAML::Node& extra) {
@@ -466,48 +633,25 @@ std::string resolved_yaml(const Scenario& scenario, const YAML::Node& extra) {
   return std::string(emitter.c_str()) + "\n";
 }
 
+// The catalogs are views of the schema table, so they can never disagree with the loader.
 const std::vector<CatalogEntry>& dataset_catalog() {
-  static const std::vector<CatalogEntry> entries{
-      {"fashion_mnist",
-       "Fashion-MNIST images (28x28, 10 classes) read from idx files",
-       {{"path", "/usr/share/datasets/fashion-mnist"}, {"max_train", "0"}, {"max_test", "0"}}},
-      {"synthetic",
-       "FedProx synthetic(alpha, beta): one generated user per client (Li et al., MLSys 2020)",
-       {{"alpha", "1"}, {"beta", "1"}, {"iid", "false"}, {"dimension", "60"}, {"classes", "10"}}},
-  };
+  static const std::vector<CatalogEntry> entries = catalog_of("workload.dataset.name", "workload.dataset");
   return entries;
 }
 
 const std::vector<CatalogEntry>& partition_catalog() {
-  static const std::vector<CatalogEntry> entries{
-      {"iid", "uniform random split into equal shares (default for fashion_mnist)", {}},
-      {"dirichlet", "per-class label proportions drawn from Dirichlet(alpha)", {{"alpha", "0.5"}}},
-      {"shards", "sorted by label, cut into shards, each client takes shards_per_client", {{"shards_per_client", "2"}}},
-      {"natural", "the dataset's own users (synthetic only; its default)", {}},
-  };
+  static const std::vector<CatalogEntry> entries = catalog_of("workload.partition.name", "workload.partition");
   return entries;
 }
 
 const std::vector<CatalogEntry>& model_catalog() {
-  static const std::vector<CatalogEntry> entries{
-      {"logistic", "multinomial logistic regression", {}},
-      {"mlp", "multilayer perceptron with ReLU hidden layers", {{"hidden", "[200]"}, {"dropout", "0"}}},
-  };
+  static const std::vector<CatalogEntry> entries = catalog_of("workload.model.name", "workload.model");
   return entries;
 }
 
 const std::vector<CatalogEntry>& topology_catalog() {
-  static const std::vector<CatalogEntry> entries{
-      {"star",
-       "one server, every client on its own link to it",
-       {{"server.speed", "1Tf"},
-        {"server.bandwidth", "1Gbps"},
-        {"server.latency", "1ms"},
-        {"clients.count", "required"},
-        {"clients.speed", "1Gf"},
-        {"clients.bandwidth", "10Mbps"},
-        {"clients.latency", "20ms"}}},
-  };
+  static const std::vector<CatalogEntry> entries =
+      catalog_of("platform.topology", "platform", {"platform.network_model"});
   return entries;
 }
 

@@ -1,7 +1,8 @@
 // The scenario as plain structs, with units and defaults resolved (SI units: flops/s, bytes/s, s).
-// read_scenario() reads a YAML file (plus --set overrides) through Params, collecting every error,
-// and finish_validation() throws one ConfigError listing them all. Keys of the v1 schema whose feature is not built yet
-// are rejected with "not implemented yet" (see DESIGN.md, "The whole v1 key tree").
+// read_scenario() reads a YAML file (plus --set overrides) through Params and the schema table
+// (schema.hpp: every key's type, unit, default, range and status), collecting every error and warning,
+// and finish_validation() throws one ConfigError listing the errors. Keys and values of the v1 schema
+// that are not built yet are rejected with "not implemented yet" (DESIGN.md, "Scenario schema (v1)").
 #pragma once
 
 #include <cstdint>
@@ -29,10 +30,10 @@ struct ServerSpec {
 };
 
 struct ClientsSpec {
-  std::int64_t count = 0;      // required, >= 1
-  Distribution speed;          // flops/s, drawn per client (default constant 1Gf)
-  Distribution bandwidth;      // bytes/s, drawn per client (default constant 10Mbps)
-  Distribution latency;        // s, drawn per client (default constant 20ms; may be 0)
+  std::int64_t count = 0;  // required, >= 1
+  Distribution speed;      // flops/s, drawn per client (default constant 1Gf)
+  Distribution bandwidth;  // bytes/s, drawn per client (default constant 10Mbps)
+  Distribution latency;    // s, drawn per client (default constant 20ms; may be 0)
 };
 
 enum class NetworkModel { flow, analytic };
@@ -59,8 +60,8 @@ struct DatasetSpec {
 };
 
 struct PartitionSpec {
-  std::string name;                  // iid | dirichlet | shards | natural (synthetic only)
-  double alpha = 0.5;                // dirichlet concentration
+  std::string name;                    // iid | dirichlet | shards | natural (synthetic only)
+  double alpha = 0.5;                  // dirichlet concentration
   std::int64_t shards_per_client = 2;  // shards
 };
 
@@ -94,7 +95,7 @@ struct TrainingSpec {
   TrainingMode mode = TrainingMode::sync;
   std::int64_t rounds = 10;
   std::int64_t clients_per_round = 10;  // K, <= clients.count
-  std::int64_t eval_every = 1;         // 0 = only after the last round
+  std::int64_t eval_every = 1;          // 0 = only after the last round
   ComputeMode compute = ComputeMode::real;
   // Round protocol (federated sync). deadline_s: from the round's start (selection), downloads
   // included; absent = wait for every selected client. over_selection f >= 1: select ceil(f·K)
@@ -135,7 +136,13 @@ struct Scenario {
   std::shared_ptr<ParamsContext> context;
 };
 
-// One --set override: "training.rounds=5". The value is YAML text ("[200, 100]", "2Gf").
+// ceil(over_selection x clients_per_round), the clients a round selects before the population cap,
+// robust to the rounding of the product (1.1 x 10 selects 11).
+std::int64_t over_selected_count(double over_selection, std::int64_t clients_per_round);
+
+// One --set override: "training.rounds=5". The value is YAML text ("[200, 100]", "2Gf"). A mapping is
+// merged key by key into the scenario's mapping (`--set 'training={rounds: 2}'` keeps the other training
+// keys); `key=null` removes the key, so its default applies; a key set twice warns, the later one wins.
 struct Override {
   std::string key_path;
   std::string value;
@@ -148,19 +155,22 @@ Override parse_override(const std::string& arg);
 // the caller builds the policies from them (adding their errors to the same list), then calls
 // finish_validation(), which throws every error found by both.
 // The file is read whole, refusing one over YamlLimits::max_bytes (4 MiB), then read_scenario_text.
-Scenario read_scenario(const std::string& path, const std::vector<Override>& overrides = {});
+// `strict` (--strict) is kept in the context: finish_validation then throws the warnings as errors.
+// Warnings are in scenario.context->errors.warnings().
+Scenario read_scenario(const std::string& path, const std::vector<Override>& overrides = {}, bool strict = false);
 
 // read_scenario on text already in memory; `file_label` locates the errors and gives the default name (its
 // stem). The text is read within YamlLimits (sim/scenario/yaml_reader.hpp: size, UTF-8, nesting depth,
 // nodes with aliases expanded, scalar length) before any tree is built; crossing one throws ConfigError at
 // once, located. Throws nothing but ConfigError for any text.
 Scenario read_scenario_text(const std::string& text, const std::string& file_label,
-                            const std::vector<Override>& overrides = {});
+                            const std::vector<Override>& overrides = {}, bool strict = false);
 
-// read_scenario, then throws ConfigError if any error was collected.
-Scenario load_scenario(const std::string& path, const std::vector<Override>& overrides = {});
+// read_scenario, then throws ConfigError if any error (under `strict`, any warning) was collected.
+Scenario load_scenario(const std::string& path, const std::vector<Override>& overrides = {}, bool strict = false);
 
-// Calls finish() on the policy Params and throws ConfigError if any error was collected anywhere.
+// Calls finish() on the policy Params and throws ConfigError if any error was collected anywhere (any
+// warning too under the context's `strict`), in file order.
 void finish_validation(Scenario& scenario);
 
 // The resolved scenario as YAML text (every key with its resolved value, defaults included), followed
@@ -168,7 +178,8 @@ void finish_validation(Scenario& scenario);
 std::string resolved_yaml(const Scenario& scenario, const YAML::Node& extra = YAML::Node());
 
 // Reference tables for `dtsim list`: names, parameters and defaults of the built-in datasets,
-// partitioners, models, topologies and distributions.
+// partitioners, models, topologies (views of the schema table, built values only) and distributions.
+// schema_text() (schema.hpp) lists every key.
 struct CatalogEntry {
   std::string name;
   std::string description;

@@ -86,4 +86,70 @@ TEST_SUITE("scenario") {
     CHECK(did_you_mean(long_word, {"platform", "workload"}).empty());
     CHECK(did_you_mean("platform" + std::string(2, 'x'), {"platform"}) == "platform");
   }
+
+  TEST_CASE("format_diagnostic: a warning reads 'warning:' where an error reads 'error:'") {
+    Diagnostic d{{"a.yaml", 2, 5}, "workload.local.lr", "'2' is above 1", {"x"}, Severity::warning};
+    const Diagnostic bare{{"", 0, 0}, "", "odd", {}, Severity::warning};
+
+    CHECK(format_diagnostic(d) == "a.yaml:2:5: warning: workload.local.lr: '2' is above 1\n  note: x");
+    CHECK(format_diagnostic(bare) == "warning: odd");
+  }
+
+  TEST_CASE("ErrorList: keeps warnings apart; throw_if_any throws only errors unless strict") {
+    ErrorList only_warnings;
+    only_warnings.add({{"f", 3, 1}, "b", "suspicious", {}, Severity::warning});
+    only_warnings.add({{"f", 1, 1}, "a", "odd", {}, Severity::warning});
+    ErrorList mixed = only_warnings;
+    mixed.add({{"f", 2, 1}, "c", "bad", {}});
+
+    CHECK(only_warnings.empty());
+    CHECK_NOTHROW(only_warnings.throw_if_any());
+    REQUIRE(only_warnings.warnings().size() == 2);
+    CHECK(only_warnings.warnings()[0].key_path == "a");  // in file order
+    try {
+      mixed.throw_if_any();
+      FAIL("expected a ConfigError");
+    } catch (const ConfigError& e) {
+      CHECK(std::string(e.what()) == "f:2:1: error: c: bad");
+      CHECK(e.warnings().size() == 2);
+    }
+    try {
+      only_warnings.throw_if_any(true);
+      FAIL("expected a ConfigError");
+    } catch (const ConfigError& e) {
+      REQUIRE(e.diagnostics().size() == 2);
+      CHECK(e.diagnostics()[0].severity == Severity::error);
+      CHECK(std::string(e.what()) ==
+            "f:1:1: error: a: odd\n  note: a warning, made an error by --strict\n"
+            "f:3:1: error: b: suspicious\n  note: a warning, made an error by --strict");
+    }
+  }
+
+  TEST_CASE("ErrorList: warnings have their own cap and never crowd out errors") {
+    ErrorList list;
+    for (int i = 0; i < 150; ++i)
+      list.add({{"f", i + 1, 1}, "w", "warning " + std::to_string(i), {}, Severity::warning});
+    list.add({{"f", 1, 1}, "e", "the error", {}});
+
+    CHECK(list.items().size() == 1);
+    CHECK(list.omitted() == 0);
+    CHECK(list.warnings().size() == ErrorList::kMaxKept);
+    CHECK(list.omitted_warnings() == 50);
+  }
+
+  TEST_CASE("in_file_order: sorts by file in order of first appearance, line and column, stably; command line last") {
+    const std::vector<Diagnostic> found{{{"<command line>", 1, 2}, "k", "set 2", {}},
+                                        {{"b.yaml", 5, 1}, "k", "b5", {}},
+                                        {{"a.yaml", 9, 3}, "k", "a9", {}},
+                                        {{"b.yaml", 2, 7}, "k", "b2", {}},
+                                        {{"<command line>", 1, 1}, "k", "set 1", {}},
+                                        {{"b.yaml", 2, 7}, "k", "b2 again", {}},
+                                        {{"a.yaml", 0, 0}, "k", "a", {}}};
+
+    const auto sorted = in_file_order(found);
+
+    std::vector<std::string> messages;
+    for (const auto& d : sorted) messages.push_back(d.message);
+    CHECK(messages == std::vector<std::string>{"b2", "b2 again", "b5", "a", "a9", "set 1", "set 2"});
+  }
 }

@@ -249,20 +249,11 @@ TEST_SUITE("scenario") {
     CHECK(doc.errors()[3].key_path == "d");
   }
 
-  TEST_CASE("Params: not_implemented rejects a present key and accepts an absent one") {
-    Doc doc("crash: {probability: 0.1}\n");
-
-    doc.root.not_implemented("crash");
-    doc.root.not_implemented("straggler");
-    doc.root.finish();
-
-    REQUIRE(doc.errors().size() == 1);
-    CHECK(format_diagnostic(doc.errors()[0]) == "test.yaml:1:8: error: crash: not implemented yet");
-  }
-
   TEST_CASE("Params: a value set by --set is located on the command line and names the override") {
     Doc doc("training:\n  rounds: 0\n");
+    doc.ctx->overrides.push_back({"seed", "--set seed=2", {"<command line>", 1, 1}});
     doc.ctx->overrides.push_back({"training", "--set training={rounds: 0}", {"<command line>", 1, 2}});
+    doc.ctx->override_paths["training.rounds"] = 1;
     Params training = doc.root.child("training");
 
     training.get_int("rounds", 1, 1, 10);
@@ -477,5 +468,75 @@ TEST_SUITE("scenario") {
     CHECK(a.sigma == 10);
     CHECK(doc.errors().size() == 1);
     CHECK(contains(text, "test.yaml:2:42: error: b.sigma: '1e300' is out of range; expected a number from 0 to 10"));
+  }
+
+  TEST_CASE("Params: spec-driven getters take default, range, unit and limits from the schema entry") {
+    Doc doc("training: {rounds: 0, over_selection: 1.5}\nplatform: {server: {bandwidth: 0.5bps}}\n");
+    Params training = doc.root.child("training");
+    Params server = doc.root.child("platform").child("server");
+
+    const auto rounds = training.get_int("rounds");
+    const auto eval_every = training.get_int("eval_every");
+    const auto over_selection = training.get_double("over_selection");
+    const auto latency = server.get_quantity("latency");
+    server.get_quantity("bandwidth");
+    const bool deadline_given = training.has("deadline");
+    const auto deadline = training.get_quantity("deadline");
+
+    const auto text = doc.text();
+    INFO(text);
+    CHECK(rounds == 10);  // the default, after the error
+    CHECK(eval_every == 1);
+    CHECK(over_selection == 1.5);
+    CHECK(latency == doctest::Approx(1e-3));
+    CHECK_FALSE(deadline_given);
+    CHECK(deadline == 0);
+    CHECK(contains(text,
+                   "test.yaml:1:20: error: training.rounds: '0' is out of range; expected an integer from 1 to "
+                   "1000000000"));
+    CHECK(
+        contains(text, "test.yaml:2:32: error: platform.server.bandwidth: '0.5bps' is below 1bps, the least accepted"));
+    CHECK(doc.errors().size() == 2);
+    CHECK(doc.ctx->resolved["platform"]["server"]["latency"].Scalar() == "1ms");
+    CHECK_FALSE(doc.ctx->resolved["training"]["deadline"]);
+  }
+
+  TEST_CASE("Params: applies() tells a key of the chosen variant from one of another") {
+    Doc doc("workload: {partition: {name: shards}}\n");
+    Params partition = doc.root.child("workload").child("partition");
+    Params elsewhere = doc.root.child("output");
+
+    partition.get_choice("name");
+
+    CHECK(partition.applies("shards_per_client"));
+    CHECK_FALSE(partition.applies("alpha"));
+    CHECK(elsewhere.applies("every"));          // no condition
+    CHECK(elsewhere.applies("not_in_schema"));  // nothing to tell
+  }
+
+  TEST_CASE("Params: finish() without the scenario schema reports every unread key as unknown") {
+    Doc doc("dynamics: {crash: {probability: 0.1}}\n");
+    Params dynamics = doc.root.child("dynamics");
+
+    dynamics.finish();
+
+    CHECK(doc.text() ==
+          "test.yaml:1:12: error: dynamics.crash: unknown key 'crash'\n  note: this mapping takes no keys\n");
+  }
+
+  TEST_CASE("Params: finish() with the scenario schema refuses planned keys and keys of another variant") {
+    Doc doc("dynamics: {crash: {probability: 0.1}}\nworkload: {partition: {name: iid, alpha: 0.5}}\n");
+    doc.ctx->use_schema = true;
+    Params dynamics = doc.root.child("dynamics");
+    Params partition = doc.root.child("workload").child("partition");
+
+    partition.get_choice("name");
+    dynamics.finish();
+    partition.finish();
+
+    CHECK(doc.text() ==
+          "test.yaml:1:19: error: dynamics.crash: not implemented yet\n"
+          "test.yaml:2:35: error: workload.partition.alpha: applies only when name is dirichlet\n"
+          "  note: name is 'iid' here\n");
   }
 }

@@ -1,0 +1,814 @@
+#include "sim/scenario/schema.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <unordered_map>
+
+#include "sim/scenario/scenario.hpp"
+
+namespace dtsim {
+
+namespace {
+
+constexpr double kInf = Range::kInf;
+constexpr double kBillion = 1e9;
+// An integer key without an upper end (std::int64_t's largest value).
+constexpr double kIntMax = 9223372036854775807.0;
+
+// What SimGrid 3.32 can simulate (measured): under the flow model a link slower than about 0.4 bps, or
+// a latency so long that the TCP window allows less than that, stops the run with "The Impossible Did
+// Happen"; a host so slow that a task's time overflows deadlocks it.
+const char* const kSpeedReason = "a host slower than 1 flop/s cannot be simulated";
+const char* const kBandwidthReason = "SimGrid's network solver fails on links slower than about 0.4 bps";
+const char* const kLatencyReason =
+    "over a longer latency a TCP flow gets less than 2 B/s (window / round trip), and SimGrid's network "
+    "solver fails below about 0.4 bps";
+const char* const kLongLatency = "a network latency is usually milliseconds";
+
+// Fluent construction of one entry, so that the table below reads one key per statement.
+class Key {
+ public:
+  Key(std::string path, KeyType type) {
+    spec_.path = std::move(path);
+    spec_.type = type;
+  }
+  Key& unit(UnitKind u) { return spec_.unit = u, *this; }
+  Key& def(std::string text) {
+    spec_.default_kind = DefaultKind::value;
+    spec_.default_text = std::move(text);
+    return *this;
+  }
+  Key& required() { return spec_.default_kind = DefaultKind::required, *this; }
+  Key& computed(std::string how) {
+    spec_.default_kind = DefaultKind::computed;
+    spec_.default_text = std::move(how);
+    return *this;
+  }
+  Key& def_when(std::string key, std::string equals, std::string value) {
+    spec_.default_when.push_back({{std::move(key), {std::move(equals)}}, std::move(value)});
+    return *this;
+  }
+  // Closed [min, max] unless marked open.
+  Key& range(double min, double max, bool min_open = false, bool max_open = false) {
+    spec_.range.min = min;
+    spec_.range.max = max;
+    spec_.range.min_open = min_open;
+    spec_.range.max_open = max_open;
+    return *this;
+  }
+  // Limits of what can be simulated, quoted in the user's units.
+  Key& limits(std::string min_text, std::string max_text, std::string reason) {
+    spec_.range.min_text = std::move(min_text);
+    spec_.range.max_text = std::move(max_text);
+    spec_.range.reason = std::move(reason);
+    return *this;
+  }
+  Key& reason(std::string why) { return spec_.range.reason = std::move(why), *this; }
+  // The ranges SimGrid can simulate, shared by every speed, bandwidth and latency.
+  Key& speed_range() { return range(kMinSpeedFlopsPerS, kInf).limits("1f", "", kSpeedReason); }
+  Key& bandwidth_range() { return range(kMinBandwidthBytesPerS, kInf).limits("1bps", "", kBandwidthReason); }
+  Key& latency_range() { return range(0, kMaxLatencyS).limits("", "1d", kLatencyReason); }
+  Key& suspicious_above(double above, std::string text, std::string reason) {
+    spec_.suspicious = Suspicious{std::nullopt, above, "", std::move(text), std::move(reason)};
+    return *this;
+  }
+  Key& suspicious_below(double below, std::string text, std::string reason) {
+    spec_.suspicious = Suspicious{below, std::nullopt, std::move(text), "", std::move(reason)};
+    return *this;
+  }
+  Key& help(std::string text) { return spec_.help = std::move(text), *this; }
+  Key& planned() { return spec_.status = KeyStatus::planned, *this; }
+  Key& only_built(std::string value) {
+    spec_.status = KeyStatus::planned;
+    spec_.only_built = std::move(value);
+    return *this;
+  }
+  Key& value(std::string name, std::string help, KeyStatus status = KeyStatus::built) {
+    spec_.values.push_back({std::move(name), status, std::move(help)});
+    return *this;
+  }
+  Key& planned_value(std::string name, std::string help) {
+    return value(std::move(name), std::move(help), KeyStatus::planned);
+  }
+  Key& when(std::string key, std::vector<std::string> values) {
+    spec_.when.push_back({std::move(key), std::move(values)});
+    return *this;
+  }
+  Key& noun(std::string one, std::string many) {
+    spec_.noun = std::move(one);
+    spec_.nouns = std::move(many);
+    return *this;
+  }
+  Key& open() { return spec_.open = true, *this; }
+  operator KeySpec() const { return spec_; }  // NOLINT(google-explicit-constructor): the table reads better
+
+ private:
+  KeySpec spec_;
+};
+
+Key mapping(std::string path) { return Key(std::move(path), KeyType::mapping); }
+Key integer(std::string path) { return Key(std::move(path), KeyType::integer); }
+Key real(std::string path) { return Key(std::move(path), KeyType::real); }
+Key boolean(std::string path) { return Key(std::move(path), KeyType::boolean); }
+Key string(std::string path) { return Key(std::move(path), KeyType::string); }
+Key path_key(std::string path) { return Key(std::move(path), KeyType::path); }
+Key choice(std::string path) { return Key(std::move(path), KeyType::choice); }
+Key quantity(std::string path, UnitKind unit) { return Key(std::move(path), KeyType::quantity).unit(unit); }
+Key distribution(std::string path, std::optional<UnitKind> unit) {
+  Key k(std::move(path), KeyType::distribution);
+  if (unit) k.unit(*unit);
+  return k;
+}
+
+std::vector<KeySpec> build_table() {
+  std::vector<KeySpec> t;
+  auto add = [&t](KeySpec k) { t.push_back(std::move(k)); };
+
+  add(string("name")
+          .computed("the scenario file's stem")
+          .help("names the output folder results/<name>/ (at most 255 bytes: letters, digits, _ . -)"));
+  add(integer("seed").def("1").range(0, kIntMax).help("seeds every random stream (keyed by seed, purpose and ids)"));
+
+  // platform
+  add(mapping("platform").help("the hosts and the network between them"));
+  add(choice("platform.topology")
+          .def("star")
+          .noun("topology", "topologies")
+          .help("how the hosts are connected")
+          .value("star", "one server, every client on its own link to it")
+          .planned_value("sites", "clients grouped in sites behind shared uplinks, sites joined by a WAN")
+          .planned_value("cluster", "workers on one switched cluster network")
+          .planned_value("fat_tree", "workers in a fat-tree datacenter network")
+          .planned_value("xml", "a SimGrid platform file (platform.file)"));
+  add(choice("platform.network_model")
+          .def("flow")
+          .noun("network model", "network models")
+          .help("how transfers share links")
+          .value("flow", "SimGrid LV08: concurrent TCP flows share each link's bandwidth")
+          .value("analytic", "CM02, crosstraffic 0: an uncontended time is latency + bytes / bandwidth"));
+  add(choice("platform.solver")
+          .def("auto")
+          .planned()
+          .noun("solver", "solvers")
+          .help("how transfer times are computed")
+          .planned_value("auto", "an exact fast path where it applies, else SimGrid")
+          .planned_value("simgrid", "always SimGrid's solver"));
+  add(mapping("platform.server").help("the coordinating server's host and link"));
+  add(quantity("platform.server.speed", UnitKind::flop_rate)
+          .def("1Tf")
+          .speed_range()
+          .help("the server's compute speed (flops/s)"));
+  add(quantity("platform.server.bandwidth", UnitKind::data_rate)
+          .def("1Gbps")
+          .bandwidth_range()
+          .help("the server link's bandwidth, each direction (bytes/s)"));
+  add(quantity("platform.server.latency", UnitKind::time)
+          .def("1ms")
+          .latency_range()
+          .suspicious_above(10, "10s", kLongLatency)
+          .help("the server link's latency (s; may be 0)"));
+  add(mapping("platform.host_classes")
+          .planned()
+          .help("optional classes of client hosts; each client draws a class by weight"));
+  add(mapping("platform.host_classes.*").planned().help("one host class, named by its key (phone, laptop, ...)"));
+  add(real("platform.host_classes.*.weight")
+          .planned()
+          .range(0, kInf)
+          .help("the class's share of the clients (weights need not sum to 1)"));
+  add(quantity("platform.host_classes.*.speed", UnitKind::flop_rate)
+          .planned()
+          .speed_range()
+          .help("the class's compute speed (flops/s)"));
+  add(real("platform.host_classes.*.efficiency")
+          .planned()
+          .range(0, 1, true)
+          .help("fraction of the speed a training task achieves (compute time = flops / (speed x efficiency))"));
+  add(real("platform.host_classes.*.watts_idle").planned().range(0, kInf).help("power drawn while idle (W)"));
+  add(real("platform.host_classes.*.watts_busy").planned().range(0, kInf).help("power drawn while computing (W)"));
+  add(mapping("platform.clients").help("the client population"));
+  add(integer("platform.clients.count").required().range(1, kBillion).help("registered clients"));
+  add(distribution("platform.clients.speed", UnitKind::flop_rate)
+          .def("1Gf")
+          .speed_range()
+          .help("each client's compute speed, drawn per client (flops/s)"));
+  add(distribution("platform.clients.bandwidth", UnitKind::data_rate)
+          .def("10Mbps")
+          .bandwidth_range()
+          .help("each client link's bandwidth, drawn per client (bytes/s)"));
+  add(distribution("platform.clients.latency", UnitKind::time)
+          .def("20ms")
+          .latency_range()
+          .suspicious_above(10, "10s", kLongLatency)
+          .help("each client link's latency, drawn per client (s; may be 0)"));
+  add(path_key("platform.clients.trace").planned().help("per-client speeds and links from a CSV file"));
+  add(mapping("platform.sites").planned().when("platform.topology", {"sites"}).help("sites of clients"));
+  add(integer("platform.sites.count").planned().range(1, kBillion).help("sites; clients are spread over them"));
+  add(quantity("platform.sites.uplink", UnitKind::data_rate)
+          .planned()
+          .bandwidth_range()
+          .help("each site's shared uplink (bytes/s)"));
+  add(mapping("platform.sites.wan").planned().help("the network joining the sites and the server"));
+  add(quantity("platform.sites.wan.bandwidth", UnitKind::data_rate)
+          .planned()
+          .bandwidth_range()
+          .help("WAN bandwidth (bytes/s)"));
+  add(quantity("platform.sites.wan.latency", UnitKind::time).planned().latency_range().help("WAN latency (s)"));
+  add(mapping("platform.workers")
+          .planned()
+          .when("platform.topology", {"cluster", "fat_tree"})
+          .help("data- or expert-parallel workers"));
+  add(integer("platform.workers.count").planned().range(1, kBillion).help("workers (devices)"));
+  add(quantity("platform.workers.speed", UnitKind::flop_rate)
+          .planned()
+          .speed_range()
+          .help("each worker's compute speed (flops/s)"));
+  add(mapping("platform.workers.link").planned().help("each worker's link"));
+  add(quantity("platform.workers.link.bandwidth", UnitKind::data_rate)
+          .planned()
+          .bandwidth_range()
+          .help("worker link bandwidth (bytes/s)"));
+  add(quantity("platform.workers.link.latency", UnitKind::time)
+          .planned()
+          .latency_range()
+          .help("worker link latency (s)"));
+  add(path_key("platform.file").planned().when("platform.topology", {"xml"}).help("a SimGrid platform XML file"));
+  add(mapping("platform.map")
+          .planned()
+          .when("platform.topology", {"xml"})
+          .help("which hosts of platform.file play which role"));
+  add(string("platform.map.clients").planned().help("a regular expression over host names (\"host-.*\")"));
+
+  // dynamics
+  add(mapping("dynamics").help("how hosts misbehave; every key is optional, absent means none"));
+  add(distribution("dynamics.straggler", std::nullopt)
+          .planned()
+          .help("a factor on each task's compute time ({dist: shifted_exponential, shift, rate})"));
+  add(mapping("dynamics.availability").planned().help("when clients are online"));
+  add(choice("dynamics.availability.model")
+          .planned()
+          .noun("availability model", "availability models")
+          .help("how on and off periods alternate")
+          .planned_value("markov", "exponential on and off periods (mean_on, mean_off)"));
+  add(quantity("dynamics.availability.mean_on", UnitKind::time)
+          .planned()
+          .range(0, kInf, true)
+          .help("mean online period (s)"));
+  add(quantity("dynamics.availability.mean_off", UnitKind::time)
+          .planned()
+          .range(0, kInf, true)
+          .help("mean offline period (s)"));
+  add(path_key("dynamics.availability.trace").planned().help("on/off periods per client from a CSV file"));
+  add(mapping("dynamics.crash").planned().help("clients that crash during their work"));
+  add(real("dynamics.crash.probability")
+          .planned()
+          .range(0, 1)
+          .help("per selected client per round; the crash falls at a uniform point of its work"));
+  add(mapping("dynamics.bandwidth_profile").planned().help("link bandwidths that change over time"));
+  add(path_key("dynamics.bandwidth_profile.trace").planned().help("bandwidth factors over time from a CSV file"));
+
+  // workload
+  add(mapping("workload").help("what is learned: data, its split over clients, the model, local training"));
+  add(mapping("workload.dataset").help("the training and test data"));
+  add(choice("workload.dataset.name")
+          .required()
+          .noun("dataset", "datasets")
+          .help("which dataset")
+          .value("fashion_mnist", "Fashion-MNIST images (28x28, 10 classes) read from idx files")
+          .value("synthetic", "FedProx synthetic(alpha, beta): one generated user per client (Li et al., MLSys 2020)"));
+  const std::vector<std::string> fmnist{"fashion_mnist"}, synthetic{"synthetic"};
+  add(path_key("workload.dataset.path")
+          .def("/usr/share/datasets/fashion-mnist")
+          .when("workload.dataset.name", fmnist)
+          .help("the folder holding the four Fashion-MNIST idx files"));
+  add(integer("workload.dataset.max_train")
+          .def("0")
+          .range(0, kIntMax)
+          .when("workload.dataset.name", fmnist)
+          .help("0 = all 60,000 training samples; else the first max_train"));
+  add(integer("workload.dataset.max_test")
+          .def("0")
+          .range(0, kIntMax)
+          .when("workload.dataset.name", fmnist)
+          .help("0 = all 10,000 test samples; else the first max_test"));
+  add(mapping("workload.dataset.normalize")
+          .planned()
+          .when("workload.dataset.name", fmnist)
+          .help("pixel normalisation: (x - mean) / std"));
+  add(real("workload.dataset.normalize.mean").planned().def("0").help("subtracted from each pixel in [0, 1]"));
+  add(real("workload.dataset.normalize.std").planned().def("1").range(0, kInf, true).help("divides each pixel"));
+  add(real("workload.dataset.alpha")
+          .def("1")
+          .range(0, kInf)
+          .when("workload.dataset.name", synthetic)
+          .help("how much the users' models differ (FedProx alpha)"));
+  add(real("workload.dataset.beta")
+          .def("1")
+          .range(0, kInf)
+          .when("workload.dataset.name", synthetic)
+          .help("how much the users' inputs differ (FedProx beta)"));
+  add(boolean("workload.dataset.iid")
+          .def("false")
+          .when("workload.dataset.name", synthetic)
+          .help("one model and input distribution shared by every user"));
+  add(integer("workload.dataset.dimension")
+          .def("60")
+          .range(1, 100'000)
+          .when("workload.dataset.name", synthetic)
+          .help("features per sample"));
+  add(integer("workload.dataset.classes")
+          .def("10")
+          .range(2, 1000)
+          .when("workload.dataset.name", synthetic)
+          .help("label classes"));
+  add(mapping("workload.partition").help("how the training samples are split over the clients"));
+  add(choice("workload.partition.name")
+          .def("iid")
+          .def_when("workload.dataset.name", "synthetic", "natural")
+          .noun("partition", "partitions")
+          .help("the split")
+          .value("iid", "uniform random split into equal shares (default for fashion_mnist)")
+          .value("dirichlet", "per-class label proportions drawn from Dirichlet(alpha)")
+          .value("shards", "sorted by label, cut into shards, each client takes shards_per_client")
+          .value("natural", "the dataset's own users (synthetic only; its default)"));
+  add(real("workload.partition.alpha")
+          .def("0.5")
+          .range(0, kInf, true)
+          .when("workload.partition.name", {"dirichlet"})
+          .suspicious_below(0.01, "0.01", "nearly every client then holds a single class")
+          .help("Dirichlet concentration: small = strong label skew"));
+  add(integer("workload.partition.shards_per_client")
+          .def("2")
+          .range(1, 1000)
+          .when("workload.partition.name", {"shards"})
+          .help("label-sorted shards each client takes"));
+  add(mapping("workload.model").help("the model every client trains"));
+  add(choice("workload.model.name")
+          .required()
+          .noun("model", "models")
+          .help("the architecture")
+          .value("logistic", "multinomial logistic regression")
+          .value("mlp", "multilayer perceptron with ReLU hidden layers")
+          .planned_value("cnn", "a convolutional network")
+          .planned_value("moe", "a mixture of experts (workload.moe)"));
+  add(Key("workload.model.hidden", KeyType::int_list)
+          .def("[200]")
+          .range(1, 65536)
+          .when("workload.model.name", {"mlp"})
+          .help("widths of the hidden layers, input side first"));
+  add(real("workload.model.dropout")
+          .def("0")
+          .only_built("0")
+          .range(0, 1, false, true)
+          .when("workload.model.name", {"mlp", "cnn"})
+          .help("dropout rate of the hidden layers (only 0 is built)"));
+  add(mapping("workload.local").help("local training on each client: SGD, PyTorch semantics"));
+  add(integer("workload.local.epochs").def("1").range(1, 100'000).help("passes over the client's samples per round"));
+  add(integer("workload.local.batch_size").def("10").range(1, kBillion).help("samples per SGD step"));
+  add(real("workload.local.lr")
+          .def("0.01")
+          .range(0, 1e6, true)
+          .suspicious_above(1, "1", "a learning rate above 1 usually makes SGD diverge")
+          .help("SGD learning rate"));
+  add(real("workload.local.momentum")
+          .def("0")
+          .range(0, 1, false, true)
+          .reason("momentum 1 or more never forgets a gradient, so local SGD diverges")
+          .help("SGD momentum"));
+  add(real("workload.local.weight_decay")
+          .def("0")
+          .range(0, kInf)
+          .suspicious_above(0.1, "0.1", "weight decay that strong drives the weights to 0")
+          .help("L2 weight decay added to the gradient"));
+  add(distribution("workload.local.epochs_dist", std::nullopt)
+          .planned()
+          .help("local epochs drawn per client and round ({dist: choice, values: [1, 2, 5]}); replaces epochs"));
+  add(mapping("workload.byzantine").planned().help("clients that send malicious updates"));
+  add(real("workload.byzantine.fraction").planned().range(0, 1).help("share of the clients that are byzantine"));
+  add(choice("workload.byzantine.behaviour")
+          .planned()
+          .noun("byzantine behaviour", "byzantine behaviours")
+          .help("what a byzantine client sends")
+          .planned_value("sign_flip", "its update, negated"));
+  add(mapping("workload.moe").planned().when("workload.model.name", {"moe"}).help("the mixture-of-experts model"));
+  add(integer("workload.moe.experts").planned().range(1, 1e6).help("experts per MoE layer"));
+  add(integer("workload.moe.top_k").planned().range(1, 1e6).help("experts each token is routed to"));
+  add(real("workload.moe.capacity_factor")
+          .planned()
+          .range(0, kInf, true)
+          .help("expert capacity as a multiple of the even share of tokens"));
+  add(integer("workload.moe.d_model").planned().range(1, 1e6).help("model (token) width"));
+  add(integer("workload.moe.d_ff").planned().range(1, 1e6).help("each expert's hidden width"));
+  add(mapping("workload.moe.balancing").planned().help("load balancing across experts"));
+  add(choice("workload.moe.balancing.name")
+          .planned()
+          .noun("balancing", "balancings")
+          .help("the balancing rule")
+          .planned_value("aux_loss", "an auxiliary load-balancing loss"));
+  add(real("workload.moe.balancing.weight").planned().range(0, kInf).help("weight of the auxiliary loss"));
+  add(mapping("workload.moe.routing").planned().help("how tokens pick experts"));
+  add(choice("workload.moe.routing.name")
+          .planned()
+          .noun("routing", "routings")
+          .help("the router")
+          .planned_value("learned", "a learned gate (top-k softmax)"));
+
+  // training
+  add(mapping("training").help("the training protocol"));
+  add(choice("training.paradigm")
+          .def("federated")
+          .noun("paradigm", "paradigms")
+          .help("who trains and how updates meet")
+          .value("federated", "a server aggregates the selected clients' local updates each round")
+          .planned_value("data_parallel", "workers all-reduce gradients every step")
+          .planned_value("expert_parallel", "experts spread over devices; tokens move all-to-all"));
+  add(choice("training.compute")
+          .def("real")
+          .noun("compute mode", "compute modes")
+          .help("whether learning is computed")
+          .value("real", "real training on real data: loss and accuracy are measured")
+          .value("none", "timing only, no training (as --no-train)"));
+  add(choice("training.mode")
+          .def("sync")
+          .noun("mode", "modes")
+          .help("when the server aggregates")
+          .value("sync", "rounds: select, collect by the round's rule, aggregate")
+          .planned_value("async", "the server applies each update as it arrives")
+          .planned_value("buffered", "the server aggregates every `buffer` arrivals"));
+  add(integer("training.rounds").def("10").range(1, kBillion).help("server aggregations (global model versions)"));
+  add(integer("training.clients_per_round")
+          .def("10")
+          .range(1, kBillion)
+          .help("K: clients kept per round (at most platform.clients.count)"));
+  add(integer("training.eval_every")
+          .def("1")
+          .range(0, kIntMax)
+          .help("evaluate the global model every n-th round and after the last; 0: only after the last"));
+  add(quantity("training.deadline", UnitKind::time)
+          .range(0, kInf, true)
+          .when("training.mode", {"sync"})
+          .suspicious_below(1e-3, "1ms", "that is shorter than a network round trip, so every client is late")
+          .help("a round ends this long after it starts, downloads included (s); absent = wait for all"));
+  add(real("training.over_selection")
+          .def("1")
+          .range(1, kInf)
+          .suspicious_above(3, "3", "most selected clients' work is then thrown away")
+          .help("select ceil(f x K) clients (capped at the population), keep the first K to arrive"));
+  add(integer("training.min_completed")
+          .def("1")
+          .range(1, kBillion)
+          .help("a round with fewer arrivals keeps the model unchanged (at most clients_per_round)"));
+  add(boolean("training.partial_work")
+          .planned()
+          .def("false")
+          .when("training.mode", {"sync"})
+          .help("late clients send the steps they finished"));
+  add(integer("training.buffer")
+          .planned()
+          .range(1, kBillion)
+          .when("training.mode", {"buffered"})
+          .help("arrivals per aggregation"));
+  add(integer("training.concurrency")
+          .planned()
+          .range(1, kBillion)
+          .when("training.mode", {"async", "buffered"})
+          .help("clients training at once"));
+  add(integer("training.steps")
+          .planned()
+          .range(1, kBillion)
+          .when("training.paradigm", {"data_parallel", "expert_parallel"})
+          .help("training steps (each one round)"));
+  add(integer("training.partitions")
+          .planned()
+          .range(1, kBillion)
+          .when("training.paradigm", {"data_parallel"})
+          .help("data partitions the gradient is computed over"));
+  add(integer("training.checkpoint_every")
+          .planned()
+          .def("0")
+          .range(0, kBillion)
+          .help("rounds between checkpoints (for --resume); 0 = off"));
+  add(mapping("training.divergence").planned().help("ending a run whose loss explodes"));
+  add(real("training.divergence.factor")
+          .planned()
+          .def("1e6")
+          .range(1, kInf, true)
+          .help("a loss above factor x the first measured loss ends the run"));
+
+  // policies
+  add(mapping("policies").help("the swappable rules that steer training (dtsim list names them)"));
+  add(mapping("policies.aggregation").open().help("the aggregation rule; its other keys are the rule's parameters"));
+  add(string("policies.aggregation.name").def("fedavg").help("a registered aggregation policy"));
+  add(mapping("policies.scheduling").open().help("the client selection; its other keys are the policy's parameters"));
+  add(string("policies.scheduling.name").def("uniform").help("a registered scheduling policy"));
+  add(mapping("policies.coding").planned().help("gradient coding against stragglers"));
+  add(string("policies.coding.name").planned().help("a coding scheme (cyclic_repetition, ...)"));
+  add(integer("policies.coding.stragglers").planned().range(0, kBillion).help("stragglers the code tolerates"));
+  add(mapping("policies.placement").planned().help("where experts live"));
+  add(string("policies.placement.name").planned().help("a placement policy (replicate_hot, ...)"));
+  add(integer("policies.placement.every").planned().range(1, kBillion).help("rounds between re-placements"));
+  add(integer("policies.placement.memory").planned().range(1, kBillion).help("experts a device can hold"));
+
+  // output
+  add(mapping("output").help("what is written besides rounds.csv and runs.csv"));
+  add(boolean("output.clients_csv").def("true").help("write clients.csv (one row per selected client and round)"));
+  add(integer("output.every").def("1").range(1, kBillion).help("write clients.csv rows for every n-th round"));
+
+  add(Key("provenance", KeyType::any)
+          .help("written into run.yaml by a run (version, commit, inputs' checksums); accepted, not read"));
+  return t;
+}
+
+struct Index {
+  std::vector<KeySpec> table = build_table();
+  std::unordered_map<std::string_view, const KeySpec*> by_path;
+  std::vector<const KeySpec*> patterns;  // the paths with a "*" segment
+  Index() {
+    for (const auto& k : table) {
+      by_path.emplace(k.path, &k);
+      if (k.path.find('*') != std::string::npos) patterns.push_back(&k);
+    }
+  }
+};
+
+const Index& index() {
+  static const Index i;
+  return i;
+}
+
+std::string_view parent_of(std::string_view path) {
+  const auto dot = path.rfind('.');
+  return dot == std::string_view::npos ? std::string_view() : path.substr(0, dot);
+}
+
+// Matches `path` against `pattern` segment by segment, "*" matching any one segment.
+bool matches(std::string_view pattern, std::string_view path) {
+  while (true) {
+    const auto pd = pattern.find('.'), qd = path.find('.');
+    const auto ps = pattern.substr(0, pd), qs = path.substr(0, qd);
+    if (ps != "*" && ps != qs) return false;
+    if ((pd == std::string_view::npos) != (qd == std::string_view::npos)) return false;
+    if (pd == std::string_view::npos) return true;
+    pattern.remove_prefix(pd + 1);
+    path.remove_prefix(qd + 1);
+  }
+}
+
+std::string number_text(double v) {
+  if (v >= kIntMax) return "max";
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{}", static_cast<std::int64_t>(v));
+  return fmt::format("{}", v);
+}
+
+const char* unit_symbol(UnitKind u) {
+  switch (u) {
+    case UnitKind::flop_rate:
+      return "flops/s";
+    case UnitKind::data_rate:
+      return "bytes/s";
+    case UnitKind::time:
+      return "s";
+    case UnitKind::data_size:
+      return "bytes";
+  }
+  return "";
+}
+
+const char* unit_noun(UnitKind u) {
+  switch (u) {
+    case UnitKind::flop_rate:
+      return "flop rate";
+    case UnitKind::data_rate:
+      return "data rate";
+    case UnitKind::time:
+      return "time";
+    case UnitKind::data_size:
+      return "data size";
+  }
+  return "";
+}
+
+std::string status_text(const KeySpec& k) {
+  if (k.only_built) return "planned (only " + *k.only_built + " built)";
+  return k.status == KeyStatus::built ? "built" : "planned";
+}
+
+std::string default_text(const KeySpec& k) {
+  std::string out;
+  switch (k.default_kind) {
+    case DefaultKind::value:
+      out = k.default_text;
+      break;
+    case DefaultKind::required:
+      out = "required";
+      break;
+    case DefaultKind::none:
+      out = k.type == KeyType::mapping || k.type == KeyType::any ? "" : "none";
+      break;
+    case DefaultKind::computed:
+      out = "<" + k.default_text + ">";
+      break;
+  }
+  for (const auto& d : k.default_when) {
+    std::string values;
+    for (const auto& v : d.when.values) values += (values.empty() ? "" : "|") + v;
+    out += " (" + d.value + " if " + d.when.key + "=" + values + ")";
+  }
+  return out;
+}
+
+std::string condition_text(const KeySpec& k) {
+  std::string out;
+  for (const auto& c : k.when) {
+    std::string values;
+    for (const auto& v : c.values) values += (values.empty() ? "" : "|") + v;
+    out += (out.empty() ? "only when " : " and ") + c.key + " is " + values;
+  }
+  return out;
+}
+
+std::string suspicious_text(const KeySpec& k) {
+  if (!k.suspicious) return "";
+  const auto& s = *k.suspicious;
+  return "warns " + (s.below ? "below " + s.below_text : "above " + s.above_text) + ": " + s.reason;
+}
+
+// Plain text in a markdown table cell: no line break, no '|' that would end the cell, no '<' read as HTML.
+std::string md_text(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|')
+      out += "\\|";
+    else if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else
+      out += c == '\n' ? ' ' : c;
+  }
+  return out;
+}
+
+// Code in a markdown table cell; '|' still needs its escape there.
+std::string md_code(const std::string& text) {
+  if (text.empty()) return "";
+  std::string out = "`";
+  for (char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out + "`";
+}
+
+std::string md_default(const KeySpec& k) {
+  switch (k.default_kind) {
+    case DefaultKind::value: {
+      std::string out = md_code(k.default_text);
+      for (const auto& d : k.default_when)
+        out += " (" + md_code(d.value) + " when " + md_code(d.when.key) + " is " + md_code(d.when.values[0]) + ")";
+      return out;
+    }
+    case DefaultKind::required:
+      return "required";
+    case DefaultKind::none:
+      return k.type == KeyType::mapping || k.type == KeyType::any ? "" : "none";
+    case DefaultKind::computed:
+      return md_text(k.default_text);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::vector<std::string> KeySpec::built_values() const {
+  std::vector<std::string> out;
+  for (const auto& v : values)
+    if (v.status == KeyStatus::built) out.push_back(v.name);
+  return out;
+}
+
+const ChoiceValue* KeySpec::value(std::string_view name) const {
+  for (const auto& v : values)
+    if (v.name == name) return &v;
+  return nullptr;
+}
+
+const std::vector<KeySpec>& schema() { return index().table; }
+
+const KeySpec* find_key(std::string_view path) {
+  const auto& i = index();
+  if (const auto it = i.by_path.find(path); it != i.by_path.end()) return it->second;
+  for (const KeySpec* k : i.patterns)
+    if (matches(k->path, path)) return k;
+  return nullptr;
+}
+
+std::vector<const KeySpec*> schema_children(std::string_view parent) {
+  std::vector<const KeySpec*> out;
+  for (const auto& k : schema())
+    if (parent_of(k.path) == parent) out.push_back(&k);
+  return out;
+}
+
+std::string type_text(const KeySpec& k) {
+  switch (k.type) {
+    case KeyType::integer:
+      return "integer";
+    case KeyType::real:
+      return "real";
+    case KeyType::boolean:
+      return "boolean";
+    case KeyType::string:
+      return "string";
+    case KeyType::path:
+      return "path";
+    case KeyType::choice:
+      return "choice";
+    case KeyType::quantity:
+      return fmt::format("{} ({})", unit_noun(*k.unit), unit_symbol(*k.unit));
+    case KeyType::distribution:
+      return k.unit ? fmt::format("distribution of {} ({})", unit_noun(*k.unit), unit_symbol(*k.unit))
+                    : "distribution (unitless)";
+    case KeyType::int_list:
+      return "list of integers";
+    case KeyType::mapping:
+      return "mapping";
+    case KeyType::any:
+      return "any";
+  }
+  return "";
+}
+
+std::string range_text(const KeySpec& k) {
+  const Range& r = k.range;
+  if (r.min == -kInf && r.max == kInf) return "";
+  const std::string lo = r.min == -kInf ? "-inf" : r.min_text.empty() ? number_text(r.min) : r.min_text;
+  const std::string hi = r.max == kInf ? "inf" : r.max_text.empty() ? number_text(r.max) : r.max_text;
+  const bool lo_open = r.min_open || r.min == -kInf, hi_open = r.max_open || r.max == kInf;
+  const std::string range = std::string(lo_open ? "(" : "[") + lo + ", " + hi + (hi_open ? ")" : "]");
+  return k.type == KeyType::int_list ? "each in " + range : range;
+}
+
+std::string schema_text() {
+  struct Row {
+    std::string path, type, def, range, status, help;
+  };
+  std::vector<Row> rows{{"KEY", "TYPE", "DEFAULT", "RANGE", "STATUS", "HELP"}};
+  for (const auto& k : schema()) {
+    std::string help = k.help;
+    if (const auto c = condition_text(k); !c.empty()) help += "; " + c;
+    if (const auto s = suspicious_text(k); !s.empty()) help += "; " + s;
+    if (k.open) help += "; further keys: the component's parameters (see the registries above)";
+    rows.push_back({k.path, type_text(k), default_text(k), range_text(k), status_text(k), help});
+    for (const auto& v : k.values)
+      rows.push_back({"  = " + v.name, "", "", "", v.status == KeyStatus::built ? "built" : "planned", v.help});
+  }
+  std::size_t widths[5] = {};
+  for (const auto& r : rows) {
+    const std::string* cells[5] = {&r.path, &r.type, &r.def, &r.range, &r.status};
+    for (int i = 0; i < 5; ++i) widths[i] = std::max(widths[i], cells[i]->size());
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line = fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {}", r.path, widths[0], r.type, widths[1],
+                                   r.def, widths[2], r.range, widths[3], r.status, widths[4], r.help);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string schema_markdown() {
+  std::string out =
+      "Every key of a scenario, generated from the schema table (sim/scenario/schema.cpp) by "
+      "`schema_markdown()`.\n"
+      "Planned keys and values are part of the v1 tree but not built yet: a scenario that sets them is "
+      "refused with \"not implemented yet\".\n"
+      "Ranges are in SI units (flops/s, bytes/s, s); a quantity is written with its unit (`5Gf`, `20Mbps`, "
+      "`30ms`). A distribution is a bare value (a constant) or `{dist: uniform, min: ..., max: ...}` "
+      "(constant, uniform, normal, lognormal, choice).\n";
+  std::string section;
+  for (const auto& k : schema()) {
+    // A section per top-level mapping; the top-level values before the first one share one.
+    const bool top = k.path.find('.') == std::string::npos;
+    const std::string name =
+        top && k.type != KeyType::mapping && k.type != KeyType::any && (section.empty() || section == "top level")
+            ? "top level"
+            : k.path.substr(0, k.path.find('.'));
+    if (name != section) {
+      section = name;
+      out +=
+          "\n## " + name + "\n\n| Key | Type | Default | Range | Status | Description |\n|---|---|---|---|---|---|\n";
+    }
+    std::string help = md_text(k.help);
+    if (const auto c = condition_text(k); !c.empty()) help += "; " + md_text(c);
+    if (const auto s = suspicious_text(k); !s.empty()) help += "; " + md_text(s);
+    if (k.open) help += "; its other keys are the component's parameters (`dtsim list`)";
+    for (const auto& v : k.values)
+      help += "<br>" + md_code(v.name) + (v.status == KeyStatus::built ? "" : " (planned)") + ": " + md_text(v.help);
+    out += "| " + md_code(k.path) + " | " + md_text(type_text(k)) + " | " + md_default(k) + " | " +
+           md_text(range_text(k)) + " | " + status_text(k) + " | " + help + " |\n";
+  }
+  return out;
+}
+
+}  // namespace dtsim
