@@ -18,7 +18,7 @@ std::string format_diagnostic(const Diagnostic& d) {
   return out;
 }
 
-void ErrorList::throw_if_any() const {
+void ErrorList::throw_if_any(bool) const {
   if (!items_.empty()) throw ConfigError(items_, omitted_);
 }
 

@@ -44,9 +44,10 @@ class ErrorList {
   }
   bool empty() const { return items_.empty(); }
   const std::vector<Diagnostic>& items() const { return items_; }
+  std::vector<Diagnostic> warnings() const { return {}; }  // TEMP shim until the schema work lands
   std::size_t omitted() const { return omitted_; }  // errors found beyond the kept ones
   // Throws ConfigError with every kept diagnostic (and the count of omitted ones) when any was added.
-  void throw_if_any() const;
+  void throw_if_any(bool strict = false) const;
 
  private:
   std::vector<Diagnostic> items_;
@@ -61,6 +62,7 @@ class ConfigError : public std::runtime_error {
   explicit ConfigError(const std::string& message);
   const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
   std::size_t omitted() const { return omitted_; }
+  std::vector<Diagnostic> warnings() const { return {}; }  // TEMP shim
 
  private:
   std::vector<Diagnostic> diagnostics_;

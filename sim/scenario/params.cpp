@@ -521,3 +521,14 @@ void Params::finish() {
 }
 
 }  // namespace dtsim
+
+namespace dtsim {
+void report_at(ParamsContext& ctx, Severity severity, const std::string& key_path, std::string message,
+               std::vector<std::string> notes) {
+  ctx.errors.add({{ctx.file, 0, 0}, key_path, std::move(message), std::move(notes), severity});
+}
+}  // namespace dtsim
+namespace dtsim {
+std::string schema_text() { return "(schema)\n"; }
+std::string schema_markdown() { return "(schema)\n"; }
+}  // namespace dtsim

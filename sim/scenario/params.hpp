@@ -21,6 +21,7 @@
 
 #include "sim/scenario/config_error.hpp"
 #include "sim/scenario/distribution.hpp"
+#include "sim/scenario/schema.hpp"
 #include "sim/scenario/units.hpp"
 
 namespace dtsim {
@@ -49,7 +50,11 @@ struct ParamsContext {
   ErrorList errors;        // everything found so far
   YAML::Node resolved;     // the resolved tree (map), written by getters
   std::vector<OverrideOrigin> overrides;
+  bool strict = false;
 };
+// TEMP shim until the schema work lands.
+void report_at(ParamsContext& ctx, Severity severity, const std::string& key_path, std::string message,
+               std::vector<std::string> notes = {});
 
 // How a node reads in a message: "a mapping", "a list", "'text'" or "no value".
 std::string describe_node(const YAML::Node& node);
