@@ -11,9 +11,16 @@ namespace dtsim::models {
 
 // A dataset failed to load (missing file, bad magic, truncated data). The message names the file and,
 // for Fashion-MNIST, the Debian package that provides it.
+// key_path, when set, is the scenario key the problem is about (the engine locates the error there);
+// otherwise it is about the dataset's own keys.
 class DataError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit DataError(const std::string& message, std::string key_path = "")
+      : std::runtime_error(message), key_path_(std::move(key_path)) {}
+  const std::string& key_path() const { return key_path_; }
+
+ private:
+  std::string key_path_;
 };
 
 struct Dataset {
@@ -30,6 +37,8 @@ struct LoadedData {
   // For datasets that come split by user (synthetic): per-client training-sample indices into train.
   // Empty for pooled datasets (fashion_mnist), which a partitioner splits.
   std::vector<std::vector<std::int32_t>> natural_partition;
+  // Training samples per user of such a dataset, also when the samples themselves were not generated.
+  std::vector<std::int64_t> natural_sizes;
   // (file path, SHA-256 hex) of every file read, for run.yaml's provenance. Empty for generated data.
   std::vector<std::pair<std::string, std::string>> checksums;
 };
@@ -41,9 +50,21 @@ struct LoadedData {
 // labels, test images, test labels) with the SHA-256 of their .gz bytes.
 // Pixels::skip (timing-only runs, which need the labels for partitioning but never train) checks the
 // image files' headers but reads no pixel: x stays empty (features is still 784), saving ~220 MB.
+// Checksums::skip leaves checksums empty (dtsim validate: it records no provenance and should not read
+// the 30 MB of image files).
 enum class Pixels { load, skip };
+enum class Checksums { compute, skip };
 LoadedData load_fashion_mnist(const std::string& dir, std::int64_t max_train, std::int64_t max_test,
-                              Pixels pixels = Pixels::load);
+                              Pixels pixels = Pixels::load, Checksums checksums = Checksums::compute);
+
+// The sample counts a load_fashion_mnist(dir, max_train, max_test) would hold, from the files' headers
+// alone (a few bytes each); the same DataErrors for missing or malformed files and too large counts.
+struct FashionMnistSizes {
+  std::int64_t train = 0, test = 0;
+};
+FashionMnistSizes read_fashion_mnist_sizes(const std::string& dir, std::int64_t max_train, std::int64_t max_test);
+inline constexpr std::int64_t kFashionMnistFeatures = 784;  // 28 × 28 pixels
+inline constexpr std::int64_t kFashionMnistClasses = 10;
 
 // The FedProx synthetic(alpha, beta) generator (shared/reference/POLICIES.md §1.2), one user per client,
 // drawn from the keyed stream Rng(seed, "synthetic", user) (iid's shared W, b: Rng(seed, "synthetic_shared")).
@@ -60,6 +81,15 @@ struct SyntheticParams {
 };
 // Throws std::invalid_argument for users, dimension or classes < 1, or negative / non-finite alpha, beta.
 LoadedData generate_synthetic(const SyntheticParams& params, std::uint64_t seed);
+
+// A user's train and test sample counts, exactly as generate_synthetic splits them, from the first draw of
+// its stream alone (no features are generated): what `dtsim validate` and the workload's sizes need.
+struct SyntheticUserSizes {
+  std::int64_t train = 0, test = 0;
+};
+SyntheticUserSizes synthetic_user_sizes(std::uint64_t seed, std::int64_t user);
+// The mean samples (train + test) of one user, for memory estimates: E[lognormal(4, 2)] + 50 = e^6 + 50.
+double synthetic_mean_samples_per_user();
 
 // Testing hook: the hidden model of one synthetic user, drawn from the same keyed streams as
 // generate_synthetic(params, seed), so a test can check every label of user `user` against

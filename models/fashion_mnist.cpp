@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "models/dataset.hpp"
+#include "models/dataset_source.hpp"
 
 namespace dtsim::models {
 namespace {
@@ -129,13 +130,15 @@ class SplitReader {
     }
     if (max_samples > static_cast<std::int64_t>(image_count)) {
       throw DataError(std::string(max_name) + " = " + std::to_string(max_samples) + " but '" + images_.path() +
-                      "' holds only " + std::to_string(image_count) + " samples");
+                          "' holds only " + std::to_string(image_count) + " samples",
+                      std::string("workload.dataset.") + max_name);
     }
     keep_ = max_samples > 0 ? max_samples : static_cast<std::int64_t>(image_count);
     whole_file_ = keep_ == static_cast<std::int64_t>(image_count);
   }
 
   std::vector<std::string> paths() const { return {images_.path(), labels_.path()}; }
+  std::int64_t samples() const { return keep_; }
 
   // Reads the samples; whole files are read to their end, which also checks the gzip CRC.
   Dataset read(Pixels mode) {
@@ -176,8 +179,8 @@ class SplitReader {
 
 }  // namespace
 
-LoadedData load_fashion_mnist(const std::string& dir, std::int64_t max_train, std::int64_t max_test,
-                              Pixels pixels) {
+namespace {
+void check_arguments(const std::string& dir, std::int64_t max_train, std::int64_t max_test) {
   std::error_code ec;
   if (dir.empty() || !std::filesystem::is_directory(dir, ec)) {
     throw DataError("Fashion-MNIST directory '" + dir + "' not found: " + k_install_hint);
@@ -186,22 +189,69 @@ LoadedData load_fashion_mnist(const std::string& dir, std::int64_t max_train, st
     throw DataError("Fashion-MNIST: max_train and max_test must be >= 0 (0 = all), got " + std::to_string(max_train) +
                     " and " + std::to_string(max_test));
   }
+}
+}  // namespace
+
+FashionMnistSizes read_fashion_mnist_sizes(const std::string& dir, std::int64_t max_train, std::int64_t max_test) {
+  check_arguments(dir, max_train, max_test);
+  const SplitReader train(dir, "train", max_train, "max_train");
+  const SplitReader test(dir, "t10k", max_test, "max_test");
+  return {train.samples(), test.samples()};
+}
+
+LoadedData load_fashion_mnist(const std::string& dir, std::int64_t max_train, std::int64_t max_test, Pixels pixels,
+                              Checksums checksums) {
+  check_arguments(dir, max_train, max_test);
   // Every header is checked before the first sample is read.
   SplitReader train(dir, "train", max_train, "max_train");
   SplitReader test(dir, "t10k", max_test, "max_test");
   // The checksums (about a quarter of the load time) are computed on a second thread meanwhile.
   std::vector<std::string> paths = train.paths();
   for (std::string& path : test.paths()) paths.push_back(std::move(path));
-  auto checksums = std::async(std::launch::async, [paths] {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const std::string& path : paths) out.emplace_back(path, sha256_file(path));
-    return out;
-  });
+  std::future<std::vector<std::pair<std::string, std::string>>> sums;
+  if (checksums == Checksums::compute)
+    sums = std::async(std::launch::async, [paths] {
+      std::vector<std::pair<std::string, std::string>> out;
+      for (const std::string& path : paths) out.emplace_back(path, sha256_file(path));
+      return out;
+    });
   LoadedData data;
   data.train = train.read(pixels);
   data.test = test.read(pixels);
-  data.checksums = checksums.get();
+  if (sums.valid()) data.checksums = sums.get();
   return data;
+}
+
+}  // namespace dtsim::models
+
+namespace dtsim::models {
+namespace {
+
+class FashionMnistSource final : public DatasetSource {
+ public:
+  explicit FashionMnistSource(const DatasetSpec& spec) : spec_(spec) {}
+  std::int64_t features() const override { return kFashionMnistFeatures; }
+  std::int64_t classes() const override { return kFashionMnistClasses; }
+  std::vector<MemoryPart> memory(const DataNeeds& needs) const override {
+    const auto sizes = read_fashion_mnist_sizes(spec_.path, spec_.max_train, spec_.max_test);
+    const double samples = static_cast<double>(sizes.train + sizes.test);
+    // float32 pixels when loaded, and 8 bytes of label and partition index per sample.
+    const double per_sample = (needs.features ? static_cast<double>(kFashionMnistFeatures) * 4 : 0) + 8;
+    return {{"data", samples * per_sample, "", "workload.dataset"}};
+  }
+  LoadedData load(const DataNeeds& needs) const override {
+    return load_fashion_mnist(spec_.path, spec_.max_train, spec_.max_test, needs.features ? Pixels::load : Pixels::skip,
+                              needs.checksums ? Checksums::compute : Checksums::skip);
+  }
+
+ private:
+  DatasetSpec spec_;
+};
+
+}  // namespace
+
+std::unique_ptr<DatasetSource> make_fashion_mnist_source(const DatasetSpec& spec, const DataContext&) {
+  return std::make_unique<FashionMnistSource>(spec);
 }
 
 }  // namespace dtsim::models

@@ -621,3 +621,36 @@ std::vector<ClientResult> MlpTrainer::train(std::span<const float> global, std::
 Evaluation MlpTrainer::evaluate(std::span<const float> params) { return impl_->evaluate(params); }
 
 }  // namespace dtsim::models
+
+namespace dtsim::models {
+namespace {
+
+class MlpModel final : public Model {
+ public:
+  explicit MlpModel(MlpShape shape) : shape_(std::move(shape)) { layers_of(shape_); /* checks the shape */ }
+  std::int64_t parameter_count() const override { return models::parameter_count(shape_); }
+  double train_flops_per_sample() const override { return models::train_flops_per_sample(shape_); }
+  double update_flops_per_step(const LocalTrainingConfig& config) const override {
+    return models::update_flops_per_step(shape_, config);
+  }
+  double activation_floats_per_row() const override {
+    const auto widest_hidden = shape_.hidden.empty() ? shape_.classes
+                                                     : *std::max_element(shape_.hidden.begin(), shape_.hidden.end());
+    return static_cast<double>(std::max(shape_.inputs, widest_hidden));
+  }
+  std::vector<float> init_parameters(Rng& rng) const override { return models::init_parameters(shape_, rng); }
+  std::unique_ptr<Trainer> make_trainer(kernels::Backend& backend, const Dataset& train, const Dataset& test,
+                                        const LocalTrainingConfig& config, std::uint64_t seed,
+                                        std::int64_t chunk) const override {
+    return std::make_unique<MlpTrainer>(backend, shape_, train, test, config, seed, chunk);
+  }
+
+ private:
+  MlpShape shape_;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> make_mlp_model(MlpShape shape) { return std::make_unique<MlpModel>(std::move(shape)); }
+
+}  // namespace dtsim::models

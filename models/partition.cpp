@@ -181,3 +181,93 @@ Partition partition_shards(std::span<const std::int32_t> labels, std::int64_t cl
 }
 
 }  // namespace dtsim::models
+
+// ------------------------------------------------------------------------------------------------
+// The partitioners as components (models/partitioner.hpp).
+
+#include "models/partitioner.hpp"
+
+namespace dtsim::models {
+namespace {
+
+ClientSamples with_sizes(Partition indices) {
+  ClientSamples out;
+  out.sizes.reserve(indices.size());
+  for (const auto& client : indices) out.sizes.push_back(static_cast<std::int64_t>(client.size()));
+  out.indices = std::move(indices);
+  return out;
+}
+
+// A pooled split gives every client at least one sample, so it needs at least as many samples.
+void check_enough_samples(const LoadedData& data, std::int64_t clients) {
+  if (data.train.samples < clients)
+    throw DataError("there are " + std::to_string(clients) + " clients but only " +
+                        std::to_string(data.train.samples) + " training samples; every client needs at least one",
+                    "platform.clients.count");
+}
+
+class PooledPartitioner : public Partitioner {
+ public:
+  ClientSamples split(const LoadedData& data, std::int64_t clients, Rng& rng) const final {
+    check_enough_samples(data, clients);
+    return with_sizes(do_split(data.train, clients, rng));
+  }
+
+ private:
+  virtual Partition do_split(const Dataset& train, std::int64_t clients, Rng& rng) const = 0;
+};
+
+class Iid final : public PooledPartitioner {
+  Partition do_split(const Dataset& train, std::int64_t clients, Rng& rng) const override {
+    return partition_iid(train.samples, clients, rng);
+  }
+};
+
+class Dirichlet final : public PooledPartitioner {
+ public:
+  explicit Dirichlet(double alpha) : alpha_(alpha) {}
+
+ private:
+  Partition do_split(const Dataset& train, std::int64_t clients, Rng& rng) const override {
+    return partition_dirichlet(train.y, train.classes, clients, alpha_, rng);
+  }
+  double alpha_;
+};
+
+class Shards final : public PooledPartitioner {
+ public:
+  explicit Shards(std::int64_t per_client) : per_client_(per_client) {}
+
+ private:
+  Partition do_split(const Dataset& train, std::int64_t clients, Rng& rng) const override {
+    return partition_shards(train.y, clients, per_client_, rng);
+  }
+  std::int64_t per_client_;
+};
+
+// The dataset's own users, one per client (the generator made exactly as many as there are clients).
+class Natural final : public Partitioner {
+  ClientSamples split(const LoadedData& data, std::int64_t clients, Rng&) const override {
+    if (static_cast<std::int64_t>(data.natural_sizes.size()) != clients)
+      throw DataError("the dataset has " + std::to_string(data.natural_sizes.size()) + " users for " +
+                          std::to_string(clients) + " clients",
+                      "workload.partition.name");
+    ClientSamples out;
+    out.sizes = data.natural_sizes;
+    out.indices = data.natural_partition;
+    return out;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Partitioner> make_iid_partitioner(const PartitionSpec&) { return std::make_unique<Iid>(); }
+std::unique_ptr<Partitioner> make_dirichlet_partitioner(const PartitionSpec& spec) {
+  return std::make_unique<Dirichlet>(spec.alpha);
+}
+std::unique_ptr<Partitioner> make_shards_partitioner(const PartitionSpec& spec) {
+  return std::make_unique<Shards>(spec.shards_per_client);
+}
+std::unique_ptr<Partitioner> make_natural_partitioner(const PartitionSpec&) { return std::make_unique<Natural>(); }
+
+}  // namespace dtsim::models

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "models/dataset.hpp"
+#include "models/dataset_source.hpp"
 #include "sim/common/rng.hpp"
 
 namespace dtsim::models {
@@ -36,16 +37,25 @@ void validate(const SyntheticParams& params) {
   if (!errors.empty()) throw std::invalid_argument("synthetic: " + errors);
 }
 
+// n_k = int(lognormal(4, 2)) + 50, the first draw of a user's stream; the comparison in double avoids
+// overflowing the integer cast.
+std::int64_t draw_sample_count(Rng& rng) {
+  const double lognormal = std::exp(4.0 + 2.0 * rng.normal());
+  const double capped = std::min(lognormal, static_cast<double>(k_max_user_samples - k_min_user_samples));
+  return static_cast<std::int64_t>(capped) + k_min_user_samples;
+}
+
+std::int64_t train_share(std::int64_t samples) {
+  return static_cast<std::int64_t>(0.9 * static_cast<double>(samples));
+}
+
 // Draws, in this order, n_k and the user's hidden model from `rng`; generate_synthetic then draws the
 // samples and the shuffle from the same stream. For iid, W and b come from the shared stream.
 SyntheticUserModel draw_user_model(const SyntheticParams& params, std::uint64_t seed, Rng& rng) {
   const auto dim = static_cast<std::size_t>(params.dimension);
   const auto classes = static_cast<std::size_t>(params.classes);
   SyntheticUserModel model;
-  // n_k = int(lognormal(4, 2)) + 50; the comparison in double avoids overflowing the integer cast.
-  const double lognormal = std::exp(4.0 + 2.0 * rng.normal());
-  const double capped = std::min(lognormal, static_cast<double>(k_max_user_samples - k_min_user_samples));
-  model.samples = static_cast<std::int64_t>(capped) + k_min_user_samples;
+  model.samples = draw_sample_count(rng);
   model.mean.assign(dim, 0.0);
   model.w.resize(dim * classes);
   model.b.resize(classes);
@@ -70,6 +80,17 @@ void append_sample(Dataset& to, const float* x, std::size_t dim, std::int32_t y)
 }
 
 }  // namespace
+
+SyntheticUserSizes synthetic_user_sizes(std::uint64_t seed, std::int64_t user) {
+  Rng rng(seed, "synthetic", static_cast<std::uint64_t>(user));
+  const std::int64_t n = draw_sample_count(rng);
+  return {train_share(n), n - train_share(n)};
+}
+
+double synthetic_mean_samples_per_user() {
+  // E[lognormal(4, 2)] + 50 = e^(4 + 2²/2) + 50, ignoring the cap (an upper bound).
+  return std::exp(6.0) + static_cast<double>(k_min_user_samples);
+}
 
 SyntheticUserModel synthetic_user_model(const SyntheticParams& params, std::uint64_t seed, std::int64_t user) {
   validate(params);
@@ -128,8 +149,9 @@ LoadedData generate_synthetic(const SyntheticParams& params, std::uint64_t seed)
     order.resize(n);
     for (std::size_t i = 0; i < n; ++i) order[i] = i;
     for (std::size_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
-    const auto train_len = static_cast<std::size_t>(0.9 * static_cast<double>(n));
+    const auto train_len = static_cast<std::size_t>(train_share(model.samples));
 
+    data.natural_sizes.push_back(static_cast<std::int64_t>(train_len));
     auto& indices = data.natural_partition[static_cast<std::size_t>(user)];
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t s = order[i];
@@ -145,6 +167,66 @@ LoadedData generate_synthetic(const SyntheticParams& params, std::uint64_t seed)
     }
   }
   return data;
+}
+
+}  // namespace dtsim::models
+
+namespace dtsim::models {
+namespace {
+
+class SyntheticSource final : public DatasetSource {
+ public:
+  SyntheticSource(const DatasetSpec& spec, const DataContext& context) : seed_(context.seed) {
+    params_.alpha = spec.alpha;
+    params_.beta = spec.beta;
+    params_.iid = spec.iid;
+    params_.users = context.clients;
+    params_.dimension = spec.dimension;
+    params_.classes = spec.classes;
+  }
+  std::int64_t features() const override { return params_.dimension; }
+  std::int64_t classes() const override { return params_.classes; }
+  std::vector<MemoryPart> memory(const DataNeeds& needs) const override {
+    // The generator's mean size per user (an upper bound: the cap is ignored), float32 features when
+    // generated, and 8 bytes of label and index per sample; sizes alone cost 8 bytes per user.
+    const double users = static_cast<double>(params_.users);
+    const double samples = users * synthetic_mean_samples_per_user();
+    const double bytes = needs.features ? samples * (static_cast<double>(params_.dimension) * 4 + 8) : users * 8;
+    return {{"data", bytes, "", "platform.clients.count"}};
+  }
+  LoadedData load(const DataNeeds& needs) const override {
+    if (needs.features) {
+      try {
+        return generate_synthetic(params_, seed_);
+      } catch (const std::invalid_argument& e) {
+        throw DataError(e.what(), "workload.dataset");
+      }
+    }
+    // Sizes only: the first draw of every user's stream, exactly as generate_synthetic splits them.
+    LoadedData data;
+    for (auto* set : {&data.train, &data.test}) {
+      set->features = params_.dimension;
+      set->classes = params_.classes;
+    }
+    data.natural_sizes.reserve(static_cast<std::size_t>(params_.users));
+    for (std::int64_t user = 0; user < params_.users; ++user) {
+      const auto sizes = synthetic_user_sizes(seed_, user);
+      data.natural_sizes.push_back(sizes.train);
+      data.train.samples += sizes.train;
+      data.test.samples += sizes.test;
+    }
+    return data;
+  }
+
+ private:
+  SyntheticParams params_;
+  std::uint64_t seed_;
+};
+
+}  // namespace
+
+std::unique_ptr<DatasetSource> make_synthetic_source(const DatasetSpec& spec, const DataContext& context) {
+  return std::make_unique<SyntheticSource>(spec, context);
 }
 
 }  // namespace dtsim::models

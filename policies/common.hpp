@@ -2,19 +2,25 @@
 // values (ids, sample counts, parameter vectors) so their tests run in microseconds.
 #pragma once
 
-#include <compare>
 #include <cstdint>
 #include <span>
 #include <stdexcept>
 #include <string>
 
+#include "sim/common/build_context.hpp"
+#include "sim/common/client_status.hpp"
+#include "sim/common/ids.hpp"
+#include "sim/common/registry.hpp"
+
+namespace dtsim {
+class Params;
+}
+
 namespace dtsim::policies {
 
-// A client of the federated population, 0 <= value < population.
-struct ClientId {
-  std::int32_t value = 0;
-  auto operator<=>(const ClientId&) const = default;
-};
+using dtsim::BuildContext;
+using dtsim::ClientId;  // a client of the federated population, 0 <= value < population
+using dtsim::ClientStatus;
 
 // A policy was handed inputs that break its contract, or produced an invalid result.
 class PolicyError : public std::logic_error {

@@ -1,6 +1,6 @@
 // dtsim — the composition root. Parses the command line (CLI11), calls the engine, prints errors and
-// picks the exit code: 0 success, 2 invalid scenario or arguments (nothing run, nothing written),
-// 1 a run failed (its row in runs.csv says so). Only this file prints diagnostics.
+// warnings and picks the exit code: 0 success, 2 invalid scenario or arguments (nothing run, nothing
+// written), 1 a run failed (its row in runs.csv says so). Only this file prints diagnostics.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -9,11 +9,12 @@
 #include <vector>
 
 #include "kernels/backend.hpp"
+#include "models/registry.hpp"
 #include "policies/aggregation/aggregation.hpp"
 #include "policies/scheduling/scheduling.hpp"
+#include "sim/engine/catalog.hpp"
 #include "sim/engine/run_one.hpp"
 #include "sim/scenario/config_error.hpp"
-#include "sim/scenario/distribution.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/scenario/units.hpp"
 
@@ -23,12 +24,18 @@ using namespace dtsim;
 
 constexpr int exit_ok = 0, exit_failed = 1, exit_invalid = 2;
 
+void print_diagnostics(const std::vector<Diagnostic>& diagnostics) {
+  for (const auto& d : diagnostics) std::cerr << format_diagnostic(d) << "\n";
+}
+
 void print_errors(const ConfigError& e) {
   if (e.diagnostics().empty()) {
+    print_diagnostics(e.warnings());
     std::cerr << "dtsim: error: " << e.what() << "\n";
     return;
   }
-  for (const auto& d : e.diagnostics()) std::cerr << format_diagnostic(d) << "\n";
+  print_diagnostics(e.warnings());
+  print_diagnostics(e.diagnostics());
   const std::size_t total = e.diagnostics().size() + e.omitted();
   std::cerr << fmt::format("dtsim: {} error{}{}; nothing was run\n", total, total == 1 ? "" : "s",
                            e.omitted() > 0 ? fmt::format(" (the first {} shown)", e.diagnostics().size()) : "");
@@ -41,6 +48,7 @@ struct CommonOptions {
   int threads = 0;
   std::int64_t chunk = 0;
   bool no_train = false;
+  bool strict = false;
 };
 
 engine::RunOptions to_run_options(const CommonOptions& c) {
@@ -52,6 +60,7 @@ engine::RunOptions to_run_options(const CommonOptions& c) {
   o.threads = c.threads;
   o.chunk = c.chunk;
   o.no_train = c.no_train;
+  o.strict = c.strict;
   if (!c.mem_limit.empty()) {
     std::string why;
     auto bytes = parse_quantity(c.mem_limit, UnitKind::data_size, &why);
@@ -62,7 +71,8 @@ engine::RunOptions to_run_options(const CommonOptions& c) {
 }
 
 void add_common(CLI::App* cmd, CommonOptions& c) {
-  cmd->add_option("--set", c.sets, "Override a scenario key: --set training.rounds=5 (repeatable)")->take_all();
+  cmd->add_option("--set", c.sets, "Override a scenario key: --set training.rounds=5 (repeatable; KEY=null removes it)")
+      ->take_all();
   cmd->add_option("--backend", c.backend, "Numeric backend")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--mem-limit", c.mem_limit,
                   "Reject runs whose estimated memory exceeds this (e.g. 8GiB); default: available memory");
@@ -70,23 +80,7 @@ void add_common(CLI::App* cmd, CommonOptions& c) {
   cmd->add_option("--chunk", c.chunk, "Clients per batched training call (0 = the backend's choice: one per thread on cpu)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
   cmd->add_flag("--no-train", c.no_train, "Timing only: skip the real training (training.compute=none)");
-}
-
-void print_catalog(const std::string& title, const std::vector<CatalogEntry>& entries) {
-  fmt::print("{}:\n", title);
-  for (const auto& e : entries) {
-    fmt::print("  {:<16} {}\n", e.name, e.description);
-    for (const auto& [param, def] : e.params) fmt::print("  {:<16}   {}: {}\n", "", param, def);
-  }
-}
-
-template <class Registry>
-void print_registry(const Registry& registry) {
-  fmt::print("{} policies:\n", registry.family());
-  for (const auto& e : registry.entries()) {
-    fmt::print("  {:<16} {}\n", e.name, e.description);
-    for (const auto& p : e.params) fmt::print("  {:<16}   {}: {} — {}\n", "", p.name, p.default_value, p.description);
-  }
+  cmd->add_flag("--strict", c.strict, "Treat warnings (suspicious but valid settings) as errors");
 }
 
 }  // namespace
@@ -104,17 +98,19 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "Run one scenario and write its CSV files");
   run->add_option("scenario", scenario, "Scenario YAML file")->required();
   run->add_option("--out", out_dir, "Output folder (default: results/<scenario name>)");
-  run->add_flag("--quiet", quiet, "Print nothing but errors");
+  run->add_flag("--quiet", quiet, "Print nothing but errors and warnings");
   run->add_option("--simgrid", simgrid_args, "Extra SimGrid argument, e.g. --simgrid=--log=root.thres:info")
       ->take_all();
   add_common(run, common);
 
   std::vector<std::string> to_validate;
-  auto* validate = app.add_subcommand("validate", "Check scenarios without running them");
+  auto* validate = app.add_subcommand("validate", "Check scenarios without running them (no data loaded beyond labels)");
   validate->add_option("scenarios", to_validate, "Scenario YAML files")->required();
   add_common(validate, common);
 
-  auto* list = app.add_subcommand("list", "List the registered policies, datasets, models, topologies, distributions");
+  bool markdown = false;
+  auto* list = app.add_subcommand("list", "List every component, policy and scenario key");
+  list->add_flag("--markdown", markdown, "Print the reference as markdown (docs/scenario.md)");
 
   try {
     app.parse(argc, argv);
@@ -125,13 +121,7 @@ int main(int argc, char** argv) {
 
   try {
     if (list->parsed()) {
-      print_registry(policies::aggregation_registry());
-      print_registry(policies::scheduling_registry());
-      print_catalog("datasets", dataset_catalog());
-      print_catalog("partitions", partition_catalog());
-      print_catalog("models", model_catalog());
-      print_catalog("topologies", topology_catalog());
-      print_catalog("distributions", distribution_catalog());
+      std::cout << (markdown ? engine::catalog_markdown() : engine::catalog_text());
       return exit_ok;
     }
     auto options = to_run_options(common);
@@ -139,7 +129,8 @@ int main(int argc, char** argv) {
       int code = exit_ok;
       for (const auto& path : to_validate) {
         try {
-          engine::prepare_run(path, options);
+          const auto prepared = engine::prepare_run(path, options, engine::Purpose::validate);
+          print_diagnostics(engine::warnings(*prepared));
           std::cout << path << ": ok\n";
         } catch (const ConfigError& e) {
           print_errors(e);
@@ -150,7 +141,8 @@ int main(int argc, char** argv) {
     }
     options.out_dir = out_dir;
     options.simgrid_args = simgrid_args;
-    auto prepared = engine::prepare_run(scenario, options);
+    auto prepared = engine::prepare_run(scenario, options, engine::Purpose::run);
+    print_diagnostics(engine::warnings(*prepared));
     const auto summary = engine::execute_run(*prepared, options);
     if (summary.status != engine::RunStatus::ok)
       std::cerr << "dtsim: run " << engine::to_string(summary.status) << ": " << summary.message << "\n";
@@ -160,7 +152,8 @@ int main(int argc, char** argv) {
       fmt::print("{}: {} rounds, {:.3f} s simulated, test accuracy {}, {:.2f} s wall ({})\n", summary.run_id,
                  summary.rounds_completed, summary.final_sim_time_s, acc, summary.wall_time_s,
                  engine::to_string(summary.status));
-      fmt::print("results in {}/ (runs.csv, rounds.csv, clients.csv, policy_metrics.csv, run.yaml)\n", summary.out_dir);
+      fmt::print("results in {}/ (runs.csv, rounds.csv, clients.csv, platform.csv, policy_metrics.csv, run.yaml)\n",
+                 summary.out_dir);
     }
     return summary.status == engine::RunStatus::ok ? exit_ok : exit_failed;
   } catch (const ConfigError& e) {

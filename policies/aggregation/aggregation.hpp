@@ -10,7 +10,6 @@
 #include <span>
 
 #include "policies/common.hpp"
-#include "policies/registry.hpp"
 
 namespace dtsim::policies {
 
@@ -27,6 +26,7 @@ class AggregationPolicy {
   virtual LocalTrainingHooks do_local_hooks() const { return {}; }
 };
 
-const Registry<AggregationPolicy>& aggregation_registry();
+using AggregationRegistry = Registry<std::unique_ptr<AggregationPolicy>(Params&, const BuildContext&)>;
+const AggregationRegistry& aggregation_registry();
 
 }  // namespace dtsim::policies

@@ -4,9 +4,9 @@
 
 namespace dtsim::policies {
 
-const Registry<AggregationPolicy>& aggregation_registry() {
-  static const Registry<AggregationPolicy> registry(
-      "aggregation", {
+const AggregationRegistry& aggregation_registry() {
+  static const AggregationRegistry registry(
+      "aggregation policy", {
                          {"fedavg", "sample-weighted model averaging (McMahan et al., AISTATS 2017)", {}, make_fedavg},
                      });
   return registry;

@@ -28,6 +28,6 @@ class FedAvg final : public AggregationPolicy {
 
 }  // namespace
 
-std::unique_ptr<AggregationPolicy> make_fedavg(Params&) { return std::make_unique<FedAvg>(); }
+std::unique_ptr<AggregationPolicy> make_fedavg(Params&, const BuildContext&) { return std::make_unique<FedAvg>(); }
 
 }  // namespace dtsim::policies

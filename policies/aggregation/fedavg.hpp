@@ -13,6 +13,6 @@ namespace dtsim::policies {
 // When every n_k is 0 the weights are equal (nothing else is defined). `global` receives the result.
 void fedavg_combine(std::span<const ClientUpdate> updates, std::span<float> global);
 
-std::unique_ptr<AggregationPolicy> make_fedavg(Params& params);
+std::unique_ptr<AggregationPolicy> make_fedavg(Params& params, const BuildContext& build);
 
 }  // namespace dtsim::policies

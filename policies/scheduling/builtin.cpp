@@ -4,9 +4,9 @@
 
 namespace dtsim::policies {
 
-const Registry<SchedulingPolicy>& scheduling_registry() {
-  static const Registry<SchedulingPolicy> registry(
-      "scheduling",
+const SchedulingRegistry& scheduling_registry() {
+  static const SchedulingRegistry registry(
+      "scheduling policy",
       {
           {"uniform", "K of N clients uniformly without replacement (FedProx select_clients)", {}, make_uniform},
       });

@@ -5,33 +5,23 @@
 
 namespace dtsim::policies {
 
-std::vector<ClientId> uniform_sample(const SelectionContext& ctx) {
+std::vector<ClientId> uniform_sample(const SchedulingContext& ctx) {
   Rng rng(ctx.seed, "uniform", static_cast<std::uint64_t>(ctx.round.round));
-  // Candidates: every available client. Partial Fisher–Yates over a sparse swap map, so a round costs
-  // O(K) when everyone is available, even for a population of millions.
-  std::vector<std::int32_t> pool;
-  std::int64_t n = ctx.population;
-  if (!ctx.available.empty()) {
-    for (std::int64_t i = 0; i < ctx.population; ++i)
-      if (ctx.available[static_cast<std::size_t>(i)]) pool.push_back(static_cast<std::int32_t>(i));
-    n = static_cast<std::int64_t>(pool.size());
-  }
-  const auto at = [&](std::int64_t i) {
-    return pool.empty() && ctx.available.empty() ? i : pool[static_cast<std::size_t>(i)];
-  };
-  const std::int64_t k = std::min(ctx.wanted, n);
+  const std::int64_t n = ctx.population;
+  // Position i of a virtual permutation of 0..n-1; only swapped positions are stored.
   std::unordered_map<std::int64_t, std::int64_t> swapped;
   const auto slot = [&](std::int64_t i) {
     auto it = swapped.find(i);
     return it == swapped.end() ? i : it->second;
   };
   std::vector<ClientId> out;
-  out.reserve(static_cast<std::size_t>(k));
-  for (std::int64_t i = 0; i < k; ++i) {
+  out.reserve(static_cast<std::size_t>(std::min(ctx.wanted, n)));
+  for (std::int64_t i = 0; i < n && static_cast<std::int64_t>(out.size()) < ctx.wanted; ++i) {
     const std::int64_t j = i + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n - i)));
     const std::int64_t pick = slot(j);
     swapped[j] = slot(i);
-    out.push_back(ClientId{static_cast<std::int32_t>(at(pick))});
+    const ClientId client{static_cast<std::int32_t>(pick)};
+    if (!ctx.availability || ctx.availability->available(client, ctx.round.sim_time_s)) out.push_back(client);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -40,11 +30,17 @@ std::vector<ClientId> uniform_sample(const SelectionContext& ctx) {
 namespace {
 
 class Uniform final : public SchedulingPolicy {
-  std::vector<ClientId> do_select(const SelectionContext& ctx) override { return uniform_sample(ctx); }
+  SchedulePlan do_plan(const SchedulingContext& ctx) override {
+    SchedulePlan plan;
+    plan.clients = uniform_sample(ctx);
+    plan.deadline_s = ctx.deadline_s;
+    plan.keep_first = std::min<std::int64_t>(ctx.keep_first, static_cast<std::int64_t>(plan.clients.size()));
+    return plan;
+  }
 };
 
 }  // namespace
 
-std::unique_ptr<SchedulingPolicy> make_uniform(Params&) { return std::make_unique<Uniform>(); }
+std::unique_ptr<SchedulingPolicy> make_uniform(Params&, const BuildContext&) { return std::make_unique<Uniform>(); }
 
 }  // namespace dtsim::policies

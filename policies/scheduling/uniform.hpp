@@ -9,10 +9,13 @@
 
 namespace dtsim::policies {
 
-// K distinct clients drawn uniformly among the available ones (all when `available` is empty), in
-// increasing id order. Fewer than K only when fewer are available. Uses Rng(seed, "uniform", round).
-std::vector<ClientId> uniform_sample(const SelectionContext& ctx);
+// ctx.wanted distinct clients drawn uniformly among the available ones, in increasing id order, from
+// Rng(seed, "uniform", round). Without an availability oracle: a partial Fisher–Yates over a sparse swap
+// map, O(wanted). With one: the same draw without replacement, skipping unavailable clients (rejection
+// sampling, expected O(wanted / on-fraction), at most N draws); fewer than wanted only when fewer are
+// available.
+std::vector<ClientId> uniform_sample(const SchedulingContext& ctx);
 
-std::unique_ptr<SchedulingPolicy> make_uniform(Params& params);
+std::unique_ptr<SchedulingPolicy> make_uniform(Params& params, const BuildContext& build);
 
 }  // namespace dtsim::policies

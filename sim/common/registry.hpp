@@ -1,25 +1,25 @@
 // One registry template for every family of named components (policies, datasets, partitioners,
 // models, platform builders, paradigms): an explicit list of {name, description, parameters, factory}
 // (STYLE: static self-registration is dropped by the linker in static libraries, so each family keeps
-// its list in one builtin.cpp). A lookup that fails records "unknown <family> '<name>'" with the valid
-// names and a did-you-mean; entries() feeds `dtsim list` and the contract tests, which loop over
+// its list in one builtin.cpp). entries() feeds `dtsim list` and the contract tests, which loop over
 // every entry.
 //
-// Factories take (Params&, const Context&): Params is the component's own mapping of the scenario
-// (it reports misspelt keys), Context what the rest of the run already knows (a BuildContext for
-// policies). sim/common is header-only and depends on nothing else of dtsim, so Params is only
-// declared here; make() is a template so its body is compiled where Params is complete.
+// The factory's signature is the family's: policies take (Params&, const BuildContext&) — Params is
+// the policy's own mapping of the scenario, which reports misspelt keys; components whose keys live in
+// the schema table (sim/scenario/schema.cpp) take their resolved spec. sim/common is header-only and
+// depends on nothing else of dtsim, so Params is only declared here; lookup() is a template so its body
+// is compiled where Params is complete.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace dtsim {
 
-class Params;
-// Defined in sim/scenario/config_error.cpp (every caller of make() links it, for Params).
+// Defined in sim/scenario/config_error.cpp (every caller of lookup() links it, for Params).
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
 // One documented parameter of a component, for `dtsim list` and docs/scenario.md.
@@ -29,18 +29,18 @@ struct ParamDoc {
   std::string description;    // with the unit and the range
 };
 
-template <class Product, class Context>
-struct RegistryEntry {
-  std::string name;
-  std::string description;  // one line; a policy names its paper
-  std::vector<ParamDoc> params;
-  std::function<std::unique_ptr<Product>(Params&, const Context&)> make;
-};
+template <class Signature>
+class Registry;
 
-template <class Product, class Context>
-class Registry {
+template <class Product, class... Args>
+class Registry<std::unique_ptr<Product>(Args...)> {
  public:
-  using Entry = RegistryEntry<Product, Context>;
+  struct Entry {
+    std::string name;
+    std::string description;  // one line; a policy names its paper
+    std::vector<ParamDoc> params;
+    std::function<std::unique_ptr<Product>(Args...)> make;
+  };
 
   Registry(std::string family, std::vector<Entry> entries) : family_(std::move(family)), entries_(std::move(entries)) {}
 
@@ -56,20 +56,21 @@ class Registry {
       if (e.name == name) return &e;
     return nullptr;
   }
-
-  // Builds the named component from `params` (its mapping, whose "name" key is already read). On an
-  // unknown name records a located error at "<params path>.name" and returns nullptr. Does not call
-  // params.finish(): the caller does, once every reader of the mapping has run.
+  // The entry of a name the schema already accepted; a miss is a defect (schema and registry disagree).
+  const Entry& at(const std::string& name) const {
+    if (const auto* e = find(name)) return *e;
+    throw std::logic_error("no " + family_ + " named '" + name + "' is registered (registered: " + join(names()) + ")");
+  }
+  // The entry for a name the user wrote in `params` (a mapping whose "name" key is already read). On an
+  // unknown name records a located error at "<params path>.name" ("unknown <family> 'x'", the valid
+  // names, a did-you-mean) and returns nullptr.
   template <class P>
-  std::unique_ptr<Product> make(const std::string& name, P& params, const Context& context) const {
-    const auto* entry = find(name);
-    if (!entry) {
-      std::vector<std::string> notes{"valid values are: " + join(names())};
-      if (auto near = did_you_mean(name, names()); !near.empty()) notes.push_back("did you mean '" + near + "'?");
-      params.error("name", "unknown " + family_ + " '" + name + "'", std::move(notes));
-      return nullptr;
-    }
-    return entry->make(params, context);
+  const Entry* lookup(const std::string& name, P& params) const {
+    if (const auto* e = find(name)) return e;
+    std::vector<std::string> notes{"valid values are: " + join(names())};
+    if (auto near = did_you_mean(name, names()); !near.empty()) notes.push_back("did you mean '" + near + "'?");
+    params.error("name", "unknown " + family_ + " '" + name + "'", std::move(notes));
+    return nullptr;
   }
 
  private:

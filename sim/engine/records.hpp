@@ -1,20 +1,39 @@
-// What the paradigms report, as plain records handed to RunObservers (engine signals → metrics). The
-// CSV files are one observer; tests and future plugins can add others.
+// What the paradigms report, as plain records handed to RunObservers (engine signals → metrics): the
+// CSV files are one observer (observers/csv_observer.hpp); tests and future plugins can add others.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
+#include "sim/common/client_status.hpp"
+#include "sim/common/ids.hpp"
+
 namespace dtsim::engine {
 
-enum class ClientStatus { completed, late, dropped, crashed, unavailable };
-const char* to_string(ClientStatus s);
+// One client as the platform drew it (platform.csv).
+struct PlatformRecord {
+  ClientId client;
+  std::string host_class;  // empty until host classes exist
+  double speed_flops_per_s = 0;
+  double bandwidth_bytes_per_s = 0;
+  double latency_s = 0;
+  std::int64_t samples = 0;  // its training samples
+};
+
+struct RunStart {
+  std::string run_id;
+  std::int64_t clients = 0;
+  std::function<PlatformRecord(ClientId)> client;  // rows made on demand: a population may hold 10^6
+};
 
 // One client's part in one round. Times are simulated seconds; a time the client never reached is empty.
+// Bytes, flops and steps count what was actually transferred or executed (a task stopped mid-stage
+// counts the part it did).
 struct ClientRecord {
   std::int64_t round = 0;
-  std::int32_t client = 0;
+  ClientId client;
   ClientStatus status = ClientStatus::completed;
   double start_s = 0;
   std::optional<double> download_end_s, compute_end_s, upload_end_s;
@@ -26,11 +45,14 @@ struct ClientRecord {
 
 struct RoundRecord {
   std::int64_t round = 0;
-  double sim_time_s = 0;  // when the round ended (global model updated)
+  double sim_time_s = 0;  // when the round ended (global model updated, or kept)
   double round_duration_s = 0;
-  std::int64_t selected = 0, completed = 0, dropped = 0;
+  std::int64_t selected = 0;   // clients started
+  std::int64_t completed = 0;  // updates used
+  std::int64_t dropped = 0;    // selected − completed: late, dropped, crashed or unavailable
   double bytes_down = 0, bytes_up = 0;
   std::optional<double> train_loss, test_loss, test_accuracy;  // empty when not measured
+  bool aggregated = true;  // false: fewer than training.min_completed arrived; the model was kept
 };
 
 struct PolicyMetric {
@@ -39,12 +61,13 @@ struct PolicyMetric {
   double value = 0;
 };
 
-class RunObserver {
- public:
-  virtual ~RunObserver() = default;
-  virtual void on_client(const ClientRecord&) {}
-  virtual void on_round(const RoundRecord&) {}
-  virtual void on_policy_metric(const PolicyMetric&) {}
+struct RunEnd {
+  std::string status;  // ok | failed | diverged | interrupted
+  std::string message;
+  std::int64_t rounds_completed = 0;
+  double final_sim_time_s = 0;
+  std::optional<double> final_test_accuracy;
+  double wall_time_s = 0;
 };
 
 }  // namespace dtsim::engine

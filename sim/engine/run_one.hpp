@@ -1,17 +1,19 @@
 // One run of one scenario, in two phases so that nothing is written unless everything is valid:
-//   prepare_run  — load and validate the scenario, build the policies, load the data, estimate the
-//                  memory, pick the backend; throws ConfigError (exit 2) on any problem;
-//   execute_run  — build the SimGrid platform, play the paradigm, write the CSV files atomically.
+//   prepare_run  — load and validate the scenario, build its components from the registries (dataset,
+//                  partitioner, model, platform builder, paradigm, policies), estimate the memory,
+//                  pick the backend, load the workload; throws ConfigError (exit 2) with every error,
+//                  located and in file order;
+//   execute_run  — start SimGrid, build the platform, play the paradigm, write the outputs.
 // One SimGrid engine per process (shared/reference/SIMGRID.md §6): call execute_run at most once.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "kernels/backend.hpp"
+#include "sim/scenario/config_error.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace dtsim::engine {
@@ -23,17 +25,24 @@ struct RunOptions {
   int threads = 0;                        // backend threads; 0 = all cores
   std::int64_t chunk = 0;                 // clients per batched training call; 0 = the backend's preference
   bool no_train = false;                  // force training.compute = none
-  double mem_limit_bytes = 0;             // 0 = the machine's available memory
+  bool strict = false;                    // warnings are errors
+  double mem_limit_bytes = 0;             // 0 = the memory this process may use
   std::vector<std::string> simgrid_args;  // extra --cfg=/--log= arguments for SimGrid
 };
 
-struct PreparedRun;  // opaque: scenario, data, policies, backend
+// validate: read no pixels and generate no features (labels and sample counts only), create nothing;
+// run: then load what the run needs.
+enum class Purpose { validate, run };
+
+struct PreparedRun;  // opaque: scenario, components, policies, workload, backend
 struct PreparedRunDeleter {
   void operator()(PreparedRun* p) const;
 };
 using PreparedRunPtr = std::unique_ptr<PreparedRun, PreparedRunDeleter>;
 
-PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& options);
+PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& options, Purpose purpose);
+// The warnings found while preparing (suspicious but valid settings), located and in file order.
+std::vector<Diagnostic> warnings(const PreparedRun& run);
 
 enum class RunStatus { ok, failed, diverged, interrupted };
 const char* to_string(RunStatus s);
@@ -49,14 +58,6 @@ struct RunSummary {
   std::string message;  // why it failed, when it did
 };
 
-// Set by the SIGINT/SIGTERM handler that execute_run installs once its SimGrid engine exists; the
-// paradigm stops between rounds and the files of the finished rounds are committed with
-// status=interrupted.
-std::atomic<bool>& stop_flag();
-
 RunSummary execute_run(PreparedRun& run, const RunOptions& options);
-
-// Modelled peak memory of a run (bytes), for --mem-limit.
-double estimate_memory_bytes(const Scenario& scenario);
 
 }  // namespace dtsim::engine

@@ -488,32 +488,6 @@ void read_output(Params p, OutputSpec& out) {
   p.finish();
 }
 
-// A catalog entry per built value of the choice key `choice`: its help, and the built keys under `below`
-// that apply to it, with their defaults.
-std::vector<CatalogEntry> catalog_of(const std::string& choice, const std::string& below,
-                                     const std::vector<std::string>& skip = {}) {
-  std::vector<CatalogEntry> out;
-  const KeySpec* key = find_key(choice);
-  for (const auto& value : key->values) {
-    if (value.status != KeyStatus::built) continue;
-    CatalogEntry entry{value.name, value.help, {}};
-    for (const auto& k : schema()) {
-      if (!k.path.starts_with(below + ".") || k.type == KeyType::mapping || k.path == choice) continue;
-      if (k.status == KeyStatus::planned && !k.only_built) continue;
-      if (std::find(skip.begin(), skip.end(), k.path) != skip.end()) continue;
-      bool applies = true;
-      for (const auto& c : k.when)
-        if (c.key == choice && std::find(c.values.begin(), c.values.end(), value.name) == c.values.end())
-          applies = false;
-      if (!applies || (k.when.empty() && below != "platform")) continue;
-      entry.params.emplace_back(k.path.substr(below.size() + 1),
-                                k.default_kind == DefaultKind::required ? "required" : k.default_text);
-    }
-    out.push_back(std::move(entry));
-  }
-  return out;
-}
-
 }  // namespace
 
 const char* to_string(ParadigmKind p) {
@@ -631,28 +605,6 @@ std::string resolved_yaml(const Scenario& scenario, const YAML::Node& extra) {
   YAML::Emitter emitter;
   emitter << out;
   return std::string(emitter.c_str()) + "\n";
-}
-
-// The catalogs are views of the schema table, so they can never disagree with the loader.
-const std::vector<CatalogEntry>& dataset_catalog() {
-  static const std::vector<CatalogEntry> entries = catalog_of("workload.dataset.name", "workload.dataset");
-  return entries;
-}
-
-const std::vector<CatalogEntry>& partition_catalog() {
-  static const std::vector<CatalogEntry> entries = catalog_of("workload.partition.name", "workload.partition");
-  return entries;
-}
-
-const std::vector<CatalogEntry>& model_catalog() {
-  static const std::vector<CatalogEntry> entries = catalog_of("workload.model.name", "workload.model");
-  return entries;
-}
-
-const std::vector<CatalogEntry>& topology_catalog() {
-  static const std::vector<CatalogEntry> entries =
-      catalog_of("platform.topology", "platform", {"platform.network_model"});
-  return entries;
 }
 
 const std::vector<CatalogEntry>& distribution_catalog() {

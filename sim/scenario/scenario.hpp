@@ -177,18 +177,13 @@ void finish_validation(Scenario& scenario);
 // by `extra` (e.g. the provenance block) when non-null. Loading this text again gives the same run.
 std::string resolved_yaml(const Scenario& scenario, const YAML::Node& extra = YAML::Node());
 
-// Reference tables for `dtsim list`: names, parameters and defaults of the built-in datasets,
-// partitioners, models, topologies (views of the schema table, built values only) and distributions.
-// schema_text() (schema.hpp) lists every key.
+// The distributions a key of type distribution accepts, with their parameters, for `dtsim list`
+// (schema_text() in schema.hpp lists every scenario key).
 struct CatalogEntry {
   std::string name;
   std::string description;
   std::vector<std::pair<std::string, std::string>> params;  // (parameter, default or "required")
 };
-const std::vector<CatalogEntry>& dataset_catalog();
-const std::vector<CatalogEntry>& partition_catalog();
-const std::vector<CatalogEntry>& model_catalog();
-const std::vector<CatalogEntry>& topology_catalog();
 const std::vector<CatalogEntry>& distribution_catalog();
 
 }  // namespace dtsim

@@ -5,14 +5,15 @@
 #include <vector>
 
 #include "policies/aggregation/aggregation.hpp"
+#include "sim/scenario/params.hpp"
 
 using namespace dtsim::policies;
 
 namespace {
-std::unique_ptr<AggregationPolicy> build(const RegistryEntry<AggregationPolicy>& entry) {
+std::unique_ptr<AggregationPolicy> build(const AggregationRegistry::Entry& entry) {
   auto ctx = std::make_shared<dtsim::ParamsContext>();
   dtsim::Params params(ctx, YAML::Node(), "policies.aggregation");
-  auto policy = entry.make(params);
+  auto policy = entry.make(params, dtsim::BuildContext{3, 3});
   params.finish();
   REQUIRE_MESSAGE(ctx->errors.empty(), entry.name << " must build from its defaults");
   return policy;
@@ -45,7 +46,7 @@ TEST_SUITE("policies") {
       YAML::Node node;
       node["surely_not_a_parameter"] = 1;
       dtsim::Params params(ctx, node, "policies.aggregation");
-      entry.make(params);
+      entry.make(params, dtsim::BuildContext{3, 3});
       params.finish();
       CHECK_FALSE(ctx->errors.empty());
     }

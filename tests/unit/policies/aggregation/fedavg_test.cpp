@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "sim/scenario/params.hpp"
+
 using namespace dtsim::policies;
 
 TEST_SUITE("policies") {
@@ -61,7 +63,7 @@ TEST_SUITE("policies") {
     std::vector<float> global(2);
     auto ctx = std::make_shared<dtsim::ParamsContext>();
     dtsim::Params params(ctx, YAML::Node(), "policies.aggregation");
-    auto policy = entry->make(params);
+    auto policy = entry->make(params, dtsim::BuildContext{});
     CHECK_THROWS_AS(policy->aggregate(RoundContext{}, updates, global), PolicyError);
     CHECK_THROWS_AS(policy->aggregate(RoundContext{}, {}, global), PolicyError);
   }

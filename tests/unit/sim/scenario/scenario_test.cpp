@@ -177,42 +177,7 @@ TEST_SUITE("scenario") {
     CHECK(s.workload.model.hidden == std::vector<std::int64_t>{200});
   }
 
-  TEST_CASE("load_scenario: the catalog's defaults are the ones the loader applies") {
-    TempDir dir;
-    const Scenario fmnist = load_scenario(
-        dir.write("a.yaml",
-                  "platform: {clients: {count: 20}}\n"
-                  "workload: {dataset: {name: fashion_mnist}, partition: {name: dirichlet}, model: {name: mlp}}\n"));
-    const Scenario synthetic = load_scenario(dir.write("b.yaml", kMinimal));
-    const Scenario shards = load_scenario(
-        dir.write("c.yaml",
-                  "platform: {clients: {count: 20}}\n"
-                  "workload: {dataset: {name: fashion_mnist}, partition: {name: shards}, model: {name: logistic}}\n"));
-    auto resolved_text = [](const Scenario& s, const std::string& path) {
-      YAML::Node node = YAML::Clone(s.context->resolved);
-      for (std::size_t start = 0, dot = 0; dot != std::string::npos; start = dot + 1) {
-        dot = path.find('.', start);
-        node.reset(node[path.substr(start, dot == std::string::npos ? dot : dot - start)]);
-      }
-      if (node.IsSequence()) {
-        YAML::Emitter e;
-        e << node;
-        return std::string(e.c_str());
-      }
-      return node.Scalar();
-    };
-
-    for (const auto& entry : dataset_catalog())
-      for (const auto& [param, def] : entry.params)
-        CHECK(resolved_text(entry.name == "synthetic" ? synthetic : fmnist, "workload.dataset." + param) == def);
-    for (const auto& [param, def] : partition_catalog()[1].params)
-      CHECK(resolved_text(fmnist, "workload.partition." + param) == def);
-    for (const auto& [param, def] : partition_catalog()[2].params)
-      CHECK(resolved_text(shards, "workload.partition." + param) == def);
-    for (const auto& [param, def] : model_catalog()[1].params)
-      CHECK(resolved_text(fmnist, "workload.model." + param) == def);
-    for (const auto& [param, def] : topology_catalog()[0].params)
-      if (def != "required") CHECK(resolved_text(synthetic, "platform." + param) == def);
+  TEST_CASE("distribution_catalog: lists every distribution kind, in the order of Distribution::Kind") {
     REQUIRE(distribution_catalog().size() == Distribution::kind_names().size());
     for (std::size_t i = 0; i < distribution_catalog().size(); ++i)
       CHECK(distribution_catalog()[i].name == Distribution::kind_names()[i]);

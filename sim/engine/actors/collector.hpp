@@ -1,0 +1,35 @@
+// Collects a round's arrivals in simulated-time order and stops the round on its rule (DESIGN
+// "actors::Collector"): every task has arrived, or the first keep_first have, or the deadline passed —
+// whichever comes first. The tasks that have not arrived are then stopped (their activities cancelled,
+// so they neither hang the round nor load the network afterwards): `dropped` when the round had its
+// keep_first updates, `late` when it did not. Arrivals beyond the first keep_first are `dropped` too.
+// Runs in the calling (coordinator) actor; O(1) per arrival.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "sim/engine/actors/arrival_queue.hpp"
+#include "sim/engine/actors/task.hpp"
+
+namespace dtsim::engine::actors {
+
+struct StopRule {
+  std::int64_t keep_first = 0;          // K: stop once K arrived (0 with no tasks)
+  std::optional<double> deadline_at_s;  // absolute simulated time; an arrival at exactly it is on time
+};
+
+struct Collected {
+  std::vector<std::size_t> kept;  // task indices, in arrival order (at most keep_first)
+  bool reached_keep_first = false;
+  double stopped_at_s = 0;  // when the round stopped collecting
+};
+
+// `tasks` are started and post to `arrivals`. Rethrows the failure of a task that died.
+Collected collect(std::span<const std::shared_ptr<Task>> tasks, ArrivalQueue& arrivals, const StopRule& rule);
+
+}  // namespace dtsim::engine::actors

@@ -1,0 +1,90 @@
+// One participant's task in a round (DESIGN "actors::Task"): download the model from the server,
+// compute its local training on its own host, upload the update — then post its arrival. The task is
+// the only code that issues SimGrid activities for a participant; a paradigm only plans and collects.
+//
+// The body (run) can be called from any actor: today one actor per participant per round; later a
+// persistent per-client actor running one task after another. A collector may stop the task at any
+// moment (deadline, first K reached): the activity in flight is cancelled and the outcome counts what
+// was actually transferred or executed, so late work shows as waste.
+#pragma once
+
+#include <simgrid/s4u.hpp>
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+
+#include "sim/common/client_status.hpp"
+#include "sim/common/ids.hpp"
+
+namespace dtsim::engine::actors {
+
+class ArrivalQueue;
+
+struct TaskPlan {
+  ClientId client;
+  std::int64_t round = 0;
+  simgrid::s4u::Host* server = nullptr;  // the model comes from and the update goes to this host
+  simgrid::s4u::Host* host = nullptr;    // the participant's host, where it computes
+  double bytes_down = 0;                 // the model (bytes)
+  double flops = 0;                      // local training (flops)
+  double bytes_up = 0;                   // the update (bytes)
+  std::int64_t steps = 0;                // local SGD steps in `flops`
+};
+
+// Times are simulated seconds; a stage never finished has no end time. Amounts count what was done.
+struct TaskOutcome {
+  ClientId client;
+  ClientStatus status = ClientStatus::completed;  // completed until a collector says otherwise
+  double start_s = 0;
+  std::optional<double> download_end_s, compute_end_s, upload_end_s;
+  double bytes_down = 0, flops = 0, bytes_up = 0;
+  std::int64_t steps = 0;
+};
+
+class Task {
+ public:
+  // `index` is what the task posts to `arrivals` when its upload is done.
+  Task(TaskPlan plan, ArrivalQueue& arrivals, std::size_t index);
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+  ~Task() = default;
+
+  // The task's body: download → compute → upload → arrive. Starts at the current simulated time.
+  // Returns early once stopped. Any other failure is kept (failure()) and posted as an arrival, so the
+  // collector never waits for a task that died.
+  void run();
+
+  // From the collector, for a task that has not arrived: cancels the activity in flight, counts the part
+  // of it that was done, and sets the status. Idempotent; the task's actor then returns.
+  void stop(ClientStatus status);
+
+  bool arrived() const { return arrived_; }
+  bool stopped() const { return stopped_; }
+  std::exception_ptr failure() const { return failure_; }
+  void set_status(ClientStatus status) { outcome_.status = status; }
+  const TaskPlan& plan() const { return plan_; }
+  const TaskOutcome& outcome() const { return outcome_; }
+
+ private:
+  enum class Stage { waiting, download, compute, upload, done };
+  void body();
+  // Starts `activity` as the current stage and waits for it; false when the task was stopped meanwhile.
+  bool perform(Stage stage, simgrid::s4u::ActivityPtr activity);
+
+  TaskPlan plan_;
+  ArrivalQueue& arrivals_;
+  std::size_t index_;
+  TaskOutcome outcome_;
+  Stage stage_ = Stage::waiting;
+  double stage_start_s_ = 0;
+  simgrid::s4u::ActivityPtr in_flight_;  // the activity of the current stage
+  bool arrived_ = false, stopped_ = false;
+  std::exception_ptr failure_;
+};
+
+// Starts `task` on a new actor on its participant's host, named "r<round>-c<client>".
+void start_task_actor(std::shared_ptr<Task> task);
+
+}  // namespace dtsim::engine::actors

@@ -1,0 +1,66 @@
+#include "sim/engine/components.hpp"
+
+#include "sim/engine/learning/real_learner.hpp"
+
+namespace dtsim::engine {
+
+bool has_error_under(const ParamsContext& context, const std::string& key_path) {
+  for (const auto& d : context.errors.items()) {
+    if (d.severity != Severity::error) continue;
+    if (d.key_path == key_path || (d.key_path.starts_with(key_path) && d.key_path.size() > key_path.size() &&
+                                   (d.key_path[key_path.size()] == '.' || d.key_path[key_path.size()] == '[')))
+      return true;
+  }
+  return false;
+}
+
+models::LocalTrainingConfig local_training(const Scenario& s) {
+  const auto& l = s.workload.local;
+  return {l.epochs, l.batch_size, l.lr, l.momentum, l.weight_decay};
+}
+
+Components build_components(Scenario& s) {
+  Components c;
+  const ParamsContext& ctx = *s.context;
+  const auto& w = s.workload;
+  if (!has_error_under(ctx, "workload.dataset") && !has_error_under(ctx, "platform.clients.count"))
+    c.dataset = models::dataset_registry().at(w.dataset.name).make(w.dataset, {s.seed, s.platform.clients.count});
+  if (!has_error_under(ctx, "workload.partition"))
+    c.partitioner = models::partition_registry().at(w.partition.name).make(w.partition);
+  if (c.dataset && !has_error_under(ctx, "workload.model"))
+    c.model = models::model_registry().at(w.model.name).make(w.model, {c.dataset->features(), c.dataset->classes()});
+  if (!has_error_under(ctx, "platform.topology")) c.platform = platform_registry().at(s.platform.topology).make();
+  if (!has_error_under(ctx, "training.paradigm") && !has_error_under(ctx, "training.mode"))
+    c.paradigm = paradigm_registry().at(paradigm_name(s.training.paradigm, s.training.mode)).make();
+
+  BuildContext build;
+  build.population = s.platform.clients.count;
+  build.parameter_count = c.model ? c.model->parameter_count() : 0;
+  build.optimizer = {w.local.lr, w.local.momentum, w.local.weight_decay};
+  build.mode = s.training.mode;
+  auto& a = s.policies.aggregation;
+  if (const auto* entry = policies::aggregation_registry().lookup(a.name, *a.params))
+    c.aggregation = entry->make(*a.params, build);
+  auto& sc = s.policies.scheduling;
+  if (const auto* entry = policies::scheduling_registry().lookup(sc.name, *sc.params))
+    c.scheduling = entry->make(*sc.params, build);
+  return c;
+}
+
+MemoryEstimate estimate_memory(const Scenario& s, const Components& c) {
+  MemoryEstimate m;
+  const bool real = s.training.compute == ComputeMode::real;
+  for (auto& part : c.dataset->memory({real, true})) m.parts.push_back(part);
+  if (real) m.parts.push_back(real_learner_memory(*c.model, local_training(s), s.training.clients_per_round));
+  for (auto& part : c.platform->memory(s.platform)) m.parts.push_back(part);
+  for (auto& part : c.paradigm->memory(s)) m.parts.push_back(part);
+  m.parts.push_back(process_memory());
+  return m;
+}
+
+models::Workload load_workload(const Scenario& s, const Components& c, const models::DataNeeds& needs) {
+  return models::Workload::build(
+      {*c.dataset, *c.partitioner, *c.model, local_training(s), s.seed, s.platform.clients.count}, needs);
+}
+
+}  // namespace dtsim::engine

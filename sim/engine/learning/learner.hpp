@@ -1,0 +1,37 @@
+// Learners turn a round whose timing SimGrid settled into real learning (DESIGN principle 2): the
+// participants' local training as batched backend calls, then the aggregation policy, then evaluation.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "policies/common.hpp"
+
+namespace dtsim::engine {
+
+struct LearnRequest {
+  policies::RoundContext round;           // the round, the model version being replaced, the time now
+  std::span<const ClientId> participants;  // the clients whose updates arrived and were kept, in plan order
+  bool aggregate = true;                   // false: too few arrived (min_completed); the model is kept
+  bool evaluate = false;                   // evaluate the (new or kept) global model on the test set
+};
+
+struct RoundLearning {
+  std::optional<double> train_loss, test_loss, test_accuracy;  // empty when not measured
+  // Mean local loss per participant, in request order; empty when nothing was trained.
+  std::vector<double> client_train_loss;
+  bool diverged = false;  // loss or model became NaN/infinite
+};
+
+class Learner {
+ public:
+  virtual ~Learner() = default;
+  virtual RoundLearning learn(const LearnRequest& request) = 0;
+};
+
+// Timing only (training.compute: none): nothing is trained or measured.
+std::unique_ptr<Learner> make_no_learner();
+
+}  // namespace dtsim::engine

@@ -1,0 +1,28 @@
+// The run's modelled peak memory: the sum of the parts each component reports (dataset source, learner,
+// platform builder, paradigm, the process itself), checked against --mem-limit before anything starts.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sim/common/memory_part.hpp"
+
+namespace dtsim::engine {
+
+struct MemoryEstimate {
+  std::vector<MemoryPart> parts;
+  double total() const;
+  const MemoryPart* largest() const;  // nullptr when empty
+};
+
+// The process's own footprint (code, libraries, SimGrid's engine): measured near 64 MiB.
+MemoryPart process_memory();
+
+// The memory this process may use: MemAvailable (the physical memory when /proc is unreadable), no more
+// than the cgroup's memory.max (a Slurm job, a container). 0 when nothing can be read.
+double memory_limit_bytes();
+
+// "53.5 TiB"
+std::string format_bytes(double bytes);
+
+}  // namespace dtsim::engine

@@ -1,0 +1,176 @@
+// Synchronous federated learning (FedAvg-style rounds; McMahan et al., AISTATS 2017), with the round
+// protocol of deadlines and over-selection (Bonawitz et al., "Towards Federated Learning at Scale",
+// MLSys 2019, §4: select 130 % of the target, keep the first to report, abandon a round past its
+// deadline).
+//
+// Each round, at t0: the scheduling policy plans it (clients, deadline, keep_first K); every planned
+// client runs a task (download 4·d bytes, compute its local training's flops on its host, upload 4·d
+// bytes); the collector keeps the first K to arrive and stops the others at the K-th arrival or at
+// t0 + deadline, whichever is first. With at least training.min_completed updates the server aggregates
+// (2·d flops per update, executed on its host) and the learner trains the kept clients for real and
+// applies the aggregation policy (timing settled first, DESIGN principle 2); with fewer the model is
+// kept, and the round is still counted, evaluated and fed back. Updates are used in plan order (the
+// order of the policy's list), whatever order they arrived in.
+#include <algorithm>
+#include <memory>
+#include <simgrid/s4u.hpp>
+#include <vector>
+
+#include "sim/engine/actors/collector.hpp"
+#include "sim/engine/actors/task.hpp"
+#include "sim/engine/paradigms/paradigm.hpp"
+
+namespace sg4 = simgrid::s4u;
+
+namespace dtsim::engine {
+
+namespace {
+
+bool evaluation_due(const TrainingSpec& t, std::int64_t round) {
+  return round == t.rounds || (t.eval_every > 0 && round % t.eval_every == 0);
+}
+
+// How many clients a round starts: ceil(over_selection · K), at most the population (the loader warns
+// when the cap applies).
+std::int64_t clients_to_select(const TrainingSpec& t, std::int64_t population) {
+  return std::min(over_selected_count(t.over_selection, t.clients_per_round), population);
+}
+
+std::optional<double> minus(const std::optional<double>& end, const std::optional<double>& start) {
+  if (!end || !start) return std::nullopt;
+  return *end - *start;
+}
+
+class FederatedSync final : public Paradigm {
+ public:
+  std::vector<std::string> training_keys() const override {
+    return {"paradigm",       "mode",         "compute", "rounds", "clients_per_round", "eval_every", "deadline",
+            "over_selection", "min_completed"};
+  }
+
+  std::vector<MemoryPart> memory(const Scenario& s) const override {
+    // Per client started in a round: its actor (≈16 KiB resident, shared/reference/SIMGRID.md §4.5) and
+    // its task and records.
+    const auto started = clients_to_select(s.training, s.platform.clients.count);
+    return {{"round", static_cast<double>(started) * 16 * 1024,
+             "(" + std::to_string(started) + " clients started per round)", "training.clients_per_round"}};
+  }
+
+ private:
+  void do_coordinate(RunContext& run, ParadigmOutcome& outcome) override {
+    const auto& training = run.scenario.training;
+    const double d = static_cast<double>(run.workload.model().parameter_count());
+    const double model_bytes = 4 * d;               // float32 parameters, each way
+    const double aggregation_flops_per_update = 2 * d;  // one multiply-add per parameter
+    const std::int64_t population = run.platform.participant_count();
+    std::int64_t version = 0;
+    for (std::int64_t round = 1; round <= training.rounds; ++round) {
+      if (run.stop_requested.load()) {
+        outcome.interrupted = true;
+        return;
+      }
+      const double t0 = sg4::Engine::get_clock();
+      policies::SchedulingContext ctx;
+      ctx.round = {round, version, t0};
+      ctx.population = population;
+      ctx.wanted = clients_to_select(training, population);
+      ctx.keep_first = training.clients_per_round;
+      ctx.deadline_s = training.deadline_s;
+      ctx.seed = run.scenario.seed;
+      const policies::SchedulePlan plan = run.policies.scheduling.plan(ctx);
+
+      // One task per planned client, each on its own actor; they post their arrivals to `arrivals`.
+      actors::ArrivalQueue arrivals;
+      std::vector<std::shared_ptr<actors::Task>> tasks;
+      tasks.reserve(plan.clients.size());
+      for (const ClientId id : plan.clients) {
+        const models::WorkItem work = run.workload.work(id, round);
+        actors::TaskPlan task{id,         round,      run.platform.coordinator(), run.platform.host_of(id),
+                              model_bytes, work.flops, model_bytes,                work.steps};
+        tasks.push_back(std::make_shared<actors::Task>(task, arrivals, tasks.size()));
+        actors::start_task_actor(tasks.back());
+      }
+      actors::StopRule rule{plan.keep_first, std::nullopt};
+      if (plan.deadline_s) rule.deadline_at_s = t0 + *plan.deadline_s;
+      const actors::Collected collected = actors::collect(tasks, arrivals, rule);
+
+      // The kept updates, in plan order.
+      std::vector<bool> kept(tasks.size(), false);
+      for (auto i : collected.kept) kept[i] = true;
+      std::vector<ClientId> participants;
+      for (std::size_t i = 0; i < tasks.size(); ++i)
+        if (kept[i]) participants.push_back(plan.clients[i]);
+      const bool aggregate = static_cast<std::int64_t>(participants.size()) >= training.min_completed;
+      if (aggregate)
+        sg4::this_actor::execute(aggregation_flops_per_update * static_cast<double>(participants.size()));
+      LearnRequest request{{round, version, sg4::Engine::get_clock()}, participants, aggregate,
+                           evaluation_due(training, round)};
+      const RoundLearning learned = run.learner.learn(request);
+      if (aggregate) ++version;
+
+      RoundRecord row;
+      row.round = round;
+      row.sim_time_s = sg4::Engine::get_clock();
+      row.round_duration_s = row.sim_time_s - t0;
+      row.selected = static_cast<std::int64_t>(tasks.size());
+      row.completed = static_cast<std::int64_t>(participants.size());
+      row.dropped = row.selected - row.completed;
+      row.train_loss = learned.train_loss;
+      row.test_loss = learned.test_loss;
+      row.test_accuracy = learned.test_accuracy;
+      row.aggregated = aggregate;
+      std::vector<policies::ClientOutcome> feedback;
+      feedback.reserve(tasks.size());
+      std::size_t next_participant = 0;
+      for (std::size_t i = 0; i < tasks.size(); ++i) {
+        const actors::TaskOutcome& o = tasks[i]->outcome();
+        ClientRecord rec;
+        rec.round = round;
+        rec.client = o.client;
+        rec.status = o.status;
+        rec.start_s = o.start_s;
+        rec.download_end_s = o.download_end_s;
+        rec.compute_end_s = o.compute_end_s;
+        rec.upload_end_s = o.upload_end_s;
+        rec.local_steps = o.steps;
+        rec.flops = o.flops;
+        rec.bytes_down = o.bytes_down;
+        rec.bytes_up = o.bytes_up;
+        row.bytes_down += o.bytes_down;
+        row.bytes_up += o.bytes_up;
+        run.observer.on_client(rec);
+
+        policies::ClientOutcome f;
+        f.client = o.client;
+        f.status = o.status;
+        f.samples = static_cast<double>(run.workload.samples_of(o.client));
+        f.steps = o.steps;
+        f.download_s = minus(o.download_end_s, o.start_s);
+        f.compute_s = minus(o.compute_end_s, o.download_end_s);
+        f.upload_s = minus(o.upload_end_s, o.compute_end_s);
+        if (kept[i]) {
+          if (next_participant < learned.client_train_loss.size())
+            f.train_loss = learned.client_train_loss[next_participant];
+          ++next_participant;
+        }
+        feedback.push_back(f);
+      }
+      run.observer.on_round(row);
+      run.policies.scheduling.feedback(ctx.round, feedback);
+
+      outcome.rounds_completed = round;
+      outcome.final_sim_time_s = row.sim_time_s;
+      if (learned.test_accuracy) outcome.final_test_accuracy = learned.test_accuracy;
+      if (learned.diverged) {
+        outcome.diverged = true;
+        return;
+      }
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Paradigm> make_federated_sync() { return std::make_unique<FederatedSync>(); }
+
+}  // namespace dtsim::engine
