@@ -43,12 +43,13 @@ const char* to_string(RunStatus s) {
 
 namespace {
 
-void check_memory(PreparedRun& run, const RunOptions& options) {
+// Whether the estimate is within the limit; if not, reports it at the key of the largest part.
+bool check_memory(PreparedRun& run, const RunOptions& options) {
   auto& s = run.scenario;
   const MemoryEstimate need = estimate_memory(s, run.components);
   const bool given = options.mem_limit_bytes > 0;
   const double limit = given ? options.mem_limit_bytes : memory_limit_bytes();
-  if (limit <= 0 || need.total() <= limit) return;
+  if (limit <= 0 || need.total() <= limit) return true;
   std::string parts;
   for (const auto& p : need.parts)
     parts += (parts.empty() ? "" : ", ") + p.name + " " + format_bytes(p.bytes) + (p.detail.empty() ? "" : " " + p.detail);
@@ -57,6 +58,7 @@ void check_memory(PreparedRun& run, const RunOptions& options) {
                 format_bytes(limit) + (given ? " (--mem-limit)" : " (the memory available on this machine)"),
             {"estimated: " + parts,
              "lower platform.clients.count, training.clients_per_round or the model size, or raise --mem-limit"});
+  return false;
 }
 
 // Suspicious settings that only the data reveal.
@@ -104,10 +106,12 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
   s.context->strict = options.strict;
   run->components = build_components(s);
 
-  if (run->components.complete()) {
+  const auto& c = run->components;
+  bool memory_fits = false;  // known to fit: only then is anything loaded
+  if (c.dataset && c.model && c.platform && c.paradigm) {
     try {
-      check_memory(*run, options);
-    } catch (const models::DataError& e) {
+      memory_fits = check_memory(*run, options);
+    } catch (const models::DataError& e) {  // the dataset's headers cannot be read: load() would fail alike
       report_at(*s.context, Severity::error, e.key_path().empty() ? "workload.dataset.path" : e.key_path(), e.what());
     }
   }
@@ -118,8 +122,10 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
   } catch (const std::runtime_error& e) {
     s.context->errors.add({{"<command line>", 0, 0}, "", std::string("--backend: ") + e.what(), {}});
   }
-  // Labels and sample counts only: every check the data allow, without pixels or features.
-  if (run->components.complete() && s.context->errors.empty()) {
+  // Labels and sample counts only: every check the data allow, without pixels or features — also when
+  // other keys are wrong, so that every error is reported at once (components whose own keys are wrong
+  // were not built). Only once the memory estimate says the run fits.
+  if (memory_fits && c.partitioner) {
     load(*run, {false, false});
     if (run->workload) warn_about_data(s, *run->workload);
   }

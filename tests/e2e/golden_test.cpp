@@ -1,7 +1,8 @@
 // Golden end-to-end cases: tests/e2e/<case>/scenario.yaml is run by the dtsim binary and its CSVs are
 // compared with tests/e2e/<case>/expected/: time and integer columns exactly, float learning metrics
 // within a tolerance (builds tuned for the host CPU may round differently). DTSIM_UPDATE_GOLDEN=1
-// rewrites the expected files for review.
+// rewrites the expected files for review. Each case's README derives some of its figures by hand
+// (golden_figures_test.cpp checks them).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -45,11 +46,14 @@ void run_case(const std::string& name) {
   const auto expected = dir / "expected";
   if (std::getenv("DTSIM_UPDATE_GOLDEN")) {
     fs::create_directories(expected);
-    for (const char* f : {"rounds.csv", "clients.csv", "policy_metrics.csv"})
+    for (const char* f : {"rounds.csv", "clients.csv", "platform.csv", "policy_metrics.csv"})
       fs::copy_file(out / f, expected / f, fs::copy_options::overwrite_existing);
     MESSAGE("rewrote " << expected);
   }
-  for (const char* f : {"rounds.csv", "clients.csv", "policy_metrics.csv"}) compare(out / f, expected / f);
+  for (const char* f : {"rounds.csv", "clients.csv", "platform.csv", "policy_metrics.csv"}) {
+    CAPTURE(f);
+    compare(out / f, expected / f);
+  }
   const auto runs = read_csv(out / "runs.csv");
   REQUIRE(runs.size() == 1);
   CHECK(runs[0].at("status") == "ok");

@@ -14,17 +14,22 @@
 #include "policies/aggregation/aggregation.hpp"
 #include "policies/scheduling/scheduling.hpp"
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/params.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace {
 
 using namespace dtsim;
 
-// Everything prepare_run does with the scenario before it touches data or SimGrid.
+// What prepare_run does with the scenario before it builds components that read files: the loader, then
+// the policy factories (which add their own errors), then finish_validation.
 Scenario load_like_dtsim(const std::string& text, const std::string& label, const std::vector<Override>& overrides) {
   Scenario s = read_scenario_text(text, label, overrides);
-  auto aggregation = policies::aggregation_registry().make(s.policies.aggregation.name, *s.policies.aggregation.params);
-  auto scheduling = policies::scheduling_registry().make(s.policies.scheduling.name, *s.policies.scheduling.params);
+  const BuildContext build{s.platform.clients.count, 0, {}, s.training.mode, 0, 0};
+  auto& a = s.policies.aggregation;
+  if (const auto* entry = policies::aggregation_registry().lookup(a.name, *a.params)) entry->make(*a.params, build);
+  auto& sc = s.policies.scheduling;
+  if (const auto* entry = policies::scheduling_registry().lookup(sc.name, *sc.params)) entry->make(*sc.params, build);
   finish_validation(s);
   return s;
 }
