@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ASan + UBSan: builds the whole project and test suite with -fsanitize=address,undefined, runs every
-# unit/contract suite, then one small end-to-end scenario. SimGrid's default (raw) contexts confuse ASan,
+# unit/contract suite, the collector's engine cases, then small end-to-end scenarios (one with a deadline
+# and over-selection, so that tasks are stopped mid-transfer and mid-computation). SimGrid's default (raw) contexts confuse ASan,
 # so the scenario runs with thread contexts (shared/reference/SIMGRID.md §7).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,9 +10,14 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDTSIM_CUDA=OFF -DDTSI
 cmake --build "$build" -j"$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-for t in test_scenario test_kernels test_models test_policies test_report; do
+for t in test_common test_scenario test_kernels test_models test_policies test_report test_engine test_layout; do
   echo "== $t (ASan+UBSan)"
   "$build/tests/$t" --minimal
+done
+for c in deadline_exactly_at_arrival_is_on_time deadline_just_before_arrival_is_late \
+         first_k_drops_the_rest_where_they_are no_rule_waits_for_everyone; do
+  echo "== collector_test $c (ASan+UBSan, thread contexts)"
+  "$build/tests/collector_test" "$c" --cfg=contexts/factory:thread
 done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -19,4 +25,8 @@ echo "== dtsim run tests/e2e/synthetic_small (ASan+UBSan, thread contexts)"
 "$build/dtsim" run tests/e2e/synthetic_small/scenario.yaml --out "$out/r" --simgrid=--cfg=contexts/factory:thread
 echo "== dtsim run tests/e2e/fmnist_small (ASan+UBSan, thread contexts)"
 "$build/dtsim" run tests/e2e/fmnist_small/scenario.yaml --out "$out/f" --simgrid=--cfg=contexts/factory:thread
+echo "== dtsim run tests/e2e/round_protocol with a deadline and over-selection (ASan+UBSan, thread contexts)"
+"$build/dtsim" run tests/e2e/round_protocol/scenario.yaml --out "$out/p" --set training.deadline=0.047s \
+  --set training.over_selection=1.5 --simgrid=--cfg=contexts/factory:thread
+grep -q ',late,' "$out/p/clients.csv" && grep -q ',dropped,' "$out/p/clients.csv"  # it stopped tasks both ways
 echo "sanitizers: clean"

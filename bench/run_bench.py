@@ -4,14 +4,19 @@ measure the product"). Reports wall time per round, client updates per second an
 of the dtsim process) for the quickstart at 100, 1,000 and 10,000 clients and for the reference FedAvg
 workload of the speed target (IID and 2-shard variants).
 
-    python3 bench/run_bench.py [--dtsim build/dtsim] [--only reference|quickstart] [--repeat 3]
+    python3 bench/run_bench.py [--dtsim build/dtsim] [--only reference|quickstart] [--repeat 5]
+                               [--baseline OTHER_DTSIM]
 
 Wall time is runs.csv's wall_time_s: the simulation and training, after the scenario and data are
-loaded. The best of --repeat runs is reported (the machine may be busy with something else).
+loaded; "process s" is the whole process, loading included. Each figure is the median of --repeat runs
+(the machine may be busy with something else); peak memory is the largest of them. --baseline runs
+another dtsim binary on the same cases, alternating with this one run by run, and prints both and the
+ratio (this / baseline): before-and-after figures measured side by side.
 """
 import argparse
 import csv
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,41 +56,60 @@ def run(dtsim, scenario, sets, extra=()):
     }
 
 
-def best_of(n, *args, **kw):
-    results = [run(*args, **kw) for _ in range(n)]
-    best = min(results, key=lambda r: r["wall_s"])
-    best["peak_mib"] = max(r["peak_mib"] for r in results)
-    return best
+def summarize(results):
+    out = dict(results[0])
+    for key in ("wall_s", "process_s", "per_round_s", "updates_per_s"):
+        out[key] = statistics.median(r[key] for r in results)
+    out["peak_mib"] = max(r["peak_mib"] for r in results)
+    return out
+
+
+def measure(n, binaries, scenario, sets, extra=()):
+    """Median figures per binary, the binaries' runs interleaved so that load on the machine hits both."""
+    results = {b: [] for b in binaries}
+    for _ in range(n):
+        for b in binaries:
+            results[b].append(run(b, scenario, sets, extra))
+    return [summarize(results[b]) for b in binaries]
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dtsim", default=os.path.join(ROOT, "build", "dtsim"))
+    ap.add_argument("--baseline", help="another dtsim binary, measured side by side")
     ap.add_argument("--only", choices=["reference", "quickstart"])
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
+    binaries = [args.dtsim] + ([args.baseline] if args.baseline else [])
+    n = args.repeat
     rows = []
     if args.only in (None, "reference"):
         ref = os.path.join(ROOT, "bench", "reference_fedavg.yaml")
         for threads in ("1", "2"):
-            rows.append((f"reference IID, {threads} thread(s)",
-                         best_of(args.repeat, args.dtsim, ref, [], ["--threads", threads])))
-        rows.append(("reference 2 shards/client", best_of(1, args.dtsim, ref, ["workload.partition.name=shards"])))
+            rows.append((f"reference IID, {threads} thread(s)", measure(n, binaries, ref, [], ["--threads", threads])))
+        rows.append(("reference 2 shards/client", measure(n, binaries, ref, ["workload.partition.name=shards"])))
     if args.only in (None, "quickstart"):
         qs = os.path.join(ROOT, "scenarios", "quickstart.yaml")
-        for n in (100, 1000, 10000):
-            rows.append((f"quickstart N={n}", best_of(1, args.dtsim, qs, [f"platform.clients.count={n}"])))
+        for clients in (100, 1000, 10000):
+            rows.append((f"quickstart N={clients}", measure(n, binaries, qs, [f"platform.clients.count={clients}"])))
         # Memory must stay flat across rounds (no leak): the peak after 200 rounds equals the one after 20.
         for rounds in (20, 200):
             rows.append((f"quickstart N=100, {rounds} rounds (leak check)",
-                         best_of(1, args.dtsim, qs, [f"training.rounds={rounds}", "training.eval_every=20"])))
+                         measure(max(1, n // 5), binaries, qs, [f"training.rounds={rounds}", "training.eval_every=20"])))
         rows.append(("quickstart N=10000 timing only",
-                     best_of(1, args.dtsim, qs, ["platform.clients.count=10000", "training.rounds=200"], ["--no-train"])))
-    print("| case | rounds | wall s | wall s/round | client updates/s | peak MiB | test acc | sim s |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, r in rows:
-        print(f"| {name} | {r['rounds']} | {r['wall_s']:.3f} | {r['per_round_s']:.4f} | {r['updates_per_s']:.1f} | "
-              f"{r['peak_mib']:.0f} | {r['accuracy']} | {r['sim_time_s']:.1f} |")
+                     measure(n, binaries, qs, ["platform.clients.count=10000", "training.rounds=200"], ["--no-train"])))
+    print("| case | rounds | wall s | wall s/round | client updates/s | process s | peak MiB | test acc | sim s |"
+          + (" baseline wall s | baseline process s | baseline peak MiB | wall ratio |" if args.baseline else ""))
+    print("|---" * (9 + (4 if args.baseline else 0)) + "|")
+    for name, results in rows:
+        r = results[0]
+        line = (f"| {name} | {r['rounds']} | {r['wall_s']:.3f} | {r['per_round_s']:.4f} | {r['updates_per_s']:.1f} | "
+                f"{r['process_s']:.3f} | {r['peak_mib']:.0f} | {r['accuracy']} | {r['sim_time_s']:.1f} |")
+        if args.baseline:
+            b = results[1]
+            line += (f" {b['wall_s']:.3f} | {b['process_s']:.3f} | {b['peak_mib']:.0f} | "
+                     f"{r['wall_s'] / b['wall_s']:.3f} |")
+        print(line)
 
 
 if __name__ == "__main__":

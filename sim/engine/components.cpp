@@ -1,5 +1,7 @@
 #include "sim/engine/components.hpp"
 
+#include <algorithm>
+
 #include "sim/engine/learning/real_learner.hpp"
 
 namespace dtsim::engine {
@@ -61,6 +63,28 @@ MemoryEstimate estimate_memory(const Scenario& s, const Components& c) {
 models::Workload load_workload(const Scenario& s, const Components& c, const models::DataNeeds& needs) {
   return models::Workload::build(
       {*c.dataset, *c.partitioner, *c.model, local_training(s), s.seed, s.platform.clients.count}, needs);
+}
+
+void warn_about_data(Scenario& s, const models::Workload& workload) {
+  std::int64_t smallest = workload.samples_of(ClientId{0}), below = 0;
+  for (std::int64_t i = 0; i < workload.clients(); ++i) {
+    const auto n = workload.samples_of(ClientId{static_cast<std::int32_t>(i)});
+    smallest = std::min(smallest, n);
+    below += n < s.workload.local.batch_size;
+  }
+  if (below > 0)
+    report_at(*s.context, Severity::warning, "workload.local.batch_size",
+              "batch_size " + std::to_string(s.workload.local.batch_size) + " is above the data of " +
+                  std::to_string(below) + " of " + std::to_string(workload.clients()) +
+                  " clients (the smallest holds " + std::to_string(smallest) + " samples)",
+              {"their every step is one smaller batch of all their samples"});
+  const auto& p = s.workload.partition;
+  const auto train = workload.data().train.samples;
+  if (p.name == "shards" && p.shards_per_client * s.platform.clients.count > train)
+    report_at(*s.context, Severity::warning, "workload.partition.shards_per_client",
+              "shards_per_client " + std::to_string(p.shards_per_client) + " is above samples ÷ clients (" +
+                  std::to_string(train) + " ÷ " + std::to_string(s.platform.clients.count) +
+                  "): some shards are empty");
 }
 
 }  // namespace dtsim::engine

@@ -45,6 +45,10 @@ models::LocalTrainingConfig local_training(const Scenario& scenario);
 // Throws DataError.
 models::Workload load_workload(const Scenario& scenario, const Components& components, const models::DataNeeds& needs);
 
+// Warns about suspicious settings that only the data reveal: a batch larger than some clients' data,
+// shards smaller than a sample.
+void warn_about_data(Scenario& scenario, const models::Workload& workload);
+
 // Whether any error (not a warning) was recorded at `key_path` or below it.
 bool has_error_under(const ParamsContext& context, const std::string& key_path);
 

@@ -57,4 +57,19 @@ std::string format_bytes(double b) {
   return buf;
 }
 
+bool check_memory(const MemoryEstimate& need, double limit_bytes, ParamsContext& context) {
+  const bool given = limit_bytes > 0;
+  const double limit = given ? limit_bytes : memory_limit_bytes();
+  if (limit <= 0 || need.total() <= limit) return true;
+  std::string parts;
+  for (const auto& p : need.parts)
+    parts += (parts.empty() ? "" : ", ") + p.name + " " + format_bytes(p.bytes) + (p.detail.empty() ? "" : " " + p.detail);
+  report_at(context, Severity::error, need.largest()->key_path,
+            "this run needs an estimated " + format_bytes(need.total()) + " of memory, more than the limit of " +
+                format_bytes(limit) + (given ? " (--mem-limit)" : " (the memory available on this machine)"),
+            {"estimated: " + parts,
+             "lower platform.clients.count, training.clients_per_round or the model size, or raise --mem-limit"});
+  return false;
+}
+
 }  // namespace dtsim::engine

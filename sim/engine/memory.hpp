@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "sim/common/memory_part.hpp"
+#include "sim/scenario/params.hpp"
 
 namespace dtsim::engine {
 
@@ -24,5 +25,9 @@ double memory_limit_bytes();
 
 // "53.5 TiB"
 std::string format_bytes(double bytes);
+
+// Whether `need` fits in `limit_bytes` (0: the memory this process may use); if not, records an error,
+// with every part, at the key of the largest part.
+bool check_memory(const MemoryEstimate& need, double limit_bytes, ParamsContext& context);
 
 }  // namespace dtsim::engine

@@ -43,47 +43,6 @@ const char* to_string(RunStatus s) {
 
 namespace {
 
-// Whether the estimate is within the limit; if not, reports it at the key of the largest part.
-bool check_memory(PreparedRun& run, const RunOptions& options) {
-  auto& s = run.scenario;
-  const MemoryEstimate need = estimate_memory(s, run.components);
-  const bool given = options.mem_limit_bytes > 0;
-  const double limit = given ? options.mem_limit_bytes : memory_limit_bytes();
-  if (limit <= 0 || need.total() <= limit) return true;
-  std::string parts;
-  for (const auto& p : need.parts)
-    parts += (parts.empty() ? "" : ", ") + p.name + " " + format_bytes(p.bytes) + (p.detail.empty() ? "" : " " + p.detail);
-  report_at(*s.context, Severity::error, need.largest()->key_path,
-            "this run needs an estimated " + format_bytes(need.total()) + " of memory, more than the limit of " +
-                format_bytes(limit) + (given ? " (--mem-limit)" : " (the memory available on this machine)"),
-            {"estimated: " + parts,
-             "lower platform.clients.count, training.clients_per_round or the model size, or raise --mem-limit"});
-  return false;
-}
-
-// Suspicious settings that only the data reveal.
-void warn_about_data(Scenario& s, const models::Workload& workload) {
-  std::int64_t smallest = workload.samples_of(ClientId{0}), below = 0;
-  for (std::int64_t i = 0; i < workload.clients(); ++i) {
-    const auto n = workload.samples_of(ClientId{static_cast<std::int32_t>(i)});
-    smallest = std::min(smallest, n);
-    below += n < s.workload.local.batch_size;
-  }
-  if (below > 0)
-    report_at(*s.context, Severity::warning, "workload.local.batch_size",
-              "batch_size " + std::to_string(s.workload.local.batch_size) + " is above the data of " +
-                  std::to_string(below) + " of " + std::to_string(workload.clients()) +
-                  " clients (the smallest holds " + std::to_string(smallest) + " samples)",
-              {"their every step is one smaller batch of all their samples"});
-  const auto& p = s.workload.partition;
-  const auto train = workload.data().train.samples;
-  if (p.name == "shards" && p.shards_per_client * s.platform.clients.count > train)
-    report_at(*s.context, Severity::warning, "workload.partition.shards_per_client",
-              "shards_per_client " + std::to_string(p.shards_per_client) + " is above samples ÷ clients (" +
-                  std::to_string(train) + " ÷ " + std::to_string(s.platform.clients.count) +
-                  "): some shards are empty");
-}
-
 void load(PreparedRun& run, const models::DataNeeds& needs) {
   try {
     run.workload.emplace(load_workload(run.scenario, run.components, needs));
@@ -110,7 +69,7 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
   bool memory_fits = false;  // known to fit: only then is anything loaded
   if (c.dataset && c.model && c.platform && c.paradigm) {
     try {
-      memory_fits = check_memory(*run, options);
+      memory_fits = check_memory(estimate_memory(s, c), options.mem_limit_bytes, *s.context);
     } catch (const models::DataError& e) {  // the dataset's headers cannot be read: load() would fail alike
       report_at(*s.context, Severity::error, e.key_path().empty() ? "workload.dataset.path" : e.key_path(), e.what());
     }
@@ -127,7 +86,7 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
   // were not built). Only once the memory estimate says the run fits.
   if (memory_fits && c.partitioner) {
     load(*run, {false, false});
-    if (run->workload) warn_about_data(s, *run->workload);
+    if (run->workload) warn_about_data(s, *run->workload);  // components.hpp
   }
   finish_validation(s);
   if (purpose == Purpose::run) {

@@ -1,7 +1,7 @@
 // The collector's stop rules at their boundaries, on a hand-built analytic platform where every time is
 // exact in binary floating point: latencies 0, 1e6-byte transfers over 1e6 B/s links (1 s each way),
 // 1e9-flop computations on 1 Gf/s hosts (1 s), so client i (speed 1/(i+1) Gf/s) arrives at t = 3 + i.
-// One SimGrid engine per process: each case is its own ctest entry (`collector_test CASE`).
+// One SimGrid engine per process: each case is its own ctest entry (`collector_test CASE [SIMGRID ARGS]`).
 #include <simgrid/s4u.hpp>
 // clang-format off
 #include <xbt/log.h>
@@ -143,9 +143,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   xbt_log_control_set("root.thres:critical");
-  int sg_argc = 1;
-  char* sg_argv[] = {argv[0], nullptr};
-  sg4::Engine engine(&sg_argc, sg_argv);
+  // Arguments after the case go to SimGrid (.ci/sanitizers.sh passes --cfg=contexts/factory:thread).
+  std::vector<char*> sg_argv{argv[0]};
+  for (int i = 2; i < argc; ++i) sg_argv.push_back(argv[i]);
+  sg_argv.push_back(nullptr);
+  int sg_argc = static_cast<int>(sg_argv.size()) - 1;
+  sg4::Engine engine(&sg_argc, sg_argv.data());
   cases.at(argv[1])();
   if (failures == 0) std::printf("%s: ok\n", argv[1]);
   return failures == 0 ? 0 : 1;
