@@ -1,6 +1,6 @@
 // Observers of a run (DESIGN "Observers"): called in the order on_run_start, then per round on_client
-// (each selected client) and on_policy_metric before on_round, then on_run_end. An observer that throws
-// ends the run as failed.
+// (each selected client), on_round and on_policy_metric, then on_run_end. An observer that throws ends
+// the run as failed.
 #pragma once
 
 #include <vector>

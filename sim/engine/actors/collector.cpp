@@ -1,41 +1,26 @@
 #include "sim/engine/actors/collector.hpp"
 
+#include <algorithm>
 #include <exception>
 
 namespace sg4 = simgrid::s4u;
 
 namespace dtsim::engine::actors {
 
-namespace {
-void rethrow_if_failed(const Task& task) {
-  if (task.failure()) std::rethrow_exception(task.failure());
-}
-}  // namespace
-
 Collected collect(std::span<const std::shared_ptr<Task>> tasks, ArrivalQueue& arrivals, const StopRule& rule) {
   Collected out;
-  const auto keep = static_cast<std::size_t>(rule.keep_first);
-  std::size_t arrived = 0;
-  while (out.kept.size() < keep && arrived < tasks.size()) {
-    const auto index = arrivals.pop(rule.deadline_at_s);
-    if (!index) {
-      // The deadline. A task whose upload ends at exactly this instant may not have run yet: let every
-      // actor woken at this time run first, then take what they posted.
-      sg4::this_actor::yield();
-      while (out.kept.size() < keep) {
-        const auto late_index = arrivals.try_pop();
-        if (!late_index) break;
-        rethrow_if_failed(*tasks[*late_index]);
-        ++arrived;
-        out.kept.push_back(*late_index);
-      }
-      break;
-    }
-    rethrow_if_failed(*tasks[*index]);
-    ++arrived;
-    out.kept.push_back(*index);
+  const std::size_t keep = std::min(static_cast<std::size_t>(rule.keep_first), tasks.size());
+  arrivals.arm(std::max<std::size_t>(keep, 1));
+  if (keep > 0 && !arrivals.wait(rule.deadline_at_s)) {
+    // The deadline. A task whose upload ends at exactly this instant may not have run yet: let every
+    // actor woken at this time run first, so that it posts its arrival.
+    sg4::this_actor::yield();
   }
-  out.reached_keep_first = out.kept.size() >= keep;
+  for (const auto index : arrivals.arrived())
+    if (tasks[index]->failure()) std::rethrow_exception(tasks[index]->failure());
+  const auto& arrived = arrivals.arrived();
+  out.kept.assign(arrived.begin(), arrived.begin() + static_cast<std::ptrdiff_t>(std::min(keep, arrived.size())));
+  out.reached_keep_first = out.kept.size() >= static_cast<std::size_t>(rule.keep_first);
   out.stopped_at_s = sg4::Engine::get_clock();
 
   // Everyone else is stopped where they are; arrivals past the first K (the same instant) are dropped.

@@ -3,7 +3,7 @@
 // whichever comes first. The tasks that have not arrived are then stopped (their activities cancelled,
 // so they neither hang the round nor load the network afterwards): `dropped` when the round had its
 // keep_first updates, `late` when it did not. Arrivals beyond the first keep_first are `dropped` too.
-// Runs in the calling (coordinator) actor; O(1) per arrival.
+// Runs in the calling (coordinator) actor; O(1) per arrival, one wake-up per round.
 #pragma once
 
 #include <cstddef>
@@ -29,7 +29,7 @@ struct Collected {
   double stopped_at_s = 0;  // when the round stopped collecting
 };
 
-// `tasks` are started and post to `arrivals`. Rethrows the failure of a task that died.
+// `tasks` are started and post to `arrivals` (collect arms it). Rethrows the failure of a task that died.
 Collected collect(std::span<const std::shared_ptr<Task>> tasks, ArrivalQueue& arrivals, const StopRule& rule);
 
 }  // namespace dtsim::engine::actors

@@ -21,15 +21,16 @@ void Task::run() {
   } catch (const simgrid::Exception&) {
     if (!stopped_) {  // a cancellation we asked for ends the wait with an exception; anything else is a failure
       failure_ = std::current_exception();
-      arrivals_.push(index_);
+      arrivals_.push(index_, true);
     }
   } catch (...) {
     failure_ = std::current_exception();
-    arrivals_.push(index_);
+    arrivals_.push(index_, true);
   }
 }
 
-bool Task::perform(Stage stage, sg4::ActivityPtr activity) {
+template <class ActivityPtr>
+bool Task::perform(Stage stage, ActivityPtr activity) {
   stage_ = stage;
   stage_start_s_ = sg4::Engine::get_clock();
   in_flight_ = activity;
@@ -42,22 +43,23 @@ bool Task::perform(Stage stage, sg4::ActivityPtr activity) {
 void Task::body() {
   outcome_.start_s = sg4::Engine::get_clock();
   if (stopped_) return;
-  auto download = sg4::Comm::sendto_init(plan_.server, plan_.host)
-                      ->set_payload_size(static_cast<std::uint64_t>(plan_.bytes_down));
-  if (!perform(Stage::download, download)) return;
+  // Each activity is released as soon as its stage ends (perform takes it by value): a finished activity
+  // kept alive keeps its kernel action, which the solver then carries along.
+  if (!perform(Stage::download, sg4::Comm::sendto_init(plan_.server, plan_.host)
+                                    ->set_payload_size(static_cast<std::uint64_t>(plan_.bytes_down))))
+    return;
   outcome_.download_end_s = sg4::Engine::get_clock();
   outcome_.bytes_down = plan_.bytes_down;
 
   // An explicit host: Host::exec_* run on the caller's host in 3.32, and the caller may be a proxy actor.
-  auto compute = sg4::Exec::init()->set_flops_amount(plan_.flops)->set_host(plan_.host);
-  if (!perform(Stage::compute, compute)) return;
+  if (!perform(Stage::compute, sg4::Exec::init()->set_flops_amount(plan_.flops)->set_host(plan_.host))) return;
   outcome_.compute_end_s = sg4::Engine::get_clock();
   outcome_.flops = plan_.flops;
   outcome_.steps = plan_.steps;
 
-  auto upload = sg4::Comm::sendto_init(plan_.host, plan_.server)
-                    ->set_payload_size(static_cast<std::uint64_t>(plan_.bytes_up));
-  if (!perform(Stage::upload, upload)) return;
+  if (!perform(Stage::upload, sg4::Comm::sendto_init(plan_.host, plan_.server)
+                                  ->set_payload_size(static_cast<std::uint64_t>(plan_.bytes_up))))
+    return;
   outcome_.upload_end_s = sg4::Engine::get_clock();
   outcome_.bytes_up = plan_.bytes_up;
 

@@ -70,8 +70,10 @@ class Task {
  private:
   enum class Stage { waiting, download, compute, upload, done };
   void body();
-  // Starts `activity` as the current stage and waits for it; false when the task was stopped meanwhile.
-  bool perform(Stage stage, simgrid::s4u::ActivityPtr activity);
+  // Starts `activity` (a CommPtr or an ExecPtr: its own wait(), not Activity's) as the current stage and
+  // waits for it; false when the task was stopped meanwhile.
+  template <class ActivityPtr>
+  bool perform(Stage stage, ActivityPtr activity);
 
   TaskPlan plan_;
   ArrivalQueue& arrivals_;

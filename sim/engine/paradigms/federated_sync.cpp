@@ -64,6 +64,7 @@ class FederatedSync final : public Paradigm {
     const double aggregation_flops_per_update = 2 * d;  // one multiply-add per parameter
     const std::int64_t population = run.platform.participant_count();
     std::int64_t version = 0;
+    actors::ArrivalQueue arrivals;  // one for the whole run: collect() leaves it empty
     for (std::int64_t round = 1; round <= training.rounds; ++round) {
       if (run.stop_requested.load()) {
         outcome.interrupted = true;
@@ -80,7 +81,6 @@ class FederatedSync final : public Paradigm {
       const policies::SchedulePlan plan = run.policies.scheduling.plan(ctx);
 
       // One task per planned client, each on its own actor; they post their arrivals to `arrivals`.
-      actors::ArrivalQueue arrivals;
       std::vector<std::shared_ptr<actors::Task>> tasks;
       tasks.reserve(plan.clients.size());
       for (const ClientId id : plan.clients) {
