@@ -93,12 +93,15 @@ int main(int argc, char** argv) {
   CommonOptions common;
   std::string scenario;
   std::string out_dir;
-  bool quiet = false;
+  bool quiet = false, force = false, resume = false;
   std::vector<std::string> simgrid_args;
   auto* run = app.add_subcommand("run", "Run one scenario and write its CSV files");
   run->add_option("scenario", scenario, "Scenario YAML file")->required();
-  run->add_option("--out", out_dir, "Output folder (default: results/<scenario name>)");
-  run->add_flag("--quiet", quiet, "Print nothing but errors and warnings");
+  run->add_option("--out", out_dir, "Output folder (default: results/<scenario name>); never overwritten silently");
+  auto* force_flag = run->add_flag("--force", force, "Replace an earlier run in the output folder (only dtsim's files)");
+  run->add_flag("--resume", resume, "Continue the run in the output folder from its last checkpoint")
+      ->excludes(force_flag);
+  run->add_flag("--quiet", quiet, "Print nothing but errors and warnings (no progress)");
   run->add_option("--simgrid", simgrid_args, "Extra SimGrid argument, e.g. --simgrid=--log=root.thres:info")
       ->take_all();
   add_common(run, common);
@@ -140,6 +143,8 @@ int main(int argc, char** argv) {
       return code;
     }
     options.out_dir = out_dir;
+    options.output_mode = force ? engine::OutputMode::force : resume ? engine::OutputMode::resume : engine::OutputMode::fresh;
+    options.quiet = quiet;
     options.simgrid_args = simgrid_args;
     auto prepared = engine::prepare_run(scenario, options, engine::Purpose::run);
     print_diagnostics(engine::warnings(*prepared));
@@ -147,8 +152,10 @@ int main(int argc, char** argv) {
     if (summary.status != engine::RunStatus::ok)
       std::cerr << "dtsim: run " << engine::to_string(summary.status) << ": " << summary.message << "\n";
     if (!quiet) {
-      std::string acc = summary.final_test_accuracy >= 0 ? fmt::format("{:.2f} %", 100 * summary.final_test_accuracy)
-                                                         : "not evaluated";
+      const std::string acc = summary.final_test_accuracy >= 0
+                                  ? fmt::format("{:.2f} % (round {})", 100 * summary.final_test_accuracy,
+                                                summary.final_test_round)
+                                  : "not evaluated";
       fmt::print("{}: {} rounds, {:.3f} s simulated, test accuracy {}, {:.2f} s wall ({})\n", summary.run_id,
                  summary.rounds_completed, summary.final_sim_time_s, acc, summary.wall_time_s,
                  engine::to_string(summary.status));

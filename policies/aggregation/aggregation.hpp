@@ -10,10 +10,12 @@
 #include <span>
 
 #include "policies/common.hpp"
+#include "sim/common/checkpointable.hpp"
 
 namespace dtsim::policies {
 
-class AggregationPolicy {
+// Checkpointable: a rule with state across rounds (SCAFFOLD's control variates, server moments) saves it.
+class AggregationPolicy : public Checkpointable {
  public:
   virtual ~AggregationPolicy() = default;
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "policies/common.hpp"
+#include "sim/common/checkpointable.hpp"
 #include "sim/common/rng.hpp"
 
 namespace dtsim::policies {
@@ -55,7 +56,8 @@ struct ClientOutcome {
   std::optional<double> train_loss;
 };
 
-class SchedulingPolicy {
+// Checkpointable: a selector with state across rounds (Oort's utilities, a history) saves it.
+class SchedulingPolicy : public Checkpointable {
  public:
   virtual ~SchedulingPolicy() = default;
   SchedulePlan plan(const SchedulingContext& ctx);

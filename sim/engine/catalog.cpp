@@ -8,6 +8,7 @@
 #include "policies/scheduling/scheduling.hpp"
 #include "sim/engine/paradigms/paradigm.hpp"
 #include "sim/engine/platform/platform.hpp"
+#include "sim/report/csv_schema.hpp"
 #include "sim/scenario/schema.hpp"
 
 namespace dtsim::engine {
@@ -96,6 +97,16 @@ std::string catalog_markdown() {
       "registries; `tests/e2e/docs_test.cpp` fails when this file is stale (rewrite it with "
       "`DTSIM_UPDATE_GOLDEN=1`).\n\n";
   out += schema_markdown();
+  out += "\n## Outputs\n\nEvery file of a run's folder, column by column (`sim/report/csv_schema.cpp`). An empty cell means "
+         "not measured or does not apply, never 0. integer: digits, never an exponent; real: a finite number; 0/1: a "
+         "flag.\n";
+  for (const auto* table : report::all_tables()) {
+    out += "\n### " + std::string(table->file) + "\n\n" + std::string(table->help) + ".\n\n";
+    out += "| Column | Type | Unit | May be empty | Description |\n|---|---|---|---|---|\n";
+    for (const auto& c : table->columns)
+      out += fmt::format("| `{}` | {} | {} | {} | {} |\n", c.name, report::to_string(c.type), c.unit,
+                         c.may_be_empty ? "yes" : "no", c.help);
+  }
   out += "\n## Components\n";
   for (const auto& f : families()) {
     if (f.title.starts_with("backends")) continue;  // depends on the machine

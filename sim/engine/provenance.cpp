@@ -7,10 +7,62 @@
 // clang-format on
 
 #include <build_info.hpp>
+#include <fstream>
 
 namespace dtsim::engine {
 
-YAML::Node provenance(const std::string& backend, const std::vector<std::pair<std::string, std::string>>& checksums) {
+namespace {
+
+// The instruction-set extensions this build was compiled for (what -march=native chose).
+std::string build_isa() {
+  std::string isa;
+  auto add = [&isa](const char* name) { isa += (isa.empty() ? "" : " ") + std::string(name); };
+#if defined(__x86_64__)
+  add("x86-64");
+#endif
+#if defined(__aarch64__)
+  add("aarch64");
+#endif
+#if defined(__SSE4_2__)
+  add("sse4.2");
+#endif
+#if defined(__AVX__)
+  add("avx");
+#endif
+#if defined(__AVX2__)
+  add("avx2");
+#endif
+#if defined(__FMA__)
+  add("fma");
+#endif
+#if defined(__AVX512F__)
+  add("avx512f");
+#endif
+#if defined(__AVX512BW__)
+  add("avx512bw");
+#endif
+#if defined(__AVX512VL__)
+  add("avx512vl");
+#endif
+  return isa;
+}
+
+std::string cpu_model() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line))
+    if (line.starts_with("model name")) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  return "unknown";
+}
+
+std::string text_of(const YAML::Node& n) { return n && n.IsScalar() ? n.Scalar() : std::string("(none)"); }
+
+}  // namespace
+
+YAML::Node provenance(const std::string& backend, const Checksums& checksums) {
   YAML::Node p;
   p["dtsim_version"] = build_info::version;
   p["git_commit"] = build_info::git_commit;
@@ -18,6 +70,8 @@ YAML::Node provenance(const std::string& backend, const std::vector<std::pair<st
   p["build_type"] = build_info::build_type;
   p["compiler"] = build_info::compiler;
   p["flags"] = build_info::flags;
+  p["isa"] = build_isa();
+  p["cpu_model"] = cpu_model();
   p["backend"] = backend;
   YAML::Node sums(YAML::NodeType::Map);
   for (const auto& [file, sum] : checksums) sums[file] = "sha256:" + sum;
@@ -25,6 +79,38 @@ YAML::Node provenance(const std::string& backend, const std::vector<std::pair<st
   YAML::Node root;
   root["provenance"] = p;
   return root;
+}
+
+void check_provenance(const YAML::Node& recorded, const YAML::Node& now, ParamsContext& ctx) {
+  if (!recorded || !recorded.IsMap()) return;
+  const YAML::Node current = now["provenance"];
+  const YAML::Node sums = recorded["dataset_checksums"];
+  if (sums && sums.IsMap()) {
+    for (const auto& kv : sums) {
+      const std::string file = kv.first.Scalar();
+      const YAML::Node got = current["dataset_checksums"][file];
+      if (!got)
+        report_at(ctx, Severity::error, "provenance.dataset_checksums",
+                  "the run that wrote this file read '" + file + "', this one does not",
+                  {"a rerun reads the same input files; restore them, or run the original scenario instead"});
+      else if (got.Scalar() != kv.second.Scalar())
+        report_at(ctx, Severity::error, "provenance.dataset_checksums",
+                  "'" + file + "' changed since the run that wrote this file (" + kv.second.Scalar() + " then, " +
+                      got.Scalar() + " now)",
+                  {"a rerun on other data is another run: restore the file, or remove the provenance block"});
+    }
+  }
+  for (const char* key : {"dtsim_version", "git_commit", "simgrid_version", "compiler", "flags", "isa", "cpu_model",
+                          "backend"}) {
+    if (!recorded[key]) continue;
+    const std::string was = text_of(recorded[key]), is = text_of(current[key]);
+    if (was != is)
+      report_at(ctx, Severity::warning, std::string("provenance.") + key,
+                std::string(key) + " differs from the run that wrote this file: '" + was + "' then, '" + is + "' now",
+                {key == std::string("simgrid_version") ? "time columns may differ"
+                                                       : "time columns stay exact; learning columns may differ in their "
+                                                         "last bits"});
+  }
 }
 
 }  // namespace dtsim::engine

@@ -1,5 +1,7 @@
-// The provenance block of run.yaml: which build, SimGrid and backend made the run, and the SHA-256 of
-// every input file it read.
+// The provenance block of run.yaml (DESIGN "Outputs"): which build, compiler, CPU, SimGrid and backend
+// made the run, and the SHA-256 of every input file it read. A rerun of a run.yaml checks it: a changed
+// input file is an error (the rerun would not be the same run), a different build or CPU class a
+// warning naming the difference (time columns stay exact; learning columns may differ in their last bits).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -8,10 +10,18 @@
 #include <utility>
 #include <vector>
 
+#include "sim/scenario/params.hpp"
+
 namespace dtsim::engine {
 
-// {provenance: {dtsim_version, git_commit, simgrid_version, build_type, compiler, flags, backend,
-// dataset_checksums: {path: "sha256:..."}}}
-YAML::Node provenance(const std::string& backend, const std::vector<std::pair<std::string, std::string>>& checksums);
+using Checksums = std::vector<std::pair<std::string, std::string>>;  // (file, SHA-256 hex)
+
+// {provenance: {dtsim_version, git_commit, simgrid_version, build_type, compiler, flags, isa, cpu_model,
+// backend, dataset_checksums: {path: "sha256:..."}}}
+YAML::Node provenance(const std::string& backend, const Checksums& checksums);
+
+// When the scenario carries a provenance block (it is a run.yaml): errors for input files whose checksum
+// differs or that were not read, warnings for another build, CPU class or backend; located at their keys.
+void check_provenance(const YAML::Node& recorded, const YAML::Node& now, ParamsContext& context);
 
 }  // namespace dtsim::engine

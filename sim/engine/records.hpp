@@ -61,12 +61,14 @@ struct PolicyMetric {
   double value = 0;
 };
 
+// The run's row of runs.csv: at the start (status running), and at the end.
 struct RunEnd {
-  std::string status;  // ok | failed | diverged | interrupted
+  std::string status;  // running | ok | failed | diverged | interrupted
   std::string message;
   std::int64_t rounds_completed = 0;
   double final_sim_time_s = 0;
   std::optional<double> final_test_accuracy;
+  std::optional<std::int64_t> final_test_round;  // the round final_test_accuracy was measured at
   double wall_time_s = 0;
 };
 

@@ -6,12 +6,18 @@
 #include <filesystem>
 #include <optional>
 
+#include <unistd.h>
+
 #include "sim/engine/components.hpp"
 #include "sim/engine/learning/real_learner.hpp"
+#include "sim/engine/observers/checkpointer.hpp"
 #include "sim/engine/observers/csv_observer.hpp"
+#include "sim/engine/observers/progress_observer.hpp"
 #include "sim/engine/provenance.hpp"
 #include "sim/engine/session.hpp"
+#include "sim/report/csv_reader.hpp"
 #include "sim/report/csv_writer.hpp"
+#include "sim/scenario/yaml_reader.hpp"
 
 namespace fs = std::filesystem;
 
@@ -23,6 +29,7 @@ struct PreparedRun {
   std::optional<models::Workload> workload;
   std::unique_ptr<kernels::Backend> backend;  // null for timing-only runs
   std::string backend_name;
+  OutputPlan output;  // run: the folder, and what a resume continues from
 };
 
 void PreparedRunDeleter::operator()(PreparedRun* p) const { delete p; }
@@ -61,9 +68,19 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
   PreparedRunPtr run(new PreparedRun);
   auto& s = run->scenario;
   s = read_scenario(scenario_path, options.overrides);
-  if (options.no_train) s.training.compute = ComputeMode::none;
+  if (options.no_train) {
+    s.training.compute = ComputeMode::none;
+    if (s.context->resolved["training"].IsMap()) s.context->resolved["training"]["compute"] = "none";  // run.yaml
+  }
   s.context->strict = options.strict;
   run->components = build_components(s);
+  if (purpose == Purpose::run) {
+    const fs::path dir = options.out_dir.empty() ? fs::path("results") / s.name : fs::path(options.out_dir);
+    run->output = check_output_dir(dir, options.output_mode, s.context->resolved, *s.context);
+    if (options.output_mode == OutputMode::resume && run->output.checkpoint && run->components.paradigm &&
+        !run->components.paradigm->can_resume())
+      s.context->errors.add({{kCommandLine, 0, 0}, "--resume", "this paradigm cannot resume from a checkpoint exactly", {}});
+  }
 
   const auto& c = run->components;
   bool memory_fits = false;  // known to fit: only then is anything loaded
@@ -88,32 +105,92 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
     load(*run, {false, false});
     if (run->workload) warn_about_data(s, *run->workload);  // components.hpp
   }
+  // Whatever dtsim writes, it reads back: run.yaml must fit the reader's limits.
+  if (const auto back = read_yaml(resolved_yaml(s, provenance(run->backend_name, {}))); back.problem)
+    report_at(*s.context, Severity::error, "",
+              "the resolved scenario would make a run.yaml this dtsim cannot read back: " + back.problem->message,
+              {"shorten the lists in the scenario"});
   finish_validation(s);
-  if (purpose == Purpose::run) {
+  if (purpose == Purpose::run && !run->output.finished) {
     load(*run, {s.training.compute == ComputeMode::real, true});
-    s.context->errors.throw_if_any();
+    if (run->workload && s.context->root["provenance"])  // a run.yaml run again: the same inputs?
+      check_provenance(s.context->root["provenance"], provenance(run->backend_name, run->workload->data().checksums),
+                       *s.context);
+    s.context->errors.throw_if_any(s.context->strict);
   }
   return run;
 }
 
 std::vector<Diagnostic> warnings(const PreparedRun& run) { return run.scenario.context->errors.warnings(); }
 
-RunSummary execute_run(PreparedRun& run, const RunOptions& options) {
-  const auto wall_start = std::chrono::steady_clock::now();
-  const auto& s = run.scenario;
+namespace {
+RunSummary summary_of(const RunEnd& end, const std::string& run_id, const fs::path& dir) {
   RunSummary summary;
-  summary.run_id = s.name;
-  const fs::path dir = options.out_dir.empty() ? fs::path("results") / s.name : fs::path(options.out_dir);
+  summary.run_id = run_id;
   summary.out_dir = dir.string();
+  summary.status = end.status == "diverged"      ? RunStatus::diverged
+                   : end.status == "interrupted" ? RunStatus::interrupted
+                   : end.status == "failed"      ? RunStatus::failed
+                                                 : RunStatus::ok;
+  summary.message = end.message;
+  summary.rounds_completed = end.rounds_completed;
+  summary.final_sim_time_s = end.final_sim_time_s;
+  summary.final_test_accuracy = end.final_test_accuracy.value_or(-1);
+  summary.final_test_round = end.final_test_round.value_or(0);
+  summary.wall_time_s = end.wall_time_s;
+  return summary;
+}
+
+// The outcome runs.csv records for a run that had finished (resume: nothing to do).
+RunSummary finished_summary(const Scenario& s, const fs::path& dir) {
+  const auto runs = report::read_csv((dir / "runs.csv").string());
+  RunEnd end;
+  end.status = runs.at(0, "status");
+  end.message = "the run had already finished; nothing was done";
+  end.rounds_completed = std::stoll(runs.at(0, "rounds_completed"));
+  end.final_sim_time_s = std::stod(runs.at(0, "final_sim_time_s"));
+  if (!runs.at(0, "final_test_accuracy").empty()) end.final_test_accuracy = std::stod(runs.at(0, "final_test_accuracy"));
+  if (!runs.at(0, "final_test_round").empty()) end.final_test_round = std::stoll(runs.at(0, "final_test_round"));
+  end.wall_time_s = std::stod(runs.at(0, "wall_time_s"));
+  auto summary = summary_of(end, s.name, dir);
+  summary.status = RunStatus::ok;  // a resumed finished run is a success, whatever it ended as
+  return summary;
+}
+}  // namespace
+
+RunSummary execute_run(PreparedRun& run, const RunOptions& options) {
+  const auto& s = run.scenario;
+  const fs::path dir = run.output.dir;
+  if (run.output.finished) return finished_summary(s, dir);
   install_stop_handlers();  // from here on a signal means "stop after this round", never a torn file
   fs::create_directories(dir);
+  const RunLock lock(dir);
+  const Checkpoint* resume =
+      options.output_mode == OutputMode::resume && run.output.checkpoint ? &*run.output.checkpoint : nullptr;
+  if (!resume && run.output.holds_run) remove_run_files(dir);  // --force, or a resume with no checkpoint yet
+  if (!resume)
+    report::write_file_atomic((dir / "run.yaml").string(),
+                              resolved_yaml(s, provenance(run.backend_name, run.workload->data().checksums)));
 
-  std::optional<CsvObserver> csv;
+  CsvObserver csv(dir, RunIdentity{s.name, s.file, s.seed, run.backend_name}, s.output, resume);
+  const double wall_before = resume ? resume->wall_time_s : 0;
+  RunEnd end{"running", "", resume ? resume->round : 0, resume ? resume->sim_time_s : 0, {}, {}, wall_before};
+  csv.write_runs_row(end);
   ObserverFanout observers;
+  observers.add(csv);
+  ProgressObserver progress(s.training.rounds, resume ? resume->round + 1 : 1, ::isatty(2) == 1,
+                            options.quiet ? nullptr : stderr);
+  observers.add(progress);
+  const auto segment_start = std::chrono::steady_clock::now();
+  auto wall = [&] {
+    return wall_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - segment_start).count();
+  };
   ParadigmOutcome outcome;
+  if (resume) {
+    outcome.rounds_completed = resume->round;
+    outcome.final_sim_time_s = resume->sim_time_s;
+  }
   try {
-    csv.emplace(dir, RunIdentity{s.name, s.file, s.seed, run.backend_name}, s.output);
-    observers.add(*csv);
     start_simgrid(options.simgrid_args);
     configure_network_model(s.platform.network_model);
     const auto platform = run.components.platform->build(s.platform, s.seed);
@@ -128,31 +205,30 @@ RunSummary execute_run(PreparedRun& run, const RunOptions& options) {
                                                     workload.samples_of(id)};
                             }});
     auto& c = run.components;
+    const PolicySet policies{*c.aggregation, *c.scheduling};
     const auto learner = run.backend ? make_real_learner({*run.backend, workload, *c.aggregation, s.seed, options.chunk})
                                      : make_no_learner();
-    RunContext context{s, *platform, workload, {*c.aggregation, *c.scheduling}, *learner, observers, stop_flag()};
+    if (resume) restore(*resume, *learner, policies);
+    std::optional<Checkpointer> checkpointer;
+    if (s.training.checkpoint_every > 0)
+      checkpointer.emplace(dir, s.training.checkpoint_every, csv, *learner, policies, wall_before);
+    RunContext context{s, *platform, workload, policies, *learner, observers, stop_flag(),
+                       checkpointer ? &*checkpointer : nullptr, resume};
     outcome = c.paradigm->run(context);
-    summary.status = outcome.diverged      ? RunStatus::diverged
-                     : outcome.interrupted ? RunStatus::interrupted
-                                           : RunStatus::ok;
-    if (outcome.diverged) summary.message = "the training loss or the model became NaN or infinite";
-    if (outcome.interrupted) summary.message = "interrupted by a signal; the files hold the finished rounds";
+    end.status = outcome.diverged ? "diverged" : outcome.interrupted ? "interrupted" : "ok";
+    if (outcome.diverged) end.message = outcome.divergence;
+    if (outcome.interrupted) end.message = "interrupted by a signal; the files hold the finished rounds";
   } catch (const std::exception& e) {
-    summary.status = RunStatus::failed;
-    summary.message = e.what();
+    end.status = "failed";
+    end.message = e.what();
   }
-  summary.rounds_completed = outcome.rounds_completed;
-  summary.final_sim_time_s = outcome.final_sim_time_s;
-  if (outcome.final_test_accuracy) summary.final_test_accuracy = *outcome.final_test_accuracy;
-  summary.wall_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-
-  // Commit whatever the finished rounds produced, then the run's row and the resolved scenario.
-  if (csv)
-    observers.on_run_end({to_string(summary.status), summary.message, summary.rounds_completed,
-                          summary.final_sim_time_s, outcome.final_test_accuracy, summary.wall_time_s});
-  report::write_file_atomic((dir / "run.yaml").string(),
-                            resolved_yaml(s, provenance(run.backend_name, run.workload->data().checksums)));
-  return summary;
+  end.rounds_completed = outcome.rounds_completed;
+  end.final_sim_time_s = outcome.final_sim_time_s;
+  end.final_test_accuracy = outcome.final_test_accuracy;
+  end.final_test_round = outcome.final_test_round;
+  end.wall_time_s = wall();
+  observers.on_run_end(end);
+  return summary_of(end, s.name, dir);
 }
 
 }  // namespace dtsim::engine

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/backend.hpp"
+#include "sim/engine/output_dir.hpp"
 #include "sim/scenario/config_error.hpp"
 #include "sim/scenario/scenario.hpp"
 
@@ -21,6 +22,8 @@ namespace dtsim::engine {
 struct RunOptions {
   std::vector<Override> overrides;
   std::string out_dir;  // empty = results/<scenario name>
+  OutputMode output_mode = OutputMode::fresh;  // --force, --resume
+  bool quiet = false;                          // no progress lines
   kernels::BackendKind backend = kernels::BackendKind::cpu;
   int threads = 0;                        // backend threads; 0 = all cores
   std::int64_t chunk = 0;                 // clients per batched training call; 0 = the backend's preference
@@ -31,7 +34,7 @@ struct RunOptions {
 };
 
 // validate: read no pixels and generate no features (labels and sample counts only), create nothing;
-// run: then load what the run needs.
+// run: also check the output folder (options.out_dir, options.output_mode), then load what the run needs.
 enum class Purpose { validate, run };
 
 struct PreparedRun;  // opaque: scenario, components, policies, workload, backend
@@ -55,7 +58,8 @@ struct RunSummary {
   double final_sim_time_s = 0;
   double final_test_accuracy = -1;  // < 0 when never evaluated
   double wall_time_s = 0;
-  std::string message;  // why it failed, when it did
+  std::string message;  // why it failed, diverged or was interrupted
+  std::int64_t final_test_round = 0;  // the round final_test_accuracy was measured at (0: never)
 };
 
 RunSummary execute_run(PreparedRun& run, const RunOptions& options);

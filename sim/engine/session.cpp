@@ -6,7 +6,11 @@
 #include <xbt/log.h>
 // clang-format on
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <csignal>
+#include <cstring>
 
 namespace sg4 = simgrid::s4u;
 
@@ -17,14 +21,36 @@ std::atomic<bool>& stop_flag() {
   return flag;
 }
 
+std::atomic<std::int64_t>& round_in_progress() {
+  static std::atomic<std::int64_t> round{0};
+  return round;
+}
+
 namespace {
+// Async-signal-safe: only write(2) on a buffer formatted by hand.
+void say_stopping() {
+  char text[192] = "\ndtsim: stopping after round ";
+  std::size_t n = std::strlen(text);
+  char digits[24];
+  std::size_t d = 0;
+  for (auto k = static_cast<std::uint64_t>(std::max<std::int64_t>(0, round_in_progress().load())); d == 0 || k > 0;
+       k /= 10)
+    digits[d++] = static_cast<char>('0' + k % 10);
+  while (d > 0) text[n++] = digits[--d];
+  const char tail[] = " (again to stop at once; the finished rounds are kept)\n";
+  for (const char* c = tail; *c != '\0' && n + 1 < sizeof text; ++c) text[n++] = *c;
+  [[maybe_unused]] const auto written = ::write(2, text, n);
+}
+
 // First SIGINT/SIGTERM: finish the current round, keep the finished rounds, exit 1 (interrupted).
-// A second one: stop at once (the final CSV names are only ever renamed into place, so none is torn).
+// A second one: stop at once (every finished round's rows are already in the files, whole).
 void on_signal(int sig) {
   if (stop_flag().exchange(true)) {
     std::signal(sig, SIG_DFL);
     std::raise(sig);
+    return;
   }
+  say_stopping();
 }
 }  // namespace
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,10 @@ namespace dtsim::engine {
 // Set by the first SIGINT/SIGTERM once install_stop_handlers() ran: the paradigm stops between rounds and
 // the finished rounds are committed with status=interrupted. A second signal ends the process at once.
 std::atomic<bool>& stop_flag();
+
+// The round in progress, for the first signal's message ("stopping after round k"); the progress
+// observer keeps it up to date.
+std::atomic<std::int64_t>& round_in_progress();
 
 // Installs the handlers (idempotent). Call before anything is written, so a signal never tears a file.
 void install_stop_handlers();

@@ -1,5 +1,7 @@
-// The CSV contract (DESIGN.md "CSV columns"): one place for every column list and the schema version.
-// Columns are only ever added at the end.
+// The CSV contract (DESIGN "Outputs"): every file's columns, each with its type and unit, and the schema
+// version. Columns are only ever added at the end. The writers take the names from here, the reader and
+// the type test check against the types, and `dtsim list --markdown` renders the tables into
+// docs/scenario.md.
 #pragma once
 
 #include <string_view>
@@ -9,30 +11,35 @@ namespace dtsim::report {
 
 inline constexpr int schema_version = 1;
 
-inline const std::vector<std::string_view> runs_columns{"schema_version",
-                                                        "run_id",
-                                                        "scenario",
-                                                        "seed",
-                                                        "backend",
-                                                        "status",
-                                                        "rounds_completed",
-                                                        "final_sim_time_s",
-                                                        "final_test_accuracy",
-                                                        "wall_time_s"};
+// integer: an optional '-' and digits, never an exponent; real: a finite decimal or scientific number
+// (never nan or inf); flag: 0 or 1; text: anything (quoted when it holds a comma, quote or newline).
+enum class ColumnType { text, integer, real, flag };
+const char* to_string(ColumnType t);
 
-inline const std::vector<std::string_view> rounds_columns{
-    "run_id",     "round",    "sim_time_s", "round_duration_s", "selected",      "completed", "dropped",
-    "bytes_down", "bytes_up", "train_loss", "test_loss",        "test_accuracy", "energy_j", "aggregated"};
+struct Column {
+  std::string_view name;
+  ColumnType type;
+  std::string_view unit;  // "s", "bytes", "flops", "flops/s", "bytes/s", "J", "nats", "fraction", ""
+  bool may_be_empty;      // empty means "not measured" or "does not apply", never 0
+  std::string_view help;
+};
 
-inline const std::vector<std::string_view> clients_columns{
-    "run_id",       "round",       "client", "status",     "start_s",  "download_end_s", "compute_end_s",
-    "upload_end_s", "local_steps", "flops",  "bytes_down", "bytes_up", "energy_j"};
+struct Table {
+  std::string_view file;  // "rounds.csv"
+  std::string_view help;
+  std::vector<Column> columns;
+  std::vector<std::string_view> names() const {
+    std::vector<std::string_view> out;
+    for (const auto& c : columns) out.push_back(c.name);
+    return out;
+  }
+};
 
-// One row per client as the platform drew it (written when the run starts).
-inline const std::vector<std::string_view> platform_columns{
-    "run_id", "client", "host_class", "speed_flops_per_s", "bandwidth_bytes_per_s", "latency_s", "samples"};
-
-inline const std::vector<std::string_view> policy_metrics_columns{"run_id", "round",  "family",
-                                                                  "policy", "metric", "value"};
+const Table& runs_table();
+const Table& rounds_table();
+const Table& clients_table();
+const Table& platform_table();
+const Table& policy_metrics_table();
+const std::vector<const Table*>& all_tables();
 
 }  // namespace dtsim::report

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -33,46 +35,9 @@ namespace {
 }
 }  // namespace
 
-CsvWriter::CsvWriter(std::string path, const std::vector<std::string_view>& columns)
-    : path_(std::move(path)), tmp_path_(path_ + ".tmp"), columns_(columns.size()) {
-  file_ = std::fopen(tmp_path_.c_str(), "wb");
-  if (!file_) io_error("cannot create", tmp_path_);
-  CsvRow header;
-  for (auto c : columns) header.add(c);
-  write(header);
-}
-
-CsvWriter::~CsvWriter() {
-  if (file_) {
-    std::fclose(file_);
-    std::remove(tmp_path_.c_str());
-  }
-}
-
-void CsvWriter::write(const CsvRow& row) {
-  if (row.size() != columns_)
-    throw std::logic_error(fmt::format("{}: row has {} cells, the header {}", path_, row.size(), columns_));
-  if (std::fputs(row.text().c_str(), file_) < 0 || std::fputc('\n', file_) == EOF) io_error("cannot write", tmp_path_);
-}
-
-void CsvWriter::flush() {
-  if (file_ && std::fflush(file_) != 0) io_error("cannot write", tmp_path_);
-}
-
-void CsvWriter::commit() {
-  if (!file_) throw std::logic_error("CsvWriter::commit called twice");
-  const bool ok = std::fflush(file_) == 0;
-  std::fclose(file_);
-  file_ = nullptr;
-  if (!ok) {
-    std::remove(tmp_path_.c_str());
-    io_error("cannot write", tmp_path_);
-  }
-  if (std::rename(tmp_path_.c_str(), path_.c_str()) != 0) io_error("cannot rename", tmp_path_);
-}
-
 void write_file_atomic(const std::string& path, std::string_view content) {
-  const std::string tmp = path + ".tmp";
+  // Unique per process: two runs writing into one folder never share a temporary file.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) io_error("cannot create", tmp);
   const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();

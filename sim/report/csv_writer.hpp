@@ -1,6 +1,6 @@
-// CSV output that is never half-written: rows stream into "<name>.tmp" in the output folder and
-// commit() renames it over "<name>" (rename is atomic on POSIX). A writer destroyed without commit()
-// removes its temporary file.
+// CSV rows, and whole files written atomically. Rows go to their files through report::CsvFile
+// (csv_file.hpp), appended as whole lines; a file that is replaced whole (runs.csv, run.yaml) is written
+// to a temporary name unique to this process and renamed over the final one (atomic on POSIX).
 //
 // Numbers are written in the shortest form that reads back to the same double (fmt's "{}"), so two
 // runs with the same inputs write the same bytes. A cell that does not apply is empty.
@@ -34,27 +34,7 @@ class CsvRow {
   std::size_t cells_ = 0;
 };
 
-class CsvWriter {
- public:
-  CsvWriter(std::string path, const std::vector<std::string_view>& columns);
-  CsvWriter(const CsvWriter&) = delete;
-  CsvWriter& operator=(const CsvWriter&) = delete;
-  ~CsvWriter();
-
-  // Appends a row; throws std::logic_error when its cell count differs from the header's.
-  void write(const CsvRow& row);
-  void flush();
-  // Flushes, closes and renames the temporary file to its final name. Throws std::runtime_error on I/O errors.
-  void commit();
-
- private:
-  std::string path_;
-  std::string tmp_path_;
-  std::size_t columns_;
-  std::FILE* file_ = nullptr;
-};
-
-// Writes `content` to `path` through a temporary file and a rename.
+// Writes `content` to `path` through "<path>.tmp.<pid>" and a rename.
 void write_file_atomic(const std::string& path, std::string_view content);
 
 }  // namespace dtsim::report

@@ -361,7 +361,19 @@ void read_platform(Params p, PlatformSpec& out) {
 void read_dataset(Params p, DatasetSpec& out) {
   out.name = p.get_choice("name");
   if (out.name.empty()) return;  // without a valid name its other keys mean nothing
-  if (p.applies("path")) out.path = p.get_string("path");
+  if (p.applies("path")) {
+    out.path = p.get_string("path");
+    // A relative path in a file means "next to that file"; one given by --set, "from here". The resolved
+    // tree (run.yaml) keeps the absolute path, so a rerun from anywhere reads the same files.
+    if (!out.path.empty() && std::filesystem::path(out.path).is_relative()) {
+      const bool from_command_line = p.location("path").file == kCommandLine;
+      std::error_code ec;
+      const auto base = from_command_line ? std::filesystem::current_path(ec)
+                                          : std::filesystem::absolute(p.context().file, ec).parent_path();
+      out.path = (base / out.path).lexically_normal().string();
+      p.context().resolved["workload"]["dataset"]["path"] = out.path;
+    }
+  }
   if (p.applies("max_train")) out.max_train = p.get_int("max_train");
   if (p.applies("max_test")) out.max_test = p.get_int("max_test");
   if (p.applies("alpha")) out.alpha = p.get_double("alpha");
@@ -471,6 +483,10 @@ void read_training(Params p, std::optional<std::int64_t> clients_count, Training
     p.error("min_completed",
             fmt::format("min_completed ({}) exceeds clients_per_round ({}): no round could ever aggregate",
                         out.min_completed, out.clients_per_round));
+  out.checkpoint_every = p.get_int("checkpoint_every");
+  Params divergence = p.child("divergence");
+  out.divergence_factor = divergence.get_double("factor");
+  divergence.finish();
   p.finish();
 }
 

@@ -104,6 +104,8 @@ struct TrainingSpec {
   std::optional<double> deadline_s;
   double over_selection = 1.0;
   std::int64_t min_completed = 1;
+  std::int64_t checkpoint_every = 10;  // rounds between checkpoints (for --resume); 0 = off
+  double divergence_factor = 1e6;      // training.divergence.factor
 };
 
 // A policy chosen by name; its parameters are read later by the family's factory through `params`

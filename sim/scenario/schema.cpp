@@ -486,16 +486,14 @@ std::vector<KeySpec> build_table() {
           .when("training.paradigm", {"data_parallel"})
           .help("data partitions the gradient is computed over"));
   add(integer("training.checkpoint_every")
-          .planned()
-          .def("0")
+          .def("10")
           .range(0, kBillion)
           .help("rounds between checkpoints (for --resume); 0 = off"));
-  add(mapping("training.divergence").planned().help("ending a run whose loss explodes"));
+  add(mapping("training.divergence").help("ending a run whose loss explodes"));
   add(real("training.divergence.factor")
-          .planned()
           .def("1e6")
           .range(1, kInf, true)
-          .help("a loss above factor x the first measured loss ends the run"));
+          .help("a training loss above factor x the first measured one (at least ln(classes)) ends the run, diverged"));
 
   // policies
   add(mapping("policies").help("the swappable rules that steer training (dtsim list names them)"));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "policies/common.hpp"
+#include "sim/common/checkpointable.hpp"
 
 namespace dtsim::engine {
 
@@ -25,7 +26,8 @@ struct RoundLearning {
   bool diverged = false;  // loss or model became NaN/infinite
 };
 
-class Learner {
+// Checkpointable: the real learner saves the global model.
+class Learner : public Checkpointable {
  public:
   virtual ~Learner() = default;
   virtual RoundLearning learn(const LearnRequest& request) = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <string>
 
 namespace dtsim::engine {
@@ -18,6 +19,13 @@ class RealLearner final : public Learner {
                                                  s.chunk > 0 ? s.chunk : s.backend.preferred_chunk())) {
     Rng rng(s.seed, "init");
     global_ = s.workload.model().init_parameters(rng);
+  }
+
+  void save(ByteWriter& out) const override { out.floats(global_); }
+  void load(ByteReader& in) override {
+    auto params = in.floats();
+    if (params.size() != global_.size()) throw std::runtime_error("checkpoint: the model has another size");
+    global_ = std::move(params);
   }
 
   RoundLearning learn(const LearnRequest& request) override {

@@ -1,19 +1,38 @@
 #include "sim/engine/observers/csv_observer.hpp"
 
+#include <stdexcept>
+
 #include "sim/report/csv_schema.hpp"
 
 namespace dtsim::engine {
 
-CsvObserver::CsvObserver(const std::filesystem::path& dir, RunIdentity identity, const OutputSpec& output)
+namespace {
+// Bytes, flops and steps are whole numbers held in doubles: written as integers.
+std::int64_t whole(double v) { return static_cast<std::int64_t>(v); }
+}  // namespace
+
+report::CsvFile CsvObserver::open(const std::string& name, const std::vector<std::string_view>& columns,
+                                  const Checkpoint* resume) const {
+  const std::string path = (dir_ / name).string();
+  if (!resume) return report::CsvFile(path, columns);
+  const auto it = resume->csv_bytes.find(name);
+  if (it == resume->csv_bytes.end()) throw std::runtime_error("the checkpoint records no length for " + name);
+  return report::CsvFile::resume(path, columns, it->second);
+}
+
+CsvObserver::CsvObserver(const std::filesystem::path& dir, RunIdentity identity, const OutputSpec& output,
+                         const Checkpoint* resume)
     : dir_(dir),
       identity_(std::move(identity)),
       output_(output),
-      platform_((dir / "platform.csv").string(), report::platform_columns),
-      rounds_((dir / "rounds.csv").string(), report::rounds_columns),
-      clients_((dir / "clients.csv").string(), report::clients_columns),
-      metrics_((dir / "policy_metrics.csv").string(), report::policy_metrics_columns) {}
+      resuming_(resume != nullptr),
+      platform_(open("platform.csv", report::platform_table().names(), resume)),
+      rounds_(open("rounds.csv", report::rounds_table().names(), resume)),
+      clients_(open("clients.csv", report::clients_table().names(), resume)),
+      metrics_(open("policy_metrics.csv", report::policy_metrics_table().names(), resume)) {}
 
 void CsvObserver::on_run_start(const RunStart& start) {
+  if (resuming_) return;  // platform.csv is complete
   for (std::int64_t i = 0; i < start.clients; ++i) {
     const PlatformRecord p = start.client(ClientId{static_cast<std::int32_t>(i)});
     platform_.write(report::CsvRow()
@@ -25,6 +44,7 @@ void CsvObserver::on_run_start(const RunStart& start) {
                         .add(p.latency_s)
                         .add(p.samples));
   }
+  platform_.flush();
 }
 
 void CsvObserver::on_client(const ClientRecord& c) {
@@ -39,9 +59,9 @@ void CsvObserver::on_client(const ClientRecord& c) {
                      .add(c.compute_end_s)
                      .add(c.upload_end_s)
                      .add(c.local_steps)
-                     .add(c.flops)
-                     .add(c.bytes_down)
-                     .add(c.bytes_up)
+                     .add(whole(c.flops))
+                     .add(whole(c.bytes_down))
+                     .add(whole(c.bytes_up))
                      .empty());  // energy_j: no power model yet
 }
 
@@ -59,33 +79,51 @@ void CsvObserver::on_round(const RoundRecord& r) {
                     .add(r.selected)
                     .add(r.completed)
                     .add(r.dropped)
-                    .add(r.bytes_down)
-                    .add(r.bytes_up)
+                    .add(whole(r.bytes_down))
+                    .add(whole(r.bytes_up))
                     .add(r.train_loss)
                     .add(r.test_loss)
                     .add(r.test_accuracy)
                     .empty()  // energy_j: no power model yet
                     .add(r.aggregated ? 1 : 0));
+  // The round's clients and metrics first: whoever sees a round in rounds.csv sees all of it.
+  clients_.flush();
+  metrics_.flush();
+  rounds_.flush();
+}
+
+std::map<std::string, std::uint64_t> CsvObserver::sync() {
+  std::map<std::string, std::uint64_t> bytes;
+  for (auto* f : {&platform_, &clients_, &metrics_, &rounds_}) {
+    f->sync();
+    bytes[std::filesystem::path(f->path()).filename().string()] = f->offset();
+  }
+  return bytes;
+}
+
+void CsvObserver::write_runs_row(const RunEnd& end) const {
+  report::CsvRow row;
+  row.add(report::schema_version)
+      .add(identity_.run_id)
+      .add(identity_.scenario_file)
+      .add(static_cast<std::int64_t>(identity_.seed))
+      .add(identity_.backend)
+      .add(end.status)
+      .add(end.rounds_completed)
+      .add(end.final_sim_time_s)
+      .add(end.final_test_accuracy)
+      .add(end.wall_time_s)
+      .add(end.message);
+  if (end.final_test_round)
+    row.add(*end.final_test_round);
+  else
+    row.empty();
+  report::write_file_atomic((dir_ / "runs.csv").string(), report::csv_header(report::runs_table().names()) + row.text() + "\n");
 }
 
 void CsvObserver::on_run_end(const RunEnd& end) {
-  platform_.commit();
-  rounds_.commit();
-  clients_.commit();
-  metrics_.commit();
-  report::CsvWriter runs((dir_ / "runs.csv").string(), report::runs_columns);
-  runs.write(report::CsvRow()
-                 .add(report::schema_version)
-                 .add(identity_.run_id)
-                 .add(identity_.scenario_file)
-                 .add(static_cast<std::int64_t>(identity_.seed))
-                 .add(identity_.backend)
-                 .add(end.status)
-                 .add(end.rounds_completed)
-                 .add(end.final_sim_time_s)
-                 .add(end.final_test_accuracy)
-                 .add(end.wall_time_s));
-  runs.commit();
+  for (auto* f : {&platform_, &clients_, &metrics_, &rounds_}) f->flush();
+  write_runs_row(end);
 }
 
 }  // namespace dtsim::engine

@@ -1,14 +1,17 @@
 // The CSV observer: writes platform.csv, rounds.csv, clients.csv, policy_metrics.csv and runs.csv into
-// the run's folder (column lists: sim/report/csv_schema.hpp). Files stream into temporary names and
-// on_run_end renames them into place (commit), so no final file is ever half-written.
+// the run's folder (columns: sim/report/csv_schema.hpp). Rows are appended to the final files and
+// flushed as each round ends (report::CsvFile), so a killed run keeps every finished round; runs.csv is
+// replaced atomically, with status running when the run starts and its outcome when it ends.
 #pragma once
 
 #include <filesystem>
-#include <memory>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "sim/engine/observer.hpp"
-#include "sim/report/csv_writer.hpp"
+#include "sim/engine/observers/checkpoint.hpp"
+#include "sim/report/csv_file.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace dtsim::engine {
@@ -22,21 +25,30 @@ struct RunIdentity {
 
 class CsvObserver final : public RunObserver {
  public:
-  // Creates the temporary files in `dir` (which must exist). Throws std::runtime_error on I/O errors.
-  CsvObserver(const std::filesystem::path& dir, RunIdentity identity, const OutputSpec& output);
+  // Creates the per-round files in `dir` (which must exist and hold none of them), or, resuming, reopens
+  // them cut at the checkpoint's byte lengths. Throws std::runtime_error on I/O errors.
+  CsvObserver(const std::filesystem::path& dir, RunIdentity identity, const OutputSpec& output,
+              const Checkpoint* resume);
 
-  void on_run_start(const RunStart& start) override;
+  void on_run_start(const RunStart& start) override;  // platform.csv (unless resuming)
   void on_client(const ClientRecord& c) override;
   void on_policy_metric(const PolicyMetric& m) override;
-  void on_round(const RoundRecord& r) override;
-  // Commits the per-round files and writes runs.csv.
-  void on_run_end(const RunEnd& end) override;
+  void on_round(const RoundRecord& r) override;  // and flushes every file: the round is durable
+  void on_run_end(const RunEnd& end) override;    // runs.csv
+
+  // runs.csv's row, replaced atomically.
+  void write_runs_row(const RunEnd& row) const;
+  // Flushes and fsyncs every file; returns their byte lengths (for a checkpoint).
+  std::map<std::string, std::uint64_t> sync();
 
  private:
+  report::CsvFile open(const std::string& name, const std::vector<std::string_view>& columns,
+                       const Checkpoint* resume) const;
   std::filesystem::path dir_;
   RunIdentity identity_;
   OutputSpec output_;
-  report::CsvWriter platform_, rounds_, clients_, metrics_;
+  bool resuming_ = false;
+  report::CsvFile platform_, rounds_, clients_, metrics_;
 };
 
 }  // namespace dtsim::engine

@@ -12,12 +12,17 @@
 // kept, and the round is still counted, evaluated and fed back. Updates are used in plan order (the
 // order of the policy's list), whatever order they arrived in.
 #include <algorithm>
+#include <stdexcept>
 #include <memory>
 #include <simgrid/s4u.hpp>
 #include <vector>
 
+#include "sim/common/checkpointable.hpp"
 #include "sim/engine/actors/collector.hpp"
 #include "sim/engine/actors/task.hpp"
+#include "sim/engine/learning/divergence.hpp"
+#include "sim/engine/observers/checkpoint.hpp"
+#include "sim/engine/observers/checkpointer.hpp"
 #include "sim/engine/paradigms/paradigm.hpp"
 
 namespace sg4 = simgrid::s4u;
@@ -41,11 +46,51 @@ std::optional<double> minus(const std::optional<double>& end, const std::optiona
   return *end - *start;
 }
 
+// What the protocol carries from round to round: its checkpoint section.
+struct State {
+  std::int64_t round = 0;    // the last finished round
+  std::int64_t version = 0;  // the global model's version
+  std::optional<double> first_train_loss;
+  std::optional<double> final_test_accuracy;
+  std::optional<std::int64_t> final_test_round;
+
+  std::string save() const {
+    ByteWriter w;
+    w.i64(round);
+    w.i64(version);
+    for (const auto& v : {first_train_loss, final_test_accuracy}) {
+      w.boolean(v.has_value());
+      w.f64(v.value_or(0));
+    }
+    w.boolean(final_test_round.has_value());
+    w.i64(final_test_round.value_or(0));
+    return w.bytes();
+  }
+  static State load(const std::string& bytes) {
+    ByteReader r(bytes);
+    State s;
+    s.round = r.i64();
+    s.version = r.i64();
+    for (auto* v : {&s.first_train_loss, &s.final_test_accuracy}) {
+      const bool has = r.boolean();
+      const double value = r.f64();
+      if (has) *v = value;
+    }
+    const bool has_round = r.boolean();
+    const auto final_round = r.i64();
+    if (has_round) s.final_test_round = final_round;
+    if (!r.done()) throw std::runtime_error("checkpoint: the federated_sync section is longer than its state");
+    return s;
+  }
+};
+
 class FederatedSync final : public Paradigm {
  public:
+  bool can_resume() const override { return true; }
+
   std::vector<std::string> training_keys() const override {
-    return {"paradigm",       "mode",         "compute", "rounds", "clients_per_round", "eval_every", "deadline",
-            "over_selection", "min_completed"};
+    return {"paradigm",       "mode",          "compute",          "rounds",    "clients_per_round", "eval_every",
+            "deadline",       "over_selection", "min_completed", "checkpoint_every", "divergence"};
   }
 
   std::vector<MemoryPart> memory(const Scenario& s) const override {
@@ -63,9 +108,26 @@ class FederatedSync final : public Paradigm {
     const double model_bytes = 4 * d;               // float32 parameters, each way
     const double aggregation_flops_per_update = 2 * d;  // one multiply-add per parameter
     const std::int64_t population = run.platform.participant_count();
-    std::int64_t version = 0;
+    const std::int64_t classes = run.workload.data().train.classes;
+    State state;
+    if (run.resume) {
+      // Everything after the checkpoint's round happens as it would have: the clock resumes at its exact
+      // time, and the network and hosts are idle between rounds.
+      const auto section = run.resume->sections.find("paradigm");
+      if (section == run.resume->sections.end()) throw std::runtime_error("the checkpoint has no paradigm section");
+      state = State::load(section->second);
+      sg4::this_actor::sleep_until(run.resume->sim_time_s);
+    }
+    auto report_outcome = [&] {
+      outcome.rounds_completed = state.round;
+      outcome.final_sim_time_s = sg4::Engine::get_clock();
+      outcome.final_test_accuracy = state.final_test_accuracy;
+      outcome.final_test_round = state.final_test_round;
+    };
+    report_outcome();
+    std::int64_t& version = state.version;
     actors::ArrivalQueue arrivals;  // one for the whole run: collect() leaves it empty
-    for (std::int64_t round = 1; round <= training.rounds; ++round) {
+    for (std::int64_t round = state.round + 1; round <= training.rounds; ++round) {
       if (run.stop_requested.load()) {
         outcome.interrupted = true;
         return;
@@ -155,16 +217,28 @@ class FederatedSync final : public Paradigm {
         }
         feedback.push_back(f);
       }
+      // Divergence: a loss that is not finite, or above factor × the first one.
+      std::optional<std::string> diverged;
+      if (learned.diverged)
+        diverged = "the training loss or the model became NaN or infinite";
+      else if (learned.train_loss)
+        diverged = divergence(*learned.train_loss, state.first_train_loss, training.divergence_factor, classes);
+      if (learned.train_loss && !state.first_train_loss && !diverged) state.first_train_loss = learned.train_loss;
       run.observer.on_round(row);
       run.policies.scheduling.feedback(ctx.round, feedback);
 
-      outcome.rounds_completed = round;
-      outcome.final_sim_time_s = row.sim_time_s;
-      if (learned.test_accuracy) outcome.final_test_accuracy = learned.test_accuracy;
-      if (learned.diverged) {
+      state.round = round;
+      if (learned.test_accuracy) {
+        state.final_test_accuracy = learned.test_accuracy;
+        state.final_test_round = round;
+      }
+      report_outcome();
+      if (diverged) {
         outcome.diverged = true;
+        outcome.divergence = *diverged;
         return;
       }
+      if (run.checkpointer) run.checkpointer->round_finished(round, row.sim_time_s, state.save());
     }
   }
 };

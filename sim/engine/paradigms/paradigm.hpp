@@ -32,6 +32,9 @@ struct PolicySet {
   policies::SchedulingPolicy& scheduling;
 };
 
+class Checkpointer;
+struct Checkpoint;
+
 // Everything a paradigm plays with; it owns none of it.
 struct RunContext {
   const Scenario& scenario;
@@ -41,13 +44,17 @@ struct RunContext {
   Learner& learner;
   RunObserver& observer;
   const std::atomic<bool>& stop_requested;  // checked between rounds (SIGINT/SIGTERM)
+  Checkpointer* checkpointer = nullptr;      // hand it the paradigm's state after each round; null: none
+  const Checkpoint* resume = nullptr;        // continue after this checkpoint (its "paradigm" section)
 };
 
 struct ParadigmOutcome {
   std::int64_t rounds_completed = 0;
   double final_sim_time_s = 0;
   std::optional<double> final_test_accuracy;
+  std::optional<std::int64_t> final_test_round;
   bool diverged = false;
+  std::string divergence;  // why, when diverged
   bool interrupted = false;
 };
 
@@ -61,6 +68,9 @@ class Paradigm {
   virtual std::vector<std::string> training_keys() const = 0;
   // Modelled memory the protocol holds while it runs (its round state, its actors).
   virtual std::vector<MemoryPart> memory(const Scenario& scenario) const = 0;
+  // Whether a checkpoint of this protocol resumes to the very bytes of an uninterrupted run (a paradigm
+  // that cannot refuses --resume).
+  virtual bool can_resume() const = 0;
 
  private:
   // The protocol; runs inside the coordinator actor, so it may block on simulated time.

@@ -10,10 +10,16 @@
 using namespace dtsim::policies;
 
 namespace {
+dtsim::BuildContext build_context(std::int64_t population, std::int64_t parameters) {
+  dtsim::BuildContext b;
+  b.population = population;
+  b.parameter_count = parameters;
+  return b;
+}
 std::unique_ptr<AggregationPolicy> build(const AggregationRegistry::Entry& entry) {
   auto ctx = std::make_shared<dtsim::ParamsContext>();
   dtsim::Params params(ctx, YAML::Node(), "policies.aggregation");
-  auto policy = entry.make(params, dtsim::BuildContext{3, 3});
+  auto policy = entry.make(params, build_context(3, 3));
   params.finish();
   REQUIRE_MESSAGE(ctx->errors.empty(), entry.name << " must build from its defaults");
   return policy;
@@ -46,7 +52,7 @@ TEST_SUITE("policies") {
       YAML::Node node;
       node["surely_not_a_parameter"] = 1;
       dtsim::Params params(ctx, node, "policies.aggregation");
-      entry.make(params, dtsim::BuildContext{3, 3});
+      entry.make(params, build_context(3, 3));
       params.finish();
       CHECK_FALSE(ctx->errors.empty());
     }

@@ -10,6 +10,12 @@
 using namespace dtsim::policies;
 
 namespace {
+dtsim::BuildContext build_context(std::int64_t population, std::int64_t parameters) {
+  dtsim::BuildContext b;
+  b.population = population;
+  b.parameter_count = parameters;
+  return b;
+}
 // Every third client (0, 3, 6, ...) is offline.
 class EveryThirdOffline final : public AvailabilityOracle {
  public:
@@ -19,7 +25,7 @@ class EveryThirdOffline final : public AvailabilityOracle {
 std::unique_ptr<SchedulingPolicy> build(const SchedulingRegistry::Entry& entry) {
   auto ctx = std::make_shared<dtsim::ParamsContext>();
   dtsim::Params params(ctx, YAML::Node(), "policies.scheduling");
-  auto policy = entry.make(params, dtsim::BuildContext{40, 10});
+  auto policy = entry.make(params, build_context(40, 10));
   params.finish();
   REQUIRE_MESSAGE(ctx->errors.empty(), entry.name << " must build from its defaults");
   return policy;

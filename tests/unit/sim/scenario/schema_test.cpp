@@ -252,7 +252,10 @@ TEST_SUITE("scenario") {
       Scenario s = read_scenario_text(kBase, "defaults.yaml", overrides);
 
       CHECK(s.context->errors.empty());
-      CHECK(resolved_at(s, key.path) == expected);
+      if (key.type == KeyType::real)  // numbers are recorded in their shortest form: 1e6 as 1000000
+        CHECK(std::stod(resolved_at(s, key.path)) == std::stod(expected));
+      else
+        CHECK(resolved_at(s, key.path) == expected);
       ++checked;
     }
     CHECK(checked >= 30);
@@ -306,7 +309,7 @@ TEST_SUITE("scenario") {
         ++values;
       }
     }
-    CHECK(keys >= 25);
+    CHECK(keys >= 23);
     CHECK(values >= 8);
   }
 
@@ -318,7 +321,7 @@ TEST_SUITE("scenario") {
     CHECK(contains(key,
                    "training.deadlin: unknown key 'deadlin'\n  note: did you mean 'deadline'?\n"
                    "  note: valid keys are: paradigm, compute, mode, rounds, clients_per_round, eval_every, "
-                   "deadline, over_selection, min_completed\n"));
+                   "deadline, over_selection, min_completed, checkpoint_every, divergence\n"));
   }
 
   TEST_CASE("load_scenario: a built key of another variant says which variant it applies to") {
@@ -538,7 +541,7 @@ TEST_SUITE("scenario") {
           "  note: set by --set training={clients_per_round: 0, evry: 1}\n"
           "<command line>:1:1: error: training.evry: unknown key 'evry'\n"
           "  note: valid keys are: paradigm, compute, mode, rounds, clients_per_round, eval_every, deadline, "
-          "over_selection, min_completed\n"
+          "over_selection, min_completed, checkpoint_every, divergence\n"
           "  note: set by --set training={clients_per_round: 0, evry: 1}");
   }
 

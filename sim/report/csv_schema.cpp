@@ -1,0 +1,117 @@
+#include "sim/report/csv_schema.hpp"
+
+namespace dtsim::report {
+
+const char* to_string(ColumnType t) {
+  switch (t) {
+    case ColumnType::text:
+      return "text";
+    case ColumnType::integer:
+      return "integer";
+    case ColumnType::real:
+      return "real";
+    case ColumnType::flag:
+      return "0/1";
+  }
+  return "?";
+}
+
+namespace {
+constexpr auto I = ColumnType::integer;
+constexpr auto R = ColumnType::real;
+constexpr auto T = ColumnType::text;
+constexpr auto F = ColumnType::flag;
+}  // namespace
+
+const Table& runs_table() {
+  static const Table t{
+      "runs.csv",
+      "one row per run, written with status running when the run starts and replaced when it ends",
+      {{"schema_version", I, "", false, "version of these CSV columns"},
+       {"run_id", T, "", false, "the scenario's name (or <name>#<index> for a sweep point)"},
+       {"scenario", T, "", false, "the scenario file"},
+       {"seed", I, "", false, "the scenario's seed"},
+       {"backend", T, "", false, "cpu or cuda"},
+       {"status", T, "", false, "running | ok | failed | diverged | interrupted"},
+       {"rounds_completed", I, "", false, "rounds finished (and kept in rounds.csv)"},
+       {"final_sim_time_s", R, "s", false, "simulated time when the last finished round ended"},
+       {"final_test_accuracy", R, "fraction", true, "test accuracy of the last evaluated round"},
+       {"wall_time_s", R, "s", false, "wall-clock time of the simulation and training, all segments of a resumed run"},
+       {"message", T, "", true, "why the run failed, diverged or was interrupted"},
+       {"final_test_round", I, "", true, "the round final_test_accuracy was measured at"}}};
+  return t;
+}
+
+const Table& rounds_table() {
+  static const Table t{
+      "rounds.csv",
+      "one row per round (one server aggregation attempt), appended as the round ends",
+      {{"run_id", T, "", false, "the run"},
+       {"round", I, "", false, "counts from 1"},
+       {"sim_time_s", R, "s", false, "simulated time when the round ended"},
+       {"round_duration_s", R, "s", false, "from the round's start (selection) to its end"},
+       {"selected", I, "", false, "clients started"},
+       {"completed", I, "", false, "updates used"},
+       {"dropped", I, "", false, "selected − completed: late, dropped, crashed or unavailable"},
+       {"bytes_down", I, "bytes", false, "model bytes actually transferred to clients"},
+       {"bytes_up", I, "bytes", false, "update bytes actually transferred to the server"},
+       {"train_loss", R, "nats", true, "mean local training loss of the kept clients"},
+       {"test_loss", R, "nats", true, "test loss of the global model (evaluated rounds)"},
+       {"test_accuracy", R, "fraction", true, "test accuracy of the global model (evaluated rounds)"},
+       {"energy_j", R, "J", true, "energy (no power model yet)"},
+       {"aggregated", F, "", false, "0 when fewer than training.min_completed arrived and the model was kept"}}};
+  return t;
+}
+
+const Table& clients_table() {
+  static const Table t{
+      "clients.csv",
+      "one row per selected client and round (output.clients_csv, every output.every rounds)",
+      {{"run_id", T, "", false, "the run"},
+       {"round", I, "", false, "the round"},
+       {"client", I, "", false, "the client's id"},
+       {"status", T, "", false, "completed | late | dropped | crashed | unavailable"},
+       {"start_s", R, "s", false, "when its task started"},
+       {"download_end_s", R, "s", true, "when its download ended (empty: never)"},
+       {"compute_end_s", R, "s", true, "when its computation ended (empty: never)"},
+       {"upload_end_s", R, "s", true, "when its upload ended (empty: never)"},
+       {"local_steps", I, "", false, "SGD steps executed"},
+       {"flops", I, "flops", false, "flops executed"},
+       {"bytes_down", I, "bytes", false, "bytes received"},
+       {"bytes_up", I, "bytes", false, "bytes sent"},
+       {"energy_j", R, "J", true, "energy (no power model yet)"}}};
+  return t;
+}
+
+const Table& platform_table() {
+  static const Table t{"platform.csv",
+                       "one row per client as the platform drew it, written when the run starts",
+                       {{"run_id", T, "", false, "the run"},
+                        {"client", I, "", false, "the client's id"},
+                        {"host_class", T, "", true, "its host class (empty until host classes exist)"},
+                        {"speed_flops_per_s", R, "flops/s", false, "compute speed"},
+                        {"bandwidth_bytes_per_s", R, "bytes/s", false, "its link's bandwidth, each direction"},
+                        {"latency_s", R, "s", false, "its link's latency"},
+                        {"samples", I, "", false, "its training samples"}}};
+  return t;
+}
+
+const Table& policy_metrics_table() {
+  static const Table t{"policy_metrics.csv",
+                       "what the policies report, one value per row",
+                       {{"run_id", T, "", false, "the run"},
+                        {"round", I, "", false, "the round"},
+                        {"family", T, "", false, "aggregation | scheduling | coding | placement"},
+                        {"policy", T, "", false, "the policy's name"},
+                        {"metric", T, "", false, "the metric's name"},
+                        {"value", R, "", false, "its value"}}};
+  return t;
+}
+
+const std::vector<const Table*>& all_tables() {
+  static const std::vector<const Table*> tables{&runs_table(), &rounds_table(), &clients_table(), &platform_table(),
+                                                &policy_metrics_table()};
+  return tables;
+}
+
+}  // namespace dtsim::report
