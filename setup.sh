@@ -36,7 +36,7 @@ cmake --build "$build_dir" -j"$jobs"
 
 case "$action" in
   quickstart)
-    "$build_dir/dtsim" run scenarios/quickstart.yaml
+    "$build_dir/dtsim" run scenarios/quickstart.yaml --force  # --force: a second set-up replaces the first run
     ;;
   test)
     ctest --test-dir "$build_dir" --output-on-failure -j"$jobs"

@@ -68,6 +68,15 @@ void remove_run_files(const fs::path& dir) {
 
 namespace {
 
+// Whether a folder can be written into, by trying: access(2) says yes to root everywhere, /proc included.
+// The probe is a folder made and removed at once.
+bool writable(const fs::path& dir) {
+  std::string probe = (dir / ".dtsim-probe-XXXXXX").string();
+  if (::mkdtemp(probe.data()) == nullptr) return false;
+  ::rmdir(probe.c_str());
+  return true;
+}
+
 void error(ParamsContext& ctx, const std::string& message, std::vector<std::string> notes = {}) {
   ctx.errors.add({{kCommandLine, 0, 0}, "--out", message, std::move(notes)});
 }
@@ -113,11 +122,11 @@ OutputPlan check_output_dir(const fs::path& dir, OutputMode mode, const YAML::No
     while (!up.empty() && !fs::exists(up, ec)) up = up.has_parent_path() && up.parent_path() != up ? up.parent_path() : fs::path(".");
     if (!fs::is_directory(up, ec))
       error(ctx, "cannot create '" + dir.string() + "': '" + up.string() + "' is not a folder");
-    else if (::access(up.c_str(), W_OK | X_OK) != 0)
+    else if (!writable(up))
       error(ctx, "cannot create '" + dir.string() + "': '" + up.string() + "' is not writable");
     return plan;
   }
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+  if (!writable(dir)) {
     error(ctx, "'" + dir.string() + "' is not writable");
     return plan;
   }
