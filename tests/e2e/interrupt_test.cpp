@@ -64,5 +64,7 @@ TEST_SUITE("e2e") {
     CHECK(fs::exists(out / "run.yaml"));
     // The accuracy is that of the last evaluated round, and runs.csv says which.
     CHECK(runs[0].at("final_test_round") == rounds.back().at("round"));
+    // The interrupted run checkpointed its last round: --resume goes on from there, redoing nothing.
+    CHECK(fs::exists(out / "checkpoint" / "state.bin"));
   }
 }

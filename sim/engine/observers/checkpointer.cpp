@@ -37,7 +37,12 @@ double Checkpointer::wall_time_s() const {
 }
 
 void Checkpointer::round_finished(std::int64_t round, double sim_time_s, const std::string& paradigm_state) {
-  if (every_ < 1 || round % every_ != 0) return;
+  if (every_ >= 1 && round % every_ == 0) save(round, sim_time_s, paradigm_state);
+}
+
+void Checkpointer::save(std::int64_t round, double sim_time_s, const std::string& paradigm_state) {
+  if (round == saved_round_) return;
+  saved_round_ = round;
   Checkpoint c;
   c.round = round;
   c.sim_time_s = sim_time_s;

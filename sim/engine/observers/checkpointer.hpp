@@ -24,6 +24,8 @@ class Checkpointer {
 
   // After round `round`, which ended at `sim_time_s`: saves when round is a multiple of `every`.
   void round_finished(std::int64_t round, double sim_time_s, const std::string& paradigm_state);
+  // Saves now (an interrupted run, so that --resume redoes nothing), unless this round is saved already.
+  void save(std::int64_t round, double sim_time_s, const std::string& paradigm_state);
 
   // Wall time of every segment so far (s).
   double wall_time_s() const;
@@ -36,6 +38,7 @@ class Checkpointer {
   PolicySet policies_;
   double wall_before_s_;
   std::chrono::steady_clock::time_point start_;
+  std::int64_t saved_round_ = -1;
 };
 
 // Loads a checkpoint's learner and policy sections into them (a resumed run, before it plays).

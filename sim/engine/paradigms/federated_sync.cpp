@@ -130,6 +130,7 @@ class FederatedSync final : public Paradigm {
     for (std::int64_t round = state.round + 1; round <= training.rounds; ++round) {
       if (run.stop_requested.load()) {
         outcome.interrupted = true;
+        if (run.checkpointer && state.round > 0) run.checkpointer->save(state.round, sg4::Engine::get_clock(), state.save());
         return;
       }
       const double t0 = sg4::Engine::get_clock();
