@@ -57,6 +57,7 @@ void on_signal(int sig) {
 void install_stop_handlers() {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  std::signal(SIGHUP, on_signal);  // a closed ssh session: finish the round like Ctrl-C
 }
 
 void start_simgrid(const std::vector<std::string>& simgrid_args) {
@@ -73,6 +74,7 @@ void start_simgrid(const std::vector<std::string>& simgrid_args) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   sigprocmask(SIG_BLOCK, &stop_signals, &previous);
   // One engine per process, alive until it ends; kept reachable so leak checkers do not flag it.
   static sg4::Engine* const engine = new sg4::Engine(&argc, argv.data());

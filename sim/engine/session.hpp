@@ -9,7 +9,7 @@
 
 namespace dtsim::engine {
 
-// Set by the first SIGINT/SIGTERM once install_stop_handlers() ran: the paradigm stops between rounds and
+// Set by the first SIGINT/SIGTERM/SIGHUP once install_stop_handlers() ran: the paradigm stops between rounds and
 // the finished rounds are committed with status=interrupted. A second signal ends the process at once.
 std::atomic<bool>& stop_flag();
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/report/csv_reader.hpp"
+
 namespace e2e {
 
 namespace fs = std::filesystem;
@@ -59,26 +61,15 @@ inline Result run_dtsim(const std::vector<std::string>& args, const fs::path& cw
 
 using Table = std::vector<std::map<std::string, std::string>>;
 
-// Parses a CSV file written by dtsim (no quoted cells in these files) into rows keyed by column.
+// A CSV file written by dtsim, read by dtsim's own reader (sim/report/csv_reader.hpp), as rows keyed by
+// column. A missing file reads as no rows.
 inline Table read_csv(const fs::path& p) {
-  std::ifstream in(p);
-  std::string line;
-  std::vector<std::string> header;
   Table rows;
-  auto split = [](const std::string& l) {
-    std::vector<std::string> cells;
-    std::string cell;
-    std::stringstream ss(l);
-    while (std::getline(ss, cell, ',')) cells.push_back(cell);
-    if (!l.empty() && l.back() == ',') cells.emplace_back();
-    return cells;
-  };
-  if (!std::getline(in, line)) return rows;
-  header = split(line);
-  while (std::getline(in, line)) {
-    auto cells = split(line);
+  if (!fs::exists(p)) return rows;
+  const auto t = dtsim::report::read_csv(p.string());
+  for (const auto& cells : t.rows) {
     std::map<std::string, std::string> row;
-    for (std::size_t i = 0; i < header.size(); ++i) row[header[i]] = i < cells.size() ? cells[i] : "";
+    for (std::size_t i = 0; i < t.header.size(); ++i) row[t.header[i]] = cells[i];
     rows.push_back(std::move(row));
   }
   return rows;
