@@ -232,8 +232,9 @@ class FashionMnistSource final : public DatasetSource {
   explicit FashionMnistSource(const DatasetSpec& spec) : spec_(spec) {}
   std::int64_t features() const override { return kFashionMnistFeatures; }
   std::int64_t classes() const override { return kFashionMnistClasses; }
-  std::vector<MemoryPart> memory(const DataNeeds& needs) const override {
+  std::vector<MemoryPart> memory(const DataNeeds& needs, DataSizes* counts = nullptr) const override {
     const auto sizes = read_fashion_mnist_sizes(spec_.path, spec_.max_train, spec_.max_test);
+    if (counts) *counts = {sizes.train, sizes.test};
     const double samples = static_cast<double>(sizes.train + sizes.test);
     // float32 pixels when loaded, and 8 bytes of label and partition index per sample.
     const double per_sample = (needs.features ? static_cast<double>(kFashionMnistFeatures) * 4 : 0) + 8;
