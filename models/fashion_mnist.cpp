@@ -238,7 +238,10 @@ class FashionMnistSource final : public DatasetSource {
     const double samples = static_cast<double>(sizes.train + sizes.test);
     // float32 pixels when loaded, and 8 bytes of label and partition index per sample.
     const double per_sample = (needs.features ? static_cast<double>(kFashionMnistFeatures) * 4 : 0) + 8;
-    return {{"data", samples * per_sample, "", "workload.dataset"}};
+    return {{"data", samples * per_sample,
+             "(" + std::to_string(sizes.train) + " train + " + std::to_string(sizes.test) + " test samples" +
+                 (needs.features ? "" : ", labels only") + ")",
+             "workload.dataset"}};
   }
   LoadedData load(const DataNeeds& needs) const override {
     return load_fashion_mnist(spec_.path, spec_.max_train, spec_.max_test, needs.features ? Pixels::load : Pixels::skip,

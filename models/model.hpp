@@ -68,9 +68,8 @@ struct TrainerMemory {
   double shared = 0;      // once per trainer (the zero velocity of momentum or weight decay)
   double evaluation = 0;  // the evaluation workspace: every layer's outputs for the items of one pass, and
                           // the evaluated parameters; allocated at the first evaluation and kept
-  double per_thread = 0;  // per backend thread, its largest GEMM workspace: on the CPU backend Eigen packs
-                          // up to a whole weight matrix (kc ≤ k rows of it) per GEMM; freed after each call,
-                          // it stays resident in the thread's heap
+  double per_thread = 0;  // per backend thread that computes an item, its largest GEMM workspace (the CPU
+                          // backend's packed panels, freed after each call)
   std::int64_t evaluation_items = 0;  // items of one evaluation pass
   std::int64_t evaluation_rows = 0;   // test rows per item
   std::int64_t layer_outputs = 0;     // floats of every layer's output per row (the hidden widths and the logits)
