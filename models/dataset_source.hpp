@@ -25,14 +25,21 @@ struct DataNeeds {
   bool checksums = true;  // SHA-256 of every file read, for run.yaml's provenance
 };
 
+// The sample counts a load would hold, as memory() finds them (the trainer's evaluation workspace
+// follows the test set).
+struct DataSizes {
+  std::int64_t train = 0, test = 0;
+};
+
 class DatasetSource {
  public:
   virtual ~DatasetSource() = default;
   virtual std::int64_t features() const = 0;
   virtual std::int64_t classes() const = 0;
-  // Modelled bytes of what load(needs) keeps, from the files' headers or the generator's law (never a
-  // table of known sizes). May throw DataError (a missing file).
-  virtual std::vector<MemoryPart> memory(const DataNeeds& needs) const = 0;
+  // Modelled peak bytes of load(needs) and of what it keeps, from the files' headers or the generator's
+  // law (never a table of known sizes); `sizes`, when given, receives the sample counts. May throw
+  // DataError (a missing file).
+  virtual std::vector<MemoryPart> memory(const DataNeeds& needs, DataSizes* sizes = nullptr) const = 0;
   // Throws DataError (missing, truncated or malformed files, counts the files do not hold).
   virtual LoadedData load(const DataNeeds& needs) const = 0;
 };

@@ -232,12 +232,16 @@ class FashionMnistSource final : public DatasetSource {
   explicit FashionMnistSource(const DatasetSpec& spec) : spec_(spec) {}
   std::int64_t features() const override { return kFashionMnistFeatures; }
   std::int64_t classes() const override { return kFashionMnistClasses; }
-  std::vector<MemoryPart> memory(const DataNeeds& needs) const override {
+  std::vector<MemoryPart> memory(const DataNeeds& needs, DataSizes* counts = nullptr) const override {
     const auto sizes = read_fashion_mnist_sizes(spec_.path, spec_.max_train, spec_.max_test);
+    if (counts) *counts = {sizes.train, sizes.test};
     const double samples = static_cast<double>(sizes.train + sizes.test);
     // float32 pixels when loaded, and 8 bytes of label and partition index per sample.
     const double per_sample = (needs.features ? static_cast<double>(kFashionMnistFeatures) * 4 : 0) + 8;
-    return {{"data", samples * per_sample, "", "workload.dataset"}};
+    return {{"data", samples * per_sample,
+             "(" + std::to_string(sizes.train) + " train + " + std::to_string(sizes.test) + " test samples" +
+                 (needs.features ? "" : ", labels only") + ")",
+             "workload.dataset"}};
   }
   LoadedData load(const DataNeeds& needs) const override {
     return load_fashion_mnist(spec_.path, spec_.max_train, spec_.max_test, needs.features ? Pixels::load : Pixels::skip,

@@ -27,6 +27,8 @@
 // operation computes each item independently, so results never depend on chunk or thread count.
 #include "models/mlp.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -625,6 +627,100 @@ Evaluation MlpTrainer::evaluate(std::span<const float> params) { return impl_->e
 namespace dtsim::models {
 namespace {
 
+// Bytes the CPU backend allocates for one GEMM item (rows × cols row-major result, inner dimension
+// depth): Eigen 3.4 packs mc × kc floats of its lhs and kc × nc of its rhs, the blocking sizes from its
+// single-threaded heuristic (Eigen/src/Core/products/GeneralBlockPanelKernel.h,
+// evaluateProductBlockingSizesHeuristic), ported here for float with this build's vector ISA and the
+// caches Eigen reads (the same as sysconf's). A row-major result is computed as its transpose: Eigen's
+// m = cols, n = rows, k = depth. With AVX-512 and 32 KiB of L1 a 784-deep product packs kc = 400 rows of
+// the 784 × width weights (25 MiB for 16,384 columns: measured).
+double eigen_gemm_workspace(std::int64_t rows, std::int64_t cols, std::int64_t depth) {
+  std::int64_t k = depth, m = cols, n = rows;
+  auto cache = [](int name, std::int64_t fallback) {
+    const long v = ::sysconf(name);
+    return v > 0 ? static_cast<std::int64_t>(v) : fallback;
+  };
+  std::int64_t l1 = cache(_SC_LEVEL1_DCACHE_SIZE, 16 * 1024);
+  const std::int64_t l2 = cache(_SC_LEVEL2_CACHE_SIZE, 512 * 1024), l3 = cache(_SC_LEVEL3_CACHE_SIZE, 512 * 1024);
+#if defined(__AVX512F__)
+  constexpr std::int64_t packet = 16;
+  l1 *= 4;  // Eigen's AVX-512 adjustment
+#elif defined(__AVX__)
+  constexpr std::int64_t packet = 8;
+#else
+  constexpr std::int64_t packet = 4;
+#endif
+#if defined(__FMA__)
+  constexpr std::int64_t mr = 3 * packet;
+#else
+  constexpr std::int64_t mr = 2 * packet;
+#endif
+  constexpr std::int64_t nr = 4, f = 4;  // sizeof(float)
+  if (std::max({k, m, n}) >= 48) {
+    const std::int64_t k_div = mr * f + nr * f, k_sub = mr * nr * f;
+    const std::int64_t max_kc = std::max<std::int64_t>(((l1 - k_sub) / k_div) & ~std::int64_t{7}, 1);
+    const std::int64_t old_k = k;
+    if (k > max_kc) k = k % max_kc == 0 ? max_kc : max_kc - 8 * ((max_kc - 1 - k % max_kc) / (8 * (k / max_kc + 1)));
+    constexpr std::int64_t actual_l2 = 1572864;
+    const std::int64_t remaining_l1 = l1 - k_sub - m * k * f;
+    const std::int64_t max_nc =
+        remaining_l1 >= nr * f * k ? remaining_l1 / (k * f) : (3 * actual_l2) / (2 * 2 * max_kc * f);
+    const std::int64_t nc = std::min(actual_l2 / (2 * k * f), max_nc) & ~(nr - 1);
+    if (nc > 0 && n > nc) {
+      n = n % nc == 0 ? nc : nc - nr * ((nc - n % nc) / (nr * (n / nc + 1)));
+    } else if (old_k == k) {
+      const std::int64_t problem = k * n * f;
+      std::int64_t actual_lm = actual_l2, max_mc = m;
+      if (problem <= 1024) {
+        actual_lm = l1;
+      } else if (l3 != 0 && problem <= 32768) {
+        actual_lm = l2;
+        max_mc = std::min<std::int64_t>(576, max_mc);
+      }
+      std::int64_t mc = std::min(actual_lm / (3 * k * f), max_mc);
+      if (mc > mr) mc -= mc % mr;
+      if (mc > 0) m = m % mc == 0 ? mc : mc - mr * ((mc - m % mc) / (mr * (m / mc + 1)));
+    }
+  }
+  return static_cast<double>(f) * static_cast<double>(k) * static_cast<double>(m + n);
+}
+
+// What MlpTrainer::Impl allocates (a new function beside the trainer, kept in step with ensure_slots,
+// layout_activations, the constructor and evaluate): per slot, the parameters, the velocity (momentum or
+// weight decay), the activations of a minibatch of up to batch_size rows (X, A_1 … A_{L−1}, Z, dA_1 …
+// dA_{L−1}) and its labels; once, the zero velocity; for evaluation, every layer's outputs for the items
+// of one pass and a copy of the parameters.
+TrainerMemory mlp_trainer_memory(const MlpShape& shape, const LocalTrainingConfig& config, std::int64_t test_samples) {
+  const auto layers = layers_of(shape);
+  const auto d = static_cast<double>(param_count(layers));
+  const bool plain = plain_sgd(config);
+  const std::int64_t rows_i = std::max<std::int64_t>(config.batch_size, 1);
+  const auto rows = static_cast<double>(rows_i);
+  double act_floats_per_row = static_cast<double>(shape.classes);
+  for (std::size_t l = 0; l < layers.size(); ++l)
+    act_floats_per_row += static_cast<double>(layers[l].in) * (l > 0 ? 2 : 1);
+  TrainerMemory m;
+  m.per_slot = 4 * (d * (plain ? 1 : 2) + rows * act_floats_per_row) + 4 * rows;
+  m.shared = plain ? 0 : 4 * d;
+  // The CPU backend's GEMM workspace, for every product of a step (batch rows) or an evaluation pass
+  // (kEvalRows rows): Z_l = A_l·W_l, dA_l = dZ_l·W_lᵀ, W_l += A_lᵀ·dZ_l.
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const Layer& l = layers[i];
+    m.per_thread =
+        std::max({m.per_thread, eigen_gemm_workspace(rows_i, l.out, l.in), eigen_gemm_workspace(kEvalRows, l.out, l.in),
+                  eigen_gemm_workspace(l.in, l.out, rows_i), i > 0 ? eigen_gemm_workspace(rows_i, l.in, l.out) : 0.0});
+  }
+  if (test_samples > 0) {
+    std::int64_t width = 0;
+    for (const Layer& l : layers) width += l.out;
+    m.evaluation_items = std::min(ceil_div(test_samples, kEvalRows), kEvalItemsPerPass);
+    m.evaluation_rows = kEvalRows;
+    m.layer_outputs = width;
+    m.evaluation = 4 * (static_cast<double>(m.evaluation_items * kEvalRows) * static_cast<double>(width) + d);
+  }
+  return m;
+}
+
 class MlpModel final : public Model {
  public:
   explicit MlpModel(MlpShape shape) : shape_(std::move(shape)) { layers_of(shape_); /* checks the shape */ }
@@ -637,6 +733,9 @@ class MlpModel final : public Model {
     const auto widest_hidden = shape_.hidden.empty() ? shape_.classes
                                                      : *std::max_element(shape_.hidden.begin(), shape_.hidden.end());
     return static_cast<double>(std::max(shape_.inputs, widest_hidden));
+  }
+  TrainerMemory trainer_memory(const LocalTrainingConfig& config, std::int64_t test_samples) const override {
+    return mlp_trainer_memory(shape_, config, test_samples);
   }
   std::vector<float> init_parameters(Rng& rng) const override { return models::init_parameters(shape_, rng); }
   std::unique_ptr<Trainer> make_trainer(kernels::Backend& backend, const Dataset& train, const Dataset& test,

@@ -60,6 +60,21 @@ class Trainer {
   virtual Evaluation evaluate(std::span<const float> params) = 0;
 };
 
+// What a Trainer allocates (bytes), for the memory estimate (DESIGN "Memory"); host memory on the CPU
+// backend, device memory on CUDA.
+struct TrainerMemory {
+  double per_slot = 0;    // one client slot: its parameters, velocity, minibatch activations (the gathered X
+                          // included) and labels; a trainer keeps min(chunk, participants) slots
+  double shared = 0;      // once per trainer (the zero velocity of momentum or weight decay)
+  double evaluation = 0;  // the evaluation workspace: every layer's outputs for the items of one pass, and
+                          // the evaluated parameters; allocated at the first evaluation and kept
+  double per_thread = 0;  // per backend thread that computes an item, its largest GEMM workspace (the CPU
+                          // backend's packed panels, freed after each call)
+  std::int64_t evaluation_items = 0;  // items of one evaluation pass
+  std::int64_t evaluation_rows = 0;   // test rows per item
+  std::int64_t layer_outputs = 0;     // floats of every layer's output per row (the hidden widths and the logits)
+};
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -70,6 +85,8 @@ class Model {
   virtual double update_flops_per_step(const LocalTrainingConfig& config) const = 0;
   // Floats of activation workspace per minibatch row (the widest layer), for the memory estimate.
   virtual double activation_floats_per_row() const = 0;
+  // What make_trainer's trainer allocates for `config` and a test set of `test_samples` rows.
+  virtual TrainerMemory trainer_memory(const LocalTrainingConfig& config, std::int64_t test_samples) const = 0;
   virtual std::vector<float> init_parameters(Rng& rng) const = 0;
   // chunk >= 1: clients one batched backend call trains together. The datasets must outlive the trainer.
   virtual std::unique_ptr<Trainer> make_trainer(kernels::Backend& backend, const Dataset& train, const Dataset& test,

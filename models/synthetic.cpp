@@ -79,6 +79,55 @@ void append_sample(Dataset& to, const float* x, std::size_t dim, std::int32_t y)
   ++to.samples;
 }
 
+// The generator's memory (generate_synthetic, then what the workload keeps), from every user's sample
+// count — the first draw of its stream, cheap — up to k_exact_users users, from the mean beyond.
+struct SyntheticFootprint {
+  double kept = 0;        // bytes the dataset and the workload keep once generated
+  double generating = 0;  // peak bytes while generating
+  std::int64_t train = 0, test = 0;
+  bool exact = true;
+};
+constexpr std::int64_t k_exact_users = std::int64_t{1} << 22;
+
+// A std::vector grown one element (or one row) at a time holds capacity for the next power of two; its
+// peak resident size is that too: while it grows past a full buffer, the old one and the copy in the new
+// one (twice as large, untouched beyond the copy) are both resident.
+double next_pow2(double n) { return n <= 1 ? n : std::exp2(std::ceil(std::log2(n))); }
+
+SyntheticFootprint synthetic_footprint(const SyntheticParams& params, std::uint64_t seed) {
+  SyntheticFootprint f;
+  const double users = static_cast<double>(params.users);
+  const double dim = static_cast<double>(params.dimension), classes = static_cast<double>(params.classes);
+  double largest = 0, index_capacity = 0;  // the largest user (its temporaries); Σ capacity of the users' index lists
+  if (params.users <= k_exact_users) {
+    for (std::int64_t user = 0; user < params.users; ++user) {
+      const auto s = synthetic_user_sizes(seed, user);
+      f.train += s.train;
+      f.test += s.test;
+      largest = std::max(largest, static_cast<double>(s.train + s.test));
+      index_capacity += next_pow2(static_cast<double>(s.train));
+    }
+  } else {  // the mean ignores the cap: an upper bound; the largest user is at the cap
+    f.exact = false;
+    const double samples = users * synthetic_mean_samples_per_user();
+    f.train = static_cast<std::int64_t>(0.9 * samples);
+    f.test = static_cast<std::int64_t>(samples) - f.train;
+    largest = static_cast<double>(k_max_user_samples);
+    index_capacity = 2 * static_cast<double>(f.train);
+  }
+  const double train = static_cast<double>(f.train), test = static_cast<double>(f.test);
+  const double row = dim * 4 + 4;  // float32 features and an int32 label
+  // Per user: the index list's vector and heap headers (24 + 16 bytes) in the dataset and in the
+  // workload's copy, and the train count in both.
+  const double per_user = 2 * (24 + 16) + 2 * 8;
+  f.kept = (train + test) * row + 4 * train + 4 * index_capacity + users * per_user;
+  // While generating: the pooled sets at their grown capacity, the index lists, the train counts, and the
+  // largest user's temporaries (x, y, the shuffle order; its mean, W and b in double, and the stddevs).
+  f.generating = (next_pow2(train) + next_pow2(test)) * row + 4 * index_capacity + users * (24 + 16) +
+                 8 * next_pow2(users) + largest * (dim * 4 + 4 + 8) + (dim * classes + classes + 2 * dim) * 8;
+  return f;
+}
+
 }  // namespace
 
 SyntheticUserSizes synthetic_user_sizes(std::uint64_t seed, std::int64_t user) {
@@ -186,13 +235,23 @@ class SyntheticSource final : public DatasetSource {
   }
   std::int64_t features() const override { return params_.dimension; }
   std::int64_t classes() const override { return params_.classes; }
-  std::vector<MemoryPart> memory(const DataNeeds& needs) const override {
-    // The generator's mean size per user (an upper bound: the cap is ignored), float32 features when
-    // generated, and 8 bytes of label and index per sample; sizes alone cost 8 bytes per user.
+  std::vector<MemoryPart> memory(const DataNeeds& needs, DataSizes* sizes = nullptr) const override {
     const double users = static_cast<double>(params_.users);
-    const double samples = users * synthetic_mean_samples_per_user();
-    const double bytes = needs.features ? samples * (static_cast<double>(params_.dimension) * 4 + 8) : users * 8;
-    return {{"data", bytes, "", "platform.clients.count"}};
+    if (!needs.features) {
+      // Sizes only: the dataset's per-user train counts and the workload's copy, 8 bytes each per user.
+      if (sizes) *sizes = {0, 0};
+      return {{"data", users * 16, "(sample counts of " + std::to_string(params_.users) + " users)",
+               "platform.clients.count"}};
+    }
+    const SyntheticFootprint f = synthetic_footprint(params_, seed_);
+    if (sizes) *sizes = {f.train, f.test};
+    const std::string counts = f.exact
+                                   ? std::to_string(f.train) + " train + " + std::to_string(f.test) + " test samples"
+                                   : "about " + std::to_string(f.train + f.test) + " samples";
+    return {{"data", std::max(f.kept, f.generating),
+             "(" + counts + " of " + std::to_string(params_.dimension) + " features; " +
+                 (f.generating > f.kept ? "the peak while generating" : "kept") + ")",
+             "platform.clients.count"}};
   }
   LoadedData load(const DataNeeds& needs) const override {
     if (needs.features) {

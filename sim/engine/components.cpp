@@ -49,14 +49,23 @@ Components build_components(Scenario& s) {
   return c;
 }
 
-MemoryEstimate estimate_memory(const Scenario& s, const Components& c) {
+MemoryEstimate estimate_memory(const Scenario& s, const Components& c, const ExecutionShape& execution) {
   MemoryEstimate m;
   const bool real = s.training.compute == ComputeMode::real;
-  for (auto& part : c.dataset->memory({real, true})) m.parts.push_back(part);
-  if (real) m.parts.push_back(real_learner_memory(*c.model, local_training(s), s.training.clients_per_round));
+  models::DataSizes sizes;
+  // Clients trained per round: the first clients_per_round arrivals, at most the population.
+  const auto participants = std::min(s.training.clients_per_round, s.platform.clients.count);
+  for (auto& part : c.dataset->memory({real, true}, &sizes)) m.parts.push_back(part);
+  if (real)
+    for (auto& part : real_learner_memory(*c.model, local_training(s), participants, sizes.test))
+      m.parts.push_back(part);
   for (auto& part : c.platform->memory(s.platform)) m.parts.push_back(part);
   for (auto& part : c.paradigm->memory(s)) m.parts.push_back(part);
   m.parts.push_back(process_memory());
+  // Last, what depends on the machine and the command line (its cores, --threads, --chunk).
+  if (real)
+    for (auto& part : real_learner_execution_memory(*c.model, local_training(s), participants, sizes.test, execution))
+      m.parts.push_back(part);
   return m;
 }
 

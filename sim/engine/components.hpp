@@ -34,9 +34,10 @@ struct Components {
 // scenario's error list. A component that cannot be built is left null.
 Components build_components(Scenario& scenario);
 
-// The parts of the run's modelled peak memory, as each component reports them. May throw DataError
-// (the dataset's headers cannot be read).
-MemoryEstimate estimate_memory(const Scenario& scenario, const Components& components);
+// The parts of the run's modelled peak memory, as each component reports them, for a run executed as
+// `execution` says. May throw DataError (the dataset's headers cannot be read).
+MemoryEstimate estimate_memory(const Scenario& scenario, const Components& components,
+                               const ExecutionShape& execution = {});
 
 // The local optimizer of workload.local, as the models take it.
 models::LocalTrainingConfig local_training(const Scenario& scenario);

@@ -20,7 +20,7 @@ const MemoryPart* MemoryEstimate::largest() const {
   return best;
 }
 
-MemoryPart process_memory() { return {"process", 64.0 * 1024 * 1024, "", ""}; }
+MemoryPart process_memory() { return {"process", 40.0 * 1024 * 1024, "", ""}; }
 
 namespace {
 double available_memory_bytes() {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace dtsim::engine {
 
@@ -78,19 +79,62 @@ std::unique_ptr<Learner> make_real_learner(const RealLearnerSetup& setup) {
   return std::make_unique<RealLearner>(setup);
 }
 
-MemoryPart real_learner_memory(const models::Model& model, const models::LocalTrainingConfig& local,
-                               std::int64_t participants) {
+std::vector<MemoryPart> real_learner_memory(const models::Model& model, const models::LocalTrainingConfig& local,
+                                            std::int64_t participants, std::int64_t test_samples) {
   const double d = static_cast<double>(model.parameter_count());
-  const double k = static_cast<double>(participants);
-  const bool velocity = local.momentum > 0 || local.weight_decay > 0;
-  // Global + per participant (result, slot parameters, workspace, and velocity) + activations: per
-  // participant and minibatch row, four buffers of the widest layer.
-  const double bytes = d * 4 * (1 + k * (3 + (velocity ? 1 : 0))) +
-                       k * static_cast<double>(local.batch_size) * model.activation_floats_per_row() * 4 * 4;
-  return {"training", bytes,
-          "(" + std::to_string(model.parameter_count()) + " model parameters, " + std::to_string(participants) +
-              " clients per round)",
-          "workload.model"};
+  const models::TrainerMemory trainer = model.trainer_memory(local, test_samples);
+  // The global model; each participant's result (ClientResult::params), alive with FedAvg's double
+  // accumulator; the trainer's shared buffers.
+  const double training = 4 * d + static_cast<double>(participants) * 4 * d + 8 * d + trainer.shared;
+  std::vector<MemoryPart> parts{{"training", training,
+                                 "(" + std::to_string(model.parameter_count()) + " model parameters, " +
+                                     std::to_string(participants) + " clients per round)",
+                                 "workload.model"}};
+  if (trainer.evaluation > 0)
+    parts.push_back({"evaluation", trainer.evaluation,
+                     "(" + std::to_string(trainer.evaluation_items) + " items of " +
+                         std::to_string(trainer.evaluation_rows) + " test rows × " +
+                         std::to_string(trainer.layer_outputs) + " layer outputs)",
+                     "workload.model"});
+  return parts;
+}
+
+std::vector<MemoryPart> real_learner_execution_memory(const models::Model& model,
+                                                      const models::LocalTrainingConfig& local,
+                                                      std::int64_t participants, std::int64_t test_samples,
+                                                      const ExecutionShape& execution) {
+  // As make_cpu_backend and MlpTrainer resolve them: every core, one client per thread per call.
+  const std::int64_t threads =
+      execution.threads > 0 ? execution.threads : std::max<std::int64_t>(1, std::thread::hardware_concurrency());
+  const std::int64_t chunk = execution.chunk > 0 ? execution.chunk : threads;
+  const std::int64_t slots = std::min(participants, chunk);
+  const models::TrainerMemory trainer = model.trainer_memory(local, test_samples);
+  std::vector<MemoryPart> parts;
+  parts.push_back({"slots", static_cast<double>(slots) * trainer.per_slot,
+                   "(" + std::to_string(slots) + " clients trained at once)", "training.clients_per_round"});
+  // Per thread: 1 MiB of stack, heap arena and small packed blocks; and the GEMM workspace of every thread
+  // that computes an item (a call's items are split across the threads: a training call has one per slot,
+  // an evaluation call one per item of the pass). glibc keeps a freed block of up to 32 MiB in the
+  // thread's heap, so such workspaces stay resident; a larger one is unmapped after each call and adds
+  // to the peak only beyond what the aggregation holds instead: the last chunk's results and FedAvg's
+  // accumulator during training calls, every result and the accumulator during evaluation.
+  const double d = static_cast<double>(model.parameter_count());
+  const std::int64_t train_busy = std::min(threads, slots);
+  const std::int64_t eval_busy = std::min(threads, trainer.evaluation_items);
+  const std::int64_t busy = std::max(train_busy, eval_busy);
+  const std::int64_t last_chunk = participants > 0 ? participants - slots * ((participants - 1) / slots) : 0;
+  constexpr double kept_up_to = 32.0 * 1024 * 1024;  // glibc's DEFAULT_MMAP_THRESHOLD_MAX
+  const double p = trainer.per_thread;
+  const double gemm =
+      p <= kept_up_to
+          ? static_cast<double>(busy) * p
+          : std::max({0.0, static_cast<double>(train_busy) * p - static_cast<double>(last_chunk) * 4 * d - 8 * d,
+                      static_cast<double>(eval_busy) * p - static_cast<double>(participants) * 4 * d - 8 * d});
+  parts.push_back({"backend", static_cast<double>(threads) * 1024 * 1024 + gemm,
+                   "(" + std::to_string(threads) + " threads, " + std::to_string(busy) + " with a GEMM workspace of " +
+                       format_bytes(p) + (p <= kept_up_to ? "" : ", released after each call") + ")",
+                   "workload.model"});
+  return parts;
 }
 
 }  // namespace dtsim::engine

@@ -11,6 +11,7 @@
 #include "policies/aggregation/aggregation.hpp"
 #include "sim/common/memory_part.hpp"
 #include "sim/engine/learning/learner.hpp"
+#include "sim/engine/memory.hpp"
 
 namespace dtsim::engine {
 
@@ -24,9 +25,18 @@ struct RealLearnerSetup {
 
 std::unique_ptr<Learner> make_real_learner(const RealLearnerSetup& setup);
 
-// Modelled memory of real learning: the global model, per participant its result, workspace and
-// (with momentum or weight decay) velocity, and its minibatch activations.
-MemoryPart real_learner_memory(const models::Model& model, const models::LocalTrainingConfig& local,
-                               std::int64_t participants);
+// Modelled memory of real learning on the CPU backend (Model::trainer_memory). What the scenario alone
+// decides: "training" — the global model, each participant's result, the aggregation's accumulator — and
+// "evaluation" — the evaluation workspace for a test set of `test_samples`, kept once allocated.
+// `participants`: clients trained per round (at most clients_per_round).
+std::vector<MemoryPart> real_learner_memory(const models::Model& model, const models::LocalTrainingConfig& local,
+                                            std::int64_t participants, std::int64_t test_samples);
+// What also depends on how the run executes (--threads, --chunk; the defaults resolved as the CPU backend
+// does): "slots" — the trainer's min(chunk, participants) client slots (parameters, velocity with
+// momentum or weight decay, minibatch activations) — and "backend" — per thread, its GEMM workspace.
+std::vector<MemoryPart> real_learner_execution_memory(const models::Model& model,
+                                                      const models::LocalTrainingConfig& local,
+                                                      std::int64_t participants, std::int64_t test_samples,
+                                                      const ExecutionShape& execution);
 
 }  // namespace dtsim::engine
