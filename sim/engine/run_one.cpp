@@ -86,7 +86,7 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
   bool memory_fits = false;  // known to fit: only then is anything loaded
   if (c.dataset && c.model && c.platform && c.paradigm) {
     try {
-      memory_fits = check_memory(estimate_memory(s, c), options.mem_limit_bytes, *s.context);
+      memory_fits = check_memory(estimate_memory(s, c, {options.threads, options.chunk}), options.mem_limit_bytes, *s.context);
     } catch (const models::DataError& e) {  // the dataset's headers cannot be read: load() would fail alike
       report_at(*s.context, Severity::error, e.key_path().empty() ? "workload.dataset.path" : e.key_path(), e.what());
     }
