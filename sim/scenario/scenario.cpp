@@ -261,13 +261,7 @@ class OverrideWriter {
 };
 
 // An argument as quoted in messages: a value may be megabytes, and each error about it quotes it.
-std::string quoted_argument(const std::string& arg) {
-  constexpr std::size_t kMaxQuoted = 120;
-  if (arg.size() <= kMaxQuoted) return arg;
-  std::size_t cut = kMaxQuoted - 20;
-  while (cut > 0 && (static_cast<unsigned char>(arg[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
-  return arg.substr(0, cut) + fmt::format("... ({} bytes)", arg.size());
-}
+std::string quoted_argument(const std::string& arg) { return shortened(arg, 120); }
 
 // Writes the override "a.b.c=value" into `root` (creating missing maps; the value text is read as YAML).
 void apply_override(YAML::Node root, const Override& o, int index, ParamsContext& ctx) {
