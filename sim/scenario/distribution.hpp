@@ -17,12 +17,12 @@ namespace dtsim {
 struct Distribution {
   enum class Kind { constant, uniform, normal, lognormal, choice };
   Kind kind = Kind::constant;
-  double value = 0;                // constant
-  double min = 0, max = 0;         // uniform, min <= max
-  double mean = 0, stddev = 0;     // normal, stddev >= 0
-  double median = 0, sigma = 0;    // lognormal, median > 0, sigma >= 0
-  std::vector<double> values;      // choice, non-empty
-  std::vector<double> weights;     // choice, empty (= equal) or one non-negative weight per value, sum > 0
+  double value = 0;              // constant
+  double min = 0, max = 0;       // uniform, min <= max
+  double mean = 0, stddev = 0;   // normal, stddev >= 0
+  double median = 0, sigma = 0;  // lognormal, median > 0, sigma >= 0
+  std::vector<double> values;    // choice, non-empty
+  std::vector<double> weights;   // choice, empty (= equal) or one non-negative weight per value, sum > 0
 
   static Distribution constant_of(double v) {
     Distribution d;

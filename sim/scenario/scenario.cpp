@@ -1,6 +1,9 @@
 #include "sim/scenario/scenario.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -8,7 +11,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <unordered_map>
 #include <unordered_set>
@@ -26,17 +28,53 @@ constexpr std::size_t kMaxNameBytes = 255;  // NAME_MAX: the name becomes a fold
   throw ConfigError(std::vector<Diagnostic>{{{file, line, column}, "", message, {}}});
 }
 
+// What a non-regular file is, for "it is a FIFO (named pipe), not a regular file".
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISCHR(mode)) return "a character device";
+  return "not a regular file";
+}
+
 // The whole file as text, refusing one larger than `max_bytes` (read at most one byte more, so a device
-// such as /dev/zero ends the read too).
+// such as /dev/zero ends the read too). Nothing here waits: a FIFO would block open() until a writer comes
+// and read() until it writes, a socket cannot be opened, so both are refused by stat() before any open; the
+// file is then opened non-blocking and checked again through its descriptor (the path may have changed
+// since). A character device (/dev/zero, a terminal) is read non-blocking, within the same bound: one with
+// no data ready is refused rather than waited for.
 std::string read_file(const std::string& path, std::size_t max_bytes) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail(path, 0, 0, "cannot read scenario file: it is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, 0, 0, std::string("cannot read scenario file: ") + std::strerror(errno));
+  auto cannot = [&path](const std::string& why) { fail(path, 0, 0, "cannot read scenario file: " + why); };
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) cannot(std::strerror(errno));
+  const auto refuse_kind = [&](mode_t mode) {
+    if (S_ISDIR(mode)) cannot("it is a directory");
+    if (!S_ISREG(mode) && !S_ISCHR(mode)) cannot(std::string("it is ") + file_kind(mode) + ", not a regular file");
+  };
+  refuse_kind(st.st_mode);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) cannot(std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  if (::fstat(fd, &st) != 0) cannot(std::strerror(errno));
+  refuse_kind(st.st_mode);
   std::string text(max_bytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) fail(path, 0, 0, "cannot read scenario file: read error");
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  std::size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (got > 0) break;  // what a device had ready
+      cannot(std::string("it is ") + file_kind(st.st_mode) + " with no data ready, not a regular file");
+    }
+    if (n < 0) cannot(std::string("read error: ") + std::strerror(errno));
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  text.resize(got);
   if (text.size() > max_bytes)
     fail(path, 0, 0, fmt::format("the scenario file is larger than {} MiB; a scenario is a few kB", max_bytes >> 20));
   return text;

@@ -1,8 +1,12 @@
 #include "sim/scenario/scenario.hpp"
 
 #include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -472,6 +476,44 @@ TEST_SUITE("scenario") {
 
     CHECK(refused(big) == big + ": error: the scenario file is larger than 4 MiB; a scenario is a few kB");
     CHECK(contains(refused("/dev/zero"), "/dev/zero: error: the scenario file is larger than 4 MiB"));
+  }
+
+  TEST_CASE("read_scenario: a FIFO, a socket or a block device is refused by its kind, without waiting") {
+    TempDir dir;
+    const std::string fifo = dir.write("x", "") + ".fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const std::string link = fifo + ".yaml";
+    fs::create_symlink(fifo, link);
+    const std::string socket_path = fs::path(fifo).replace_extension(".sock").string();
+    const int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    REQUIRE(socket_path.size() < sizeof(address.sun_path));
+    std::copy(socket_path.begin(), socket_path.end(), address.sun_path);
+    REQUIRE(::bind(sock, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0);
+    const auto refused = [](const std::string& path) {
+      try {
+        read_scenario(path);
+      } catch (const ConfigError& e) {
+        return std::string(e.what());
+      }
+      return std::string("loaded");
+    };
+
+    ::alarm(20);  // a read that blocks ends the test (SIGALRM) instead of hanging it
+    const auto from_fifo = refused(fifo);
+    const auto from_link = refused(link);
+    const auto from_socket = refused(socket_path);
+    const auto from_dir = refused(fs::path(fifo).parent_path().string());
+    const auto from_null = refused("/dev/null");
+    ::alarm(0);
+    ::close(sock);
+
+    CHECK(from_fifo == fifo + ": error: cannot read scenario file: it is a FIFO (named pipe), not a regular file");
+    CHECK(from_link == link + ": error: cannot read scenario file: it is a FIFO (named pipe), not a regular file");
+    CHECK(from_socket == socket_path + ": error: cannot read scenario file: it is a socket, not a regular file");
+    CHECK(contains(from_dir, ": error: cannot read scenario file: it is a directory"));
+    CHECK(contains(from_null, "/dev/null: error: the scenario is empty"));
   }
 
   TEST_CASE("read_scenario_text: hostile documents are refused before any tree walk, each located") {
