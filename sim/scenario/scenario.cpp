@@ -643,7 +643,9 @@ const std::vector<CatalogEntry>& distribution_catalog() {
   static const std::vector<CatalogEntry> entries{
       {"constant", "always value (a bare value means constant)", {{"value", "required"}}},
       {"uniform", "uniform on [min, max]", {{"min", "required"}, {"max", "required"}}},
-      {"normal", "normal; redrawn until > 0 for speeds and bandwidths", {{"mean", "required"}, {"stddev", "required"}}},
+      {"normal",
+       "normal (a draw outside the key's range is drawn again)",
+       {{"mean", "required"}, {"stddev", "required"}}},
       {"lognormal", "median * exp(sigma * N(0, 1))", {{"median", "required"}, {"sigma", "required"}}},
       {"choice", "one of values, with optional weights", {{"values", "required"}, {"weights", "equal"}}},
   };

@@ -785,7 +785,8 @@ std::string schema_markdown() {
       "refused with \"not implemented yet\".\n"
       "Ranges are in SI units (flops/s, bytes/s, s); a quantity is written with its unit (`5Gf`, `20Mbps`, "
       "`30ms`). A distribution is a bare value (a constant) or `{dist: uniform, min: ..., max: ...}` "
-      "(constant, uniform, normal, lognormal, choice).\n";
+      "(constant, uniform, normal, lognormal, choice); a draw outside its key's range is drawn again (at most "
+      "100 times, then clamped), and a distribution with less than 1 % of its draws inside is refused.\n";
   std::string section;
   for (const auto& k : schema()) {
     // A section per top-level mapping; the top-level values before the first one share one.

@@ -631,6 +631,54 @@ TEST_SUITE("scenario") {
     CHECK(limits == "");
   }
 
+  TEST_CASE("load_scenario: a distribution with under 1 % of its draws in its key's range is refused, per kind") {
+    const auto refused = load_errors(
+        "platform:\n"
+        "  clients: {count: 20, latency: {dist: normal, mean: 20ms, stddev: 1000d}}\n"
+        "workload: {dataset: {name: synthetic}, model: {name: logistic}}\n");
+    const auto edge = load_errors(  // 1.2 % inside: a warning only
+        "platform:\n"
+        "  clients: {count: 20, latency: {dist: normal, mean: 20ms, stddev: 2900000s}}\n"
+        "workload: {dataset: {name: synthetic}, model: {name: logistic}}\n");
+    const auto fine = load_errors(
+        "platform:\n"
+        "  clients: {count: 20, speed: {dist: normal, mean: 2f, stddev: 1Tf}, latency: {dist: normal, mean: 20ms, "
+        "stddev: 40ms}, bandwidth: {dist: lognormal, median: 1bps, sigma: 10}}\n"
+        "workload: {dataset: {name: synthetic}, model: {name: logistic}}\n");
+
+    INFO(refused);
+    CHECK(contains(refused,
+                   "bad.yaml:2:33: error: platform.clients.latency: only 0.0399 % of this distribution's draws lie "
+                   "within 0 to 1d, the values that can be simulated; at least 1 % must\n"
+                   "  note: a draw outside 0 to 1d is drawn again, at most 100 times, then clamped into it"));
+    CHECK(edge == "");
+    CHECK(fine == "");
+  }
+
+  TEST_CASE("read_scenario: a distribution that a client may exhaust its redraws on is a warning") {
+    TempDir dir;
+    const auto path = dir.write("warn.yaml", kMinimal + "name: warn\n");
+    const Scenario s =
+        read_scenario(path, {{"platform.clients.latency", "{dist: normal, mean: 20ms, stddev: 10d}"},
+                             {"platform.clients.bandwidth", "{dist: choice, values: [1Mbps], weights: [1e308]}"}});
+
+    CHECK(s.context->errors.empty());
+    const auto warnings = s.context->errors.warnings();
+    REQUIRE(warnings.size() == 1);
+    CHECK(warnings[0].key_path == "platform.clients.latency");
+    CHECK(contains(warnings[0].message, "only 3.98 % of this distribution's draws lie within 0 to 1d"));
+    CHECK(contains(warnings[0].message, "clamped to it with probability 1.65 %"));
+  }
+
+  TEST_CASE("load_scenario: choice weights whose sum overflows are refused at the weights") {
+    const auto refused = load_errors(
+        "platform:\n"
+        "  clients: {count: 20, speed: {dist: choice, values: [1Gf, 2Gf], weights: [1e308, 1e308]}}\n"
+        "workload: {dataset: {name: synthetic}, model: {name: logistic}}\n");
+
+    CHECK(contains(refused, "platform.clients.speed.weights: the weights sum to more than the largest number"));
+  }
+
   TEST_CASE("load_scenario: hostile --set values are refused like hostile files, located on the command line") {
     std::string bomb = "{a: &a [x, x, x, x, x, x, x, x, x, x]";
     for (int i = 1; i <= 6; ++i)
