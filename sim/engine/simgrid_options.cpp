@@ -18,8 +18,6 @@ namespace dtsim::engine {
 
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
 // Builds one entry; the table below reads one option per statement.
 SimgridOption option(std::string key, std::string type, bool changes_timing, std::string default_value,
                      std::string help) {

@@ -9,7 +9,6 @@
 // syntax is checked here. Checking needs no SimGrid call.
 #pragma once
 
-#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
