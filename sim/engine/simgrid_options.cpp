@@ -52,9 +52,25 @@ SimgridOption boolean(SimgridOption o) {
   return o;
 }
 
-// Measured with SimGrid 3.32 (Debian 3.32-2+b2) through `dtsim run --no-train` and real training on star
-// platforms under both network models (flow = LV08, analytic = CM02), with links from 1bps to 1Gbps and
-// latencies from 0 to 1d; design-notes.md "SimGrid options" lists the measurements.
+// Measured with SimGrid 3.32 (Debian 3.32-2+b2) through `dtsim run` (timing only, and real training for the
+// stack sizes) on star platforms under both network models (flow = LV08, analytic = CM02), 40 contended
+// clients with a deadline (so transfers are cancelled too), and single links from 1bps to 1Gbps with latencies
+// from 0 to 1d on both sides:
+//   surf/precision       0, -1, nan: never ends; 1e-15 .. 1e-1 run (1e-1 moves round times by 0.1 s or more)
+//   maxmin/precision     >= 1 aborts ("The Impossible Did Happen"), 0 segfaults; 1e-12 .. 1e-1 change nothing
+//   contexts/stack-size  <= 0 segfaults; 16 .. 64 KiB segfault in real training, 128 KiB with a 784-2000-10 MLP;
+//                        192 KiB and up ran everything; 65536 KiB ran 3000 actors
+//   contexts/guard-size  -1 aborts; 0 .. 16384 pages ran 3000 actors (guard 0 + 256 KiB stacks: 6x the memory)
+//   contexts/factory     raw ucontext boost thread identical; "Raw", "bogus" abort ("Please use a valid factory")
+//   network/model        LV08 CM02 SMPI IB run; Constant and ns-3 abort; "lv08" aborts ("Model is invalid")
+//   network/TCP-gamma    0 and negative remove the cap; 1 .. 1e300 run (1 makes every flow crawl)
+//   network/latency-factor     negative reads as 0; 0 .. 1e12 run
+//   network/bandwidth-factor   0 and negative abort; 1e-6 .. 1e6 run
+//   network/weight-S     negative reads as 0; 30000 runs and 40000 aborts on a 1bps link (1ms latencies)
+//   network/optim        Lazy, Full; TI (and any other name) is read as Full
+//   network/maxmin-selective-update:0 aborts under network/optim:Lazy; cpu/... likewise under cpu/optim:Lazy
+//   SMPI ignores network/bandwidth-factor and latency-factor; IB those and network/weight-S (same times)
+//   Full optimisation changes times in the last digits; selective update and the contexts/* options do not.
 std::vector<SimgridOption> build_allow_list() {
   std::vector<SimgridOption> t;
   t.push_back(numeric(option("contexts/guard-size", "integer", false, "1",

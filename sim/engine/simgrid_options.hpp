@@ -5,8 +5,8 @@
 // crash or hang it later (contexts/stack-size:1 segfaults, surf/precision:0 never ends), unknown keys make
 // the run fail after its output folder exists, and bare arguments (--help) end the process with exit 0.
 // So dtsim passes on only the options in this table, each with a type and a range measured with SimGrid
-// 3.32 and dtsim's own platforms (docs/design-notes.md, "SimGrid options"), plus `--log=` settings whose
-// syntax is checked here. Checking needs no SimGrid call.
+// 3.32 on dtsim's own platforms (the measurements are listed in simgrid_options.cpp), plus `--log=` settings
+// whose syntax is checked here. Checking needs no SimGrid call.
 #pragma once
 
 #include <string>
