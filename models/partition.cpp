@@ -59,6 +59,22 @@ void sort_and_fill_empty(Partition& parts) {
   }
 }
 
+// The Gamma(alpha) draws of a huge alpha (1e308) are each near alpha and their sum overflows to infinity,
+// which put every sample of a class on the last client: the most skewed split, where Dir(alpha -> inf) means
+// equal shares. Scaling every draw by one power of two is exact, keeps their ratios, and brings the sum back
+// into range; the draws of ordinary alphas never get here, so their splits are unchanged to the bit.
+void rescale(std::vector<double>& proportions, double& sum) {
+  const double largest = *std::max_element(proportions.begin(), proportions.end());
+  int exponent = 0;
+  std::frexp(largest, &exponent);
+  sum = 0;
+  for (double& p : proportions) sum += (p = std::ldexp(p, -exponent));
+  if (std::isfinite(sum)) return;
+  // Not reachable with finite draws (each is below 1 now); equal shares, the limit, should one be infinite.
+  std::fill(proportions.begin(), proportions.end(), 1.0);
+  sum = static_cast<double>(proportions.size());
+}
+
 }  // namespace
 
 Partition partition_iid(std::int64_t samples, std::int64_t clients, Rng& rng) {
@@ -109,6 +125,7 @@ Partition partition_dirichlet(std::span<const std::int32_t> labels, std::int64_t
     // so that the stream's use does not depend on the class counts.
     double sum = 0;
     for (double& p : proportions) sum += (p = rng.gamma(alpha));
+    if (!std::isfinite(sum)) rescale(proportions, sum);
     const auto n = static_cast<std::int64_t>(members.size());
     if (!(sum > 0)) {
       // Every gamma draw underflowed (possible for tiny alpha): the limit of Dir(alpha -> 0) puts the
@@ -201,8 +218,8 @@ ClientSamples with_sizes(Partition indices) {
 // A pooled split gives every client at least one sample, so it needs at least as many samples.
 void check_enough_samples(const LoadedData& data, std::int64_t clients) {
   if (data.train.samples < clients)
-    throw DataError("there are " + std::to_string(clients) + " clients but only " +
-                        std::to_string(data.train.samples) + " training samples; every client needs at least one",
+    throw DataError("there are " + std::to_string(clients) + " clients but only " + std::to_string(data.train.samples) +
+                        " training samples; every client needs at least one",
                     "platform.clients.count");
 }
 

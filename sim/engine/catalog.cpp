@@ -2,12 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <sstream>
+
 #include "kernels/backend.hpp"
 #include "models/registry.hpp"
 #include "policies/aggregation/aggregation.hpp"
 #include "policies/scheduling/scheduling.hpp"
 #include "sim/engine/paradigms/paradigm.hpp"
 #include "sim/engine/platform/platform.hpp"
+#include "sim/engine/simgrid_options.hpp"
 #include "sim/report/csv_schema.hpp"
 #include "sim/scenario/schema.hpp"
 
@@ -86,6 +89,12 @@ std::string catalog_text() {
     }
     if (!f.note.empty()) out += "  (" + f.note + ")\n";
   }
+  out += "\nSimGrid options (--simgrid=--cfg=KEY:VALUE; * changes timings, recorded in run.yaml):\n";
+  for (const auto& o : simgrid_allow_list())
+    out += fmt::format("  {:<34} {}{} — {}\n", o.key, o.range, o.changes_timing ? " *" : "", o.help);
+  out += "  --log settings:\n";
+  std::istringstream log_help(simgrid_log_help());
+  for (std::string line; std::getline(log_help, line);) out += "    " + line + "\n";
   out += "\nscenario keys:\n" + schema_text();
   return out;
 }
@@ -107,6 +116,11 @@ std::string catalog_markdown() {
       out += fmt::format("| `{}` | {} | {} | {} | {} |\n", c.name, report::to_string(c.type), c.unit,
                          c.may_be_empty ? "yes" : "no", c.help);
   }
+  out += "\n## SimGrid options\n\n`--simgrid=--cfg=KEY:VALUE` takes only these (anything else is refused before SimGrid starts); "
+         "the timing-changing ones are recorded in run.yaml's `simgrid` list.\n\n"
+         "| Key | Accepted | Changes timings | Description |\n|---|---|---|---|\n";
+  for (const auto& o : simgrid_allow_list())
+    out += fmt::format("| `{}` | {} | {} | {} |\n", o.key, o.range, o.changes_timing ? "yes" : "no", o.help);
   out += "\n## Components\n";
   for (const auto& f : families()) {
     if (f.title.starts_with("backends")) continue;  // depends on the machine

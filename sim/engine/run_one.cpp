@@ -15,6 +15,7 @@
 #include "sim/engine/observers/progress_observer.hpp"
 #include "sim/engine/provenance.hpp"
 #include "sim/engine/session.hpp"
+#include "sim/engine/simgrid_options.hpp"
 #include "sim/report/csv_reader.hpp"
 #include "sim/report/csv_writer.hpp"
 #include "sim/scenario/yaml_reader.hpp"
@@ -30,6 +31,7 @@ struct PreparedRun {
   std::unique_ptr<kernels::Backend> backend;  // null for timing-only runs
   std::string backend_name;
   OutputPlan output;  // run: the folder, and what a resume continues from
+  std::vector<std::string> simgrid_args;  // checked against dtsim's allow-list
 };
 
 void PreparedRunDeleter::operator()(PreparedRun* p) const { delete p; }
@@ -62,6 +64,35 @@ void load(PreparedRun& run, const models::DataNeeds& needs) {
   }
 }
 
+// --simgrid arguments and the scenario's `simgrid` list (a run.yaml's), through dtsim's allow-list, before
+// SimGrid exists (several of its option callbacks abort the process); the timing-changing ones go into
+// the resolved tree, so run.yaml repeats them and --resume compares them.
+void check_simgrid(PreparedRun& run, const std::vector<std::string>& command_line) {
+  auto& s = run.scenario;
+  std::vector<std::string> args;
+  const YAML::Node listed = s.context->root["simgrid"];
+  if (listed && listed.IsSequence()) {
+    for (const auto& item : listed)
+      if (item.IsScalar()) args.push_back(item.Scalar());
+      else report_at(*s.context, Severity::error, "simgrid", "expected a list of --cfg=KEY:VALUE texts");
+  } else if (listed && !listed.IsNull()) {
+    report_at(*s.context, Severity::error, "simgrid", "expected a list of --cfg=KEY:VALUE texts");
+  }
+  args.insert(args.end(), command_line.begin(), command_line.end());
+  try {
+    const auto checked = check_simgrid_args(args);
+    check_simgrid_against_network_model(checked, s.platform.network_model);
+    run.simgrid_args = checked.args;
+    if (!checked.timing.empty()) {
+      YAML::Node list(YAML::NodeType::Sequence);
+      for (const auto& [key, value] : checked.timing) list.push_back("--cfg=" + key + ":" + value);
+      s.context->resolved["simgrid"] = list;
+    }
+  } catch (const ConfigError& e) {
+    for (const auto& d : e.diagnostics()) s.context->errors.add(d);
+  }
+}
+
 }  // namespace
 
 PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& options, Purpose purpose) {
@@ -73,6 +104,7 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
     if (s.context->resolved["training"].IsMap()) s.context->resolved["training"]["compute"] = "none";  // run.yaml
   }
   s.context->strict = options.strict;
+  check_simgrid(*run, options.simgrid_args);
   run->components = build_components(s);
   if (purpose == Purpose::run) {
     const fs::path dir = options.out_dir.empty() ? fs::path("results") / s.name : fs::path(options.out_dir);
@@ -191,7 +223,7 @@ RunSummary execute_run(PreparedRun& run, const RunOptions& options) {
     outcome.final_sim_time_s = resume->sim_time_s;
   }
   try {
-    start_simgrid(options.simgrid_args);
+    start_simgrid(run.simgrid_args);
     configure_network_model(s.platform.network_model);
     const auto platform = run.components.platform->build(s.platform, s.seed);
     const auto& workload = *run.workload;

@@ -5,12 +5,42 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 namespace dtsim::report {
 
 std::string format_number(double v) { return fmt::format("{}", v); }
+
+std::string format_count(double v) {
+  if (!std::isfinite(v)) throw std::invalid_argument(fmt::format("format_count: {} is not a whole number", v));
+  v = std::nearbyint(v);
+  if (v == 0) return "0";
+  // The shortest round-trip digits in scientific form ("1.03e+16"), then the digits shifted by the exponent.
+  char buffer[64];
+  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), v, std::chars_format::scientific);
+  const std::string_view text(buffer, static_cast<std::size_t>(result.ptr - buffer));
+  const auto e = text.find('e');
+  std::string out;
+  std::string_view mantissa = text.substr(0, e);
+  if (mantissa.starts_with('-')) {
+    out += '-';
+    mantissa.remove_prefix(1);
+  }
+  std::string digits;
+  for (char c : mantissa)
+    if (c != '.') digits += c;
+  const int exponent = std::stoi(std::string(text.substr(e + 1)));
+  // A whole number has at least as many integer digits as significant ones; should rounding ever say otherwise,
+  // its exact decimal expansion is written.
+  if (exponent < 0 || static_cast<std::size_t>(exponent) + 1 < digits.size()) return fmt::format("{:.0f}", v);
+  out += digits;
+  out.append(static_cast<std::size_t>(exponent + 1) - digits.size(), '0');
+  return out;
+}
 
 CsvRow& CsvRow::add_raw(std::string_view s) {
   if (cells_++) line_ += ',';

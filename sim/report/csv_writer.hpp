@@ -16,6 +16,8 @@
 namespace dtsim::report {
 
 std::string format_number(double v);
+// The text CsvRow::add_count writes.
+std::string format_count(double v);
 
 class CsvRow {
  public:
@@ -24,6 +26,12 @@ class CsvRow {
   CsvRow& add(std::int64_t v) { return add_raw(std::to_string(v)); }
   CsvRow& add(int v) { return add_raw(std::to_string(v)); }
   CsvRow& add(const std::optional<double>& v) { return v ? add(*v) : add_raw(""); }
+  // A whole number held in a double (flops, bytes, steps): written as integer digits, never in exponent
+  // notation ("10300000000000000", not "1.03e+16"); exact up to 2^53, and beyond it the shortest digits that
+  // read back as the same double, padded with zeros (1e23 is "100000000000000000000000"). A fraction is
+  // rounded to the nearest whole number (ties to even); -0 is "0". Throws std::invalid_argument for NaN or
+  // infinity.
+  CsvRow& add_count(double v) { return add_raw(format_count(v)); }
   CsvRow& empty() { return add_raw(""); }
   std::size_t size() const { return cells_; }
   const std::string& text() const { return line_; }

@@ -1,13 +1,63 @@
 #include "sim/scenario/config_error.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <string_view>
 
 namespace dtsim {
 
+std::string escape_control(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x20 || lead == 0x7F) {
+      out += fmt::format("\\x{:02x}", lead);
+      ++i;
+      continue;
+    }
+    if (lead < 0x80) {
+      out += static_cast<char>(lead);
+      ++i;
+      continue;
+    }
+    // A well-formed UTF-8 sequence is copied whole unless it encodes a control; anything else is escaped bytewise.
+    const std::size_t length = (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : (lead & 0xF8) == 0xF0 ? 4 : 0;
+    bool valid = length != 0 && i + length <= text.size();
+    char32_t cp = length == 2 ? lead & 0x1F : length == 3 ? lead & 0x0F : lead & 0x07;
+    for (std::size_t k = 1; valid && k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      valid = (next & 0xC0) == 0x80;
+      cp = (cp << 6) | (next & 0x3F);
+    }
+    const char32_t least = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000;
+    if (!valid || cp < least || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      out += fmt::format("\\x{:02x}", lead);
+      ++i;
+      continue;
+    }
+    const bool control = (cp >= 0x80 && cp <= 0x9F) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
+                         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+    if (control)
+      out += fmt::format("\\u{:04x}", static_cast<unsigned>(cp));
+    else
+      out.append(text.substr(i, length));
+    i += length;
+  }
+  return out;
+}
+
+std::string shortened(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  std::size_t cut = max_bytes > 20 ? max_bytes - 20 : 0;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+  return std::string(text.substr(0, cut)) + fmt::format("... ({} bytes)", text.size());
+}
+
 std::string format_diagnostic(const Diagnostic& d) {
-  std::string out = d.where.file;
+  std::string out = escape_control(d.where.file);
   if (d.where.line > 0) {
     out += ":" + std::to_string(d.where.line);
     if (d.where.column > 0) out += ":" + std::to_string(d.where.column);
@@ -15,9 +65,9 @@ std::string format_diagnostic(const Diagnostic& d) {
   const std::string_view label = d.severity == Severity::warning ? "warning: " : "error: ";
   if (!out.empty()) out += ": ";
   out += label;
-  if (!d.key_path.empty()) out += d.key_path + ": ";
-  out += d.message;
-  for (const auto& note : d.notes) out += "\n  note: " + note;
+  if (!d.key_path.empty()) out += escape_control(d.key_path) + ": ";
+  out += escape_control(d.message);
+  for (const auto& note : d.notes) out += "\n  note: " + escape_control(note);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dtsim {
@@ -32,6 +33,8 @@ struct Diagnostic {
 };
 
 // "file:line:col: error: key.path: message" (or "warning:") followed by one "  note: ..." line per note.
+// Every field goes through escape_control: a value quoted from a scenario or the command line can hold
+// terminal escapes ("\e[31m" in a double-quoted YAML string), which would otherwise reach the terminal raw.
 std::string format_diagnostic(const Diagnostic& d);
 
 // `diagnostics` sorted stably by (file, in the order files first appear; line; column), the command-line
@@ -80,6 +83,16 @@ class ConfigError : public std::runtime_error {
   std::size_t omitted_ = 0;
   std::vector<Diagnostic> warnings_;
 };
+
+// `text` with every character that could move a terminal's cursor, recolour it or reorder what it shows
+// written as an escape: C0 controls and DEL as \xNN ("\x1b"; also tab, CR and newline), C1 controls and the
+// bidirectional controls (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069) as \uNNNN, and each byte of
+// invalid UTF-8 as \xNN. Other text, backslashes included, is unchanged.
+std::string escape_control(std::string_view text);
+
+// `text` as quoted in a message: at most about `max_bytes`, cut at a UTF-8 character boundary with
+// "... (N bytes)" appended when longer (a value may be megabytes, and each error about it quotes it).
+std::string shortened(std::string_view text, std::size_t max_bytes = 120);
 
 // Levenshtein-based suggestion: the closest candidate within distance max(2, |word|/3), or "".
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);

@@ -1,6 +1,9 @@
 #include "sim/scenario/distribution.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <numbers>
 #include <numeric>
 
 namespace dtsim {
@@ -45,6 +48,61 @@ double Distribution::sample(Rng& rng, bool positive) const {
       return pick(values, weights, rng);
   }
   return value;
+}
+
+double Distribution::draw_within(Rng& rng, double lo, double hi) const {
+  double x = sample(rng);
+  for (int redraw = 0; redraw < kMaxRedraws && !(x >= lo && x <= hi); ++redraw) x = sample(rng);
+  return std::isnan(x) ? lo : std::clamp(x, lo, hi);
+}
+
+namespace {
+
+// P(Z <= z) for a standard normal, accurate in both tails.
+double normal_cdf(double z) { return 0.5 * std::erfc(-z / std::numbers::sqrt2); }
+
+bool within(double x, double lo, double hi) { return std::isfinite(x) && x >= lo && x <= hi; }
+
+// P(lo <= N(mean, sd) <= hi); sd >= 0.
+double normal_within(double mean, double sd, double lo, double hi) {
+  if (sd == 0) return within(mean, lo, hi) ? 1 : 0;
+  // The upper tail is taken directly where it is small, so that a tiny probability is not lost to rounding.
+  const double a = (lo - mean) / sd, b = (hi - mean) / sd;
+  if (a > 0) return std::max(0.0, 0.5 * std::erfc(a / std::numbers::sqrt2) - 0.5 * std::erfc(b / std::numbers::sqrt2));
+  return std::max(0.0, normal_cdf(b) - normal_cdf(a));
+}
+
+}  // namespace
+
+double Distribution::probability_within(double lo, double hi) const {
+  hi = std::min(hi, std::numeric_limits<double>::max());  // a draw that overflows is outside
+  switch (kind) {
+    case Kind::constant:
+      return within(value, lo, hi) ? 1 : 0;
+    case Kind::uniform: {
+      if (!(max > min)) return within(min, lo, hi) ? 1 : 0;
+      // Halves, so that the width of [-1e308, 1e308] does not overflow.
+      const double inside = std::min(hi, max) / 2 - std::max(lo, min) / 2;
+      return std::clamp(inside / (max / 2 - min / 2), 0.0, 1.0);
+    }
+    case Kind::normal:
+      return normal_within(mean, stddev, lo, hi);
+    case Kind::lognormal:
+      if (!(median > 0)) return 0;
+      if (sigma == 0) return within(median, lo, hi) ? 1 : 0;
+      return normal_within(std::log(median), sigma, lo > 0 ? std::log(lo) : -std::numeric_limits<double>::infinity(),
+                           std::log(hi));
+    case Kind::choice: {
+      double total = 0, inside = 0;
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const double w = weights.empty() ? 1 : weights[i];
+        total += w;
+        if (within(values[i], lo, hi)) inside += w;
+      }
+      return total > 0 && std::isfinite(total) ? inside / total : 0;
+    }
+  }
+  return 0;
 }
 
 const std::vector<std::string>& Distribution::kind_names() {

@@ -17,12 +17,12 @@ namespace dtsim {
 struct Distribution {
   enum class Kind { constant, uniform, normal, lognormal, choice };
   Kind kind = Kind::constant;
-  double value = 0;                // constant
-  double min = 0, max = 0;         // uniform, min <= max
-  double mean = 0, stddev = 0;     // normal, stddev >= 0
-  double median = 0, sigma = 0;    // lognormal, median > 0, sigma >= 0
-  std::vector<double> values;      // choice, non-empty
-  std::vector<double> weights;     // choice, empty (= equal) or one non-negative weight per value, sum > 0
+  double value = 0;              // constant
+  double min = 0, max = 0;       // uniform, min <= max
+  double mean = 0, stddev = 0;   // normal, stddev >= 0
+  double median = 0, sigma = 0;  // lognormal, median > 0, sigma >= 0
+  std::vector<double> values;    // choice, non-empty
+  std::vector<double> weights;   // choice, empty (= equal) or one non-negative weight per value, 0 < sum < inf
 
   static Distribution constant_of(double v) {
     Distribution d;
@@ -30,9 +30,25 @@ struct Distribution {
     return d;
   }
 
+  // Redraws of one draw_within() call before it clamps.
+  static constexpr int kMaxRedraws = 100;
+
   // One draw. For quantities that must be positive (speeds, bandwidths), `positive` redraws
   // non-positive normal draws (a normal truncated to (0, inf)); the loader guarantees mean > 0.
   double sample(Rng& rng, bool positive = false) const;
+
+  // One draw within [lo, hi] (lo <= hi, both finite), for a key whose values outside its range cannot be
+  // simulated: a draw outside it (or not finite) is drawn again from the same stream, at most kMaxRedraws
+  // times; should every one fall outside, the last is clamped into [lo, hi]. A first draw within the range
+  // is returned as sample() returns it, so streams whose draws all lie in range are unchanged. The loader
+  // refuses a distribution whose probability_within() is below 1 % (then a draw is clamped with
+  // probability at most 0.99^101 = 36 %) and warns where clamping has a chance above 1e-6 (below 12.8 %).
+  double draw_within(Rng& rng, double lo, double hi) const;
+
+  // The probability that one draw lies within [lo, hi] (lo may be -inf, hi +inf; a draw beyond the largest
+  // double counts as outside), computed per kind: the share of [min, max], of the weights, or from the
+  // normal CDF (of log x for a lognormal).
+  double probability_within(double lo, double hi) const;
 
   // Names of the kinds in the order of Kind, for "valid values are" messages and `dtsim list`.
   static const std::vector<std::string>& kind_names();

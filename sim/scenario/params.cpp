@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <string_view>
 
 namespace dtsim {
@@ -141,6 +142,10 @@ std::string number_part(std::string text) {
     text.pop_back();
   return text;
 }
+
+// The least share of a distribution's draws that must lie within its key's range.
+constexpr double kMinProbabilityWithin = 0.01;
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // Largest lognormal sigma: exp(8.6 * 10) already spreads the draws over 75 orders of magnitude (a draw
 // of the standard normal is within +-8.6), and a larger one soon draws 0 or infinity.
@@ -469,10 +474,49 @@ struct ParamsAccess {
         else if (!out.weights.empty() &&
                  std::all_of(out.weights.begin(), out.weights.end(), [](double w) { return w == 0; }))
           d.error("weights", "the weights sum to 0; at least one must be > 0");
+        else if (!std::isfinite(std::accumulate(out.weights.begin(), out.weights.end(), 0.0)))
+          d.error("weights", "the weights sum to more than the largest number (about 1.8e308)",
+                  {"only their ratios matter: divide them all by the same number"});
         break;
     }
+    if (d.context().errors.items().size() == errors_before) check_in_range(d, out, unit, positive, limits);
     d.finish();
     return out;
+  }
+
+  // A distribution's draws outside the key's range cannot be simulated: they are drawn again
+  // (Distribution::draw_within), so the distribution must put at least 1 % of its draws inside the range,
+  // and gets a warning where a client could, with a chance above 1e-6, exhaust its redraws and be clamped.
+  static void check_in_range(Params& d, const Distribution& dist, std::optional<UnitKind> unit, bool positive,
+                             const QuantityLimits* limits) {
+    const double lo = limits ? limits->min : positive || unit ? 0 : -kInf;
+    const double hi = limits ? limits->max : kInf;
+    const double p = dist.probability_within(lo, hi);
+    if (p >= 1) return;
+    const std::string range = !limits                ? (lo == 0 ? "at least 0" : "finite")
+                              : limits->max >= kHuge ? "at least " + limits->min_text
+                                                     : limits->min_text + " to " + limits->max_text;
+    const double clamped = std::pow(1 - p, Distribution::kMaxRedraws + 1);
+    std::vector<std::string> notes{fmt::format(
+        "a draw outside {} is drawn again, at most {} times, then clamped into it", range, Distribution::kMaxRedraws)};
+    if (p < kMinProbabilityWithin) {
+      d.error("",
+              fmt::format("only {} of this distribution's draws lie within {}, the values that can be simulated; "
+                          "at least 1 % must",
+                          percent_text(p), range),
+              std::move(notes));
+    } else if (clamped > 1e-6) {
+      d.warn("",
+             fmt::format("only {} of this distribution's draws lie within {}, the values that can be simulated: "
+                         "a client's draw ends clamped to it with probability {}",
+                         percent_text(p), range, percent_text(clamped)),
+             std::move(notes));
+    }
+  }
+
+  static std::string percent_text(double p) {
+    if (p == 0) return "0 %";
+    return fmt::format("{:.3g} %", 100 * p);
   }
 
   static Distribution distribution(Params& p, const std::string& key, std::optional<UnitKind> unit,

@@ -1,6 +1,9 @@
 #include "sim/scenario/scenario.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -8,7 +11,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <unordered_map>
 #include <unordered_set>
@@ -26,17 +28,53 @@ constexpr std::size_t kMaxNameBytes = 255;  // NAME_MAX: the name becomes a fold
   throw ConfigError(std::vector<Diagnostic>{{{file, line, column}, "", message, {}}});
 }
 
+// What a non-regular file is, for "it is a FIFO (named pipe), not a regular file".
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISCHR(mode)) return "a character device";
+  return "not a regular file";
+}
+
 // The whole file as text, refusing one larger than `max_bytes` (read at most one byte more, so a device
-// such as /dev/zero ends the read too).
+// such as /dev/zero ends the read too). Nothing here waits: a FIFO would block open() until a writer comes
+// and read() until it writes, a socket cannot be opened, so both are refused by stat() before any open; the
+// file is then opened non-blocking and checked again through its descriptor (the path may have changed
+// since). A character device (/dev/zero, a terminal) is read non-blocking, within the same bound: one with
+// no data ready is refused rather than waited for.
 std::string read_file(const std::string& path, std::size_t max_bytes) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail(path, 0, 0, "cannot read scenario file: it is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, 0, 0, std::string("cannot read scenario file: ") + std::strerror(errno));
+  auto cannot = [&path](const std::string& why) { fail(path, 0, 0, "cannot read scenario file: " + why); };
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) cannot(std::strerror(errno));
+  const auto refuse_kind = [&](mode_t mode) {
+    if (S_ISDIR(mode)) cannot("it is a directory");
+    if (!S_ISREG(mode) && !S_ISCHR(mode)) cannot(std::string("it is ") + file_kind(mode) + ", not a regular file");
+  };
+  refuse_kind(st.st_mode);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) cannot(std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  if (::fstat(fd, &st) != 0) cannot(std::strerror(errno));
+  refuse_kind(st.st_mode);
   std::string text(max_bytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) fail(path, 0, 0, "cannot read scenario file: read error");
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  std::size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (got > 0) break;  // what a device had ready
+      cannot(std::string("it is ") + file_kind(st.st_mode) + " with no data ready, not a regular file");
+    }
+    if (n < 0) cannot(std::string("read error: ") + std::strerror(errno));
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  text.resize(got);
   if (text.size() > max_bytes)
     fail(path, 0, 0, fmt::format("the scenario file is larger than {} MiB; a scenario is a few kB", max_bytes >> 20));
   return text;
@@ -261,13 +299,7 @@ class OverrideWriter {
 };
 
 // An argument as quoted in messages: a value may be megabytes, and each error about it quotes it.
-std::string quoted_argument(const std::string& arg) {
-  constexpr std::size_t kMaxQuoted = 120;
-  if (arg.size() <= kMaxQuoted) return arg;
-  std::size_t cut = kMaxQuoted - 20;
-  while (cut > 0 && (static_cast<unsigned char>(arg[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
-  return arg.substr(0, cut) + fmt::format("... ({} bytes)", arg.size());
-}
+std::string quoted_argument(const std::string& arg) { return shortened(arg, 120); }
 
 // Writes the override "a.b.c=value" into `root` (creating missing maps; the value text is read as YAML).
 void apply_override(YAML::Node root, const Override& o, int index, ParamsContext& ctx) {
@@ -578,7 +610,8 @@ Scenario read_scenario_text(const std::string& text, const std::string& file_lab
   else if (!valid_name(s.name))
     p.error("name", "'" + s.name + "' cannot name an output folder; use letters, digits, '_', '.' and '-'", name_notes);
   s.seed = static_cast<std::uint64_t>(p.get_int("seed"));
-  p.ignore("provenance");  // written into run.yaml by the run, not read back
+  p.ignore("provenance");  // written into run.yaml by the run; the engine checks it on a rerun
+  p.ignore("simgrid");     // the engine reads it with --simgrid, through dtsim's allow-list
   read_platform(p.child("platform"), s.platform);
   p.child("dynamics").finish();  // nothing built yet: every key present is refused
   read_workload(p.child("workload"), s.workload);
@@ -627,7 +660,9 @@ const std::vector<CatalogEntry>& distribution_catalog() {
   static const std::vector<CatalogEntry> entries{
       {"constant", "always value (a bare value means constant)", {{"value", "required"}}},
       {"uniform", "uniform on [min, max]", {{"min", "required"}, {"max", "required"}}},
-      {"normal", "normal; redrawn until > 0 for speeds and bandwidths", {{"mean", "required"}, {"stddev", "required"}}},
+      {"normal",
+       "normal (a draw outside the key's range is drawn again)",
+       {{"mean", "required"}, {"stddev", "required"}}},
       {"lognormal", "median * exp(sigma * N(0, 1))", {{"median", "required"}, {"sigma", "required"}}},
       {"choice", "one of values, with optional weights", {{"values", "required"}, {"weights", "equal"}}},
   };

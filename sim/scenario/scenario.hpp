@@ -17,8 +17,9 @@
 
 namespace dtsim {
 
-// What SimGrid 3.32 can simulate (measured): the loader rejects values outside these ranges, and the
-// engine clamps values drawn from distributions' tails into them.
+// What SimGrid 3.32 can simulate (measured): the loader rejects explicit values outside these ranges and
+// distributions with less than 1 % of their draws inside, and the engine draws again a value drawn outside
+// (Distribution::draw_within).
 inline constexpr double kMinSpeedFlopsPerS = 1;          // slower hosts overflow task times (deadlock)
 inline constexpr double kMinBandwidthBytesPerS = 0.125;  // 1 bps; the flow solver fails below ~0.4 bps
 inline constexpr double kMaxLatencyS = 86400;            // 1 day; longer starves TCP windows below that rate

@@ -514,8 +514,12 @@ std::vector<KeySpec> build_table() {
   add(boolean("output.clients_csv").def("true").help("write clients.csv (one row per selected client and round)"));
   add(integer("output.every").def("1").range(1, kBillion).help("write clients.csv rows for every n-th round"));
 
+  add(Key("simgrid", KeyType::any)
+          .help("the --simgrid options that change timings, as a list of --cfg=KEY:VALUE (run.yaml records them; a "
+                "rerun applies them, checked against dtsim's allow-list)"));
   add(Key("provenance", KeyType::any)
-          .help("written into run.yaml by a run (version, commit, inputs' checksums); accepted, not read"));
+          .help("written into run.yaml by a run (version, commit, build, CPU, inputs' checksums); a rerun checks "
+                "the inputs' checksums and warns about another build or CPU"));
   return t;
 }
 
@@ -783,7 +787,8 @@ std::string schema_markdown() {
       "refused with \"not implemented yet\".\n"
       "Ranges are in SI units (flops/s, bytes/s, s); a quantity is written with its unit (`5Gf`, `20Mbps`, "
       "`30ms`). A distribution is a bare value (a constant) or `{dist: uniform, min: ..., max: ...}` "
-      "(constant, uniform, normal, lognormal, choice).\n";
+      "(constant, uniform, normal, lognormal, choice); a draw outside its key's range is drawn again (at most "
+      "100 times, then clamped), and a distribution with less than 1 % of its draws inside is refused.\n";
   std::string section;
   for (const auto& k : schema()) {
     // A section per top-level mapping; the top-level values before the first one share one.

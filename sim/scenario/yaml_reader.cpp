@@ -5,6 +5,9 @@
 
 #include <cstdint>
 #include <sstream>
+#include <string_view>
+
+#include "sim/scenario/config_error.hpp"
 
 namespace dtsim {
 
@@ -59,9 +62,10 @@ class Counter final : public YAML::EventHandler {
     end_node("");
   }
 
-  void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
     begin_node();
+    check_tag(mark, tag);
     if (value.size() > limits_.max_scalar_bytes)
       stop(mark, fmt::format("a value of {} is too long; at most {} are accepted", size_text(value.size()),
                              size_text(limits_.max_scalar_bytes)));
@@ -81,14 +85,14 @@ class Counter final : public YAML::EventHandler {
     end_node("*" + name);
   }
 
-  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                        YAML::EmitterStyle::value /*style*/) override {
-    open(mark, anchor, false);
+    open(mark, tag, anchor, false);
   }
   void OnSequenceEnd() override { close(); }
-  void OnMapStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                   YAML::EmitterStyle::value /*style*/) override {
-    open(mark, anchor, true);
+    open(mark, tag, anchor, true);
   }
   void OnMapEnd() override { close(); }
 
@@ -120,6 +124,19 @@ class Counter final : public YAML::EventHandler {
     YamlProblem problem = at(mark, std::move(message), std::move(notes));
     problem.key_path = path();
     throw Stop{std::move(problem)};
+  }
+
+  // yaml-cpp gives an untagged node the non-specific tag "?" (plain scalars, collections) or "!" (quoted
+  // scalars); anything else was written in the text ("!!float", "!mytag", "!!python/object:os.system"). The
+  // loader reads every value by its key's type and would drop a tag in silence, so a tag is an error.
+  void check_tag(const YAML::Mark& mark, const std::string& tag) {
+    if (tag.empty() || tag == "?" || tag == "!") return;
+    constexpr std::string_view kCore = "tag:yaml.org,2002:";
+    const std::string shown = tag.starts_with(kCore) ? "!!" + tag.substr(kCore.size())
+                              : tag.starts_with('!') ? tag
+                                                     : "!<" + tag + ">";
+    stop(mark, "YAML tag '" + shortened(shown) + "' is not accepted; a scenario holds plain values",
+         {"remove the tag: each key's type says how its value is read (quote a value to keep it text)"});
   }
 
   void begin_node() {
@@ -160,8 +177,9 @@ class Counter final : public YAML::EventHandler {
     if (anchor >= 1 && anchor <= anchor_sizes_.size()) anchor_sizes_[anchor - 1] = nodes;
   }
 
-  void open(const YAML::Mark& mark, YAML::anchor_t anchor, bool map) {
+  void open(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor, bool map) {
     begin_node();
+    check_tag(mark, tag);
     if (static_cast<int>(open_.size()) >= limits_.max_depth)
       stop(mark,
            fmt::format("lists and mappings nest more than {} levels deep; a scenario needs a few", limits_.max_depth));

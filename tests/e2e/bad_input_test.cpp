@@ -63,6 +63,42 @@ TEST_SUITE("e2e") {
     CHECK_FALSE(fs::exists(out));
   }
 
+  TEST_CASE("bad input: hostile --simgrid and --out values exit 2 before anything is loaded or written") {
+    const auto quickstart = (source_dir() / "scenarios" / "quickstart.yaml").string();
+    const auto dir = scratch("hostile_args");
+    std::ofstream(dir / "a_file") << "x";
+    const auto out = dir / "r";
+    const std::vector<std::pair<std::string, std::string>> simgrid{
+        {"--cfg=network/model:Bogus", "unknown value 'Bogus'"},
+        {"--cfg=maxmin/precision:1e300", "not on dtsim's allow-list"},
+        {"--cfg=contexts/stack-size:1", "out of range"},
+        {"--cfg=bogus:1", "unknown SimGrid option 'bogus'"},
+        {"--help", "not an argument dtsim passes to SimGrid"},
+        {"unknown", "not an argument dtsim passes to SimGrid"},
+        {"--cfg=host/model:ptask_L07", "not on dtsim's allow-list"},
+        {"--log=root.thres:loud", "--log"},
+    };
+    for (const auto& [arg, message] : simgrid) {
+      CAPTURE(arg);
+      const auto r = run_dtsim({"run", quickstart, "--out", out.string(), "--simgrid=" + arg});
+      CHECK(r.exit_code == 2);
+      CHECK_MESSAGE(r.err.find(message) != std::string::npos, r.err);
+      CHECK_FALSE(fs::exists(out));
+    }
+    for (const auto& bad : {(dir / "a_file").string(), (dir / "a_file" / "below").string(), std::string("/dev/null")}) {
+      CAPTURE(bad);
+      const auto r = run_dtsim({"run", quickstart, "--out", bad});
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.find("--out") != std::string::npos);
+    }
+    // A valid timing option is recorded in run.yaml.
+    const auto ok = run_dtsim({"run", quickstart, "--out", out.string(), "--quiet", "--set", "training.rounds=1",
+                               "--simgrid=--cfg=network/crosstraffic:0"});
+    INFO(ok.err);
+    CHECK(ok.exit_code == 0);
+    CHECK(slurp(out / "run.yaml").find("--cfg=network/crosstraffic:0") != std::string::npos);
+  }
+
   TEST_CASE("bad input: a scenario over 4 MiB, or an endless device, exits 2 without being read whole") {
     const auto dir = scratch("huge_file");
     const auto huge = dir / "huge.yaml";

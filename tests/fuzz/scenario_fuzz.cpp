@@ -53,7 +53,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string resolved;
   try {
     resolved = resolved_yaml(load_like_dtsim(text, "fuzz.yaml", overrides));
-  } catch (const ConfigError&) {
+  } catch (const ConfigError& e) {
+    // A message never brings a control character to the terminal (only its own line breaks).
+    const std::string message = e.what();
+    for (std::size_t start = 0;;) {
+      const std::size_t end = message.find('\n', start);
+      const std::string line = message.substr(start, end == std::string::npos ? end : end - start);
+      if (escape_control(line) != line) {
+        std::fprintf(stderr, "a message holds a control character:\n%s\n", message.c_str());
+        std::abort();
+      }
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
     return 0;
   }
   // run.yaml of a valid scenario must run again, identically.

@@ -6,11 +6,6 @@
 
 namespace dtsim::engine {
 
-namespace {
-// Bytes, flops and steps are whole numbers held in doubles: written as integers.
-std::int64_t whole(double v) { return static_cast<std::int64_t>(v); }
-}  // namespace
-
 report::CsvFile CsvObserver::open(const std::string& name, const std::vector<std::string_view>& columns,
                                   const Checkpoint* resume) const {
   const std::string path = (dir_ / name).string();
@@ -59,9 +54,9 @@ void CsvObserver::on_client(const ClientRecord& c) {
                      .add(c.compute_end_s)
                      .add(c.upload_end_s)
                      .add(c.local_steps)
-                     .add(whole(c.flops))
-                     .add(whole(c.bytes_down))
-                     .add(whole(c.bytes_up))
+                     .add_count(c.flops)
+                     .add_count(c.bytes_down)
+                     .add_count(c.bytes_up)
                      .empty());  // energy_j: no power model yet
 }
 
@@ -79,8 +74,8 @@ void CsvObserver::on_round(const RoundRecord& r) {
                     .add(r.selected)
                     .add(r.completed)
                     .add(r.dropped)
-                    .add(whole(r.bytes_down))
-                    .add(whole(r.bytes_up))
+                    .add_count(r.bytes_down)
+                    .add_count(r.bytes_up)
                     .add(r.train_loss)
                     .add(r.test_loss)
                     .add(r.test_accuracy)

@@ -177,6 +177,28 @@ TEST_SUITE("models") {
     }
   }
 
+  TEST_CASE("partition_dirichlet: a huge alpha, whose gamma draws sum past the largest double, splits evenly") {
+    for (std::uint64_t seed : k_seeds) {
+      for (double alpha : {1e300, 1e307, 1e308, 1.7976931348623157e308}) {
+        INFO("seed " << seed << ", alpha " << alpha);
+        // prepare: 100 draws near 1e308 sum to infinity, which used to hand each class to the last client
+        const auto labels = balanced_labels(10, 500, seed);
+        Rng rng(seed, "partition_test");
+
+        // execute
+        const Partition parts = partition_dirichlet(labels, 10, 100, alpha, rng);
+
+        // assert: Dir(alpha -> inf) is equal shares, 50 samples per client here
+        CHECK(cover_problem(parts, 5000) == "");
+        const auto [smallest, largest] = std::minmax_element(
+            parts.begin(), parts.end(), [](const auto& a, const auto& b) { return a.size() < b.size(); });
+        CHECK(smallest->size() >= 40);
+        CHECK(largest->size() <= 60);
+        CHECK(mean_label_skew(parts, labels, 10) < 0.15);
+      }
+    }
+  }
+
   TEST_CASE("partition_shards: assigns every sample exactly once, leftovers included") {
     for (std::uint64_t seed : k_seeds) {
       for (std::int64_t shards_per_client : {1, 2, 3}) {

@@ -2,10 +2,12 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "sim/common/rng.hpp"
 #include "sim/report/csv_schema.hpp"
 
 namespace fs = std::filesystem;
@@ -49,5 +51,44 @@ TEST_SUITE("report") {
       CHECK(std::stod(format_number(v)) == v);
     }
     CHECK(format_number(2.0) == "2");
+  }
+
+  TEST_CASE("add_count: whole numbers as integer digits, never in exponent notation") {
+    CHECK(format_number(1.03e16) == "1.03e+16");  // why: "{}" switches to exponents above 1e16
+
+    CHECK(format_count(0) == "0");
+    CHECK(format_count(-0.0) == "0");
+    CHECK(format_count(7) == "7");
+    CHECK(format_count(-42) == "-42");
+    CHECK(format_count(1e16) == "10000000000000000");
+    CHECK(format_count(1.03e16) == "10300000000000000");
+    CHECK(format_count(9007199254740991.0) == "9007199254740991");      // 2^53 - 1, exact
+    CHECK(format_count(9007199254740992.0) == "9007199254740992");      // 2^53
+    CHECK(format_count(123456789012345678.0) == "123456789012345680");  // shortest digits of that double
+    CHECK(format_count(1e23) == "100000000000000000000000");            // not its exact value 99999999999999991611392
+    CHECK(format_count(1.7976931348623157e308) == "17976931348623157" + std::string(292, '0'));
+    CHECK(format_count(2.5) == "2");  // a fraction rounds, ties to even
+    CHECK(format_count(3.5) == "4");
+    CHECK_THROWS_AS(format_count(NAN), std::invalid_argument);
+    CHECK_THROWS_AS(format_count(INFINITY), std::invalid_argument);
+  }
+
+  TEST_CASE("add_count: every whole number up to 2^53 reads back exactly, and every larger double to itself") {
+    dtsim::Rng rng(9, "csv_writer_test");
+    for (int i = 0; i < 20000; ++i) {
+      const auto small = static_cast<double>(rng.next_u64() >> 11);  // uniform on [0, 2^53)
+      const double large = std::ldexp(1.0 + rng.uniform(), 53 + static_cast<int>(rng.below(960)));
+      CAPTURE(small);
+      CAPTURE(large);
+      const std::string small_text = format_count(small), large_text = format_count(large);
+      CHECK(small_text == std::to_string(static_cast<std::uint64_t>(small)));
+      CHECK(small_text.find_first_not_of("0123456789") == std::string::npos);
+      CHECK(large_text.find_first_not_of("0123456789") == std::string::npos);
+      CHECK(std::stod(large_text) == large);
+    }
+  }
+
+  TEST_CASE("add_count: a row cell holds the integer text") {
+    CHECK(CsvRow().add_count(2.5e16).add(std::int64_t{3}).text() == "25000000000000000,3");
   }
 }

@@ -152,4 +152,31 @@ TEST_SUITE("scenario") {
     for (const auto& d : sorted) messages.push_back(d.message);
     CHECK(messages == std::vector<std::string>{"b2", "b2 again", "b5", "a", "a9", "set 1", "set 2"});
   }
+
+  TEST_CASE("escape_control: terminal escapes, C1 and bidi controls and invalid UTF-8 become visible escapes") {
+    CHECK(escape_control("\x1b[31mred\x1b[0m") == "\\x1b[31mred\\x1b[0m");
+    CHECK(escape_control("a\tb\r\nc\x7f") == "a\\x09b\\x0d\\x0ac\\x7f");
+    CHECK(escape_control(std::string("nul\0end", 7)) == "nul\\x00end");
+    CHECK(escape_control("\xc2\x9b"
+                         "2J") == "\\u009b2J");                            // C1 CSI
+    CHECK(escape_control("left\xe2\x80\xaeright") == "left\\u202eright");  // RIGHT-TO-LEFT OVERRIDE
+    CHECK(escape_control("bad\xff\xc3") == "bad\\xff\\xc3");               // invalid and truncated UTF-8
+    CHECK(escape_control("caf\xc3\xa9 \xf0\x9f\x9a\x80 C:\\path") == "caf\xc3\xa9 \xf0\x9f\x9a\x80 C:\\path");
+  }
+
+  TEST_CASE("format_diagnostic: control characters in every field are escaped, its own layout is kept") {
+    const Diagnostic d{{"x\x1b.yaml", 1, 2}, "k\x1b", "'\x1b[2J' is bad", {"n\x1b"}};
+
+    const std::string text = format_diagnostic(d);
+
+    CHECK(text == "x\\x1b.yaml:1:2: error: k\\x1b: '\\x1b[2J' is bad\n  note: n\\x1b");
+    CHECK(std::string(ConfigError({d}).what()).find('\x1b') == std::string::npos);
+  }
+
+  TEST_CASE("shortened: long text is cut at a character boundary and says its length") {
+    const std::string long_text = std::string(99, 'a') + "\xc3\xa9" + std::string(100, 'b');
+
+    CHECK(shortened("short") == "short");
+    CHECK(shortened(long_text) == std::string(99, 'a') + "... (201 bytes)");
+  }
 }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <numbers>
 #include <vector>
 
 using namespace dtsim;
@@ -149,5 +151,107 @@ TEST_SUITE("scenario") {
     CHECK(names[static_cast<int>(Distribution::Kind::normal)] == "normal");
     CHECK(names[static_cast<int>(Distribution::Kind::lognormal)] == "lognormal");
     CHECK(names[static_cast<int>(Distribution::Kind::choice)] == "choice");
+  }
+
+  TEST_CASE("Distribution: draw_within redraws from the same stream and keeps a first draw in range as drawn") {
+    Distribution d;
+    d.kind = Distribution::Kind::normal;
+    d.mean = 0.02;
+    d.stddev = 0.04;  // a latency: about a third of the draws are below 0
+
+    for (std::uint64_t key = 0; key < 2000; ++key) {
+      CAPTURE(key);
+      Rng plain(3, "distribution_test", key), bounded(3, "distribution_test", key);
+
+      const double first = d.sample(plain);
+      const double drawn = d.draw_within(bounded, 0, 86400);
+
+      CHECK(drawn >= 0);
+      CHECK(drawn <= 86400);
+      if (first >= 0) CHECK(drawn == first);  // bit-identical where the old draw was in range
+    }
+  }
+
+  TEST_CASE("Distribution: draw_within is the first in-range draw of its stream, and clamps once redraws run out") {
+    Distribution d;
+    d.kind = Distribution::Kind::normal;
+    d.mean = 0;
+    d.stddev = 1;
+    Distribution hopeless = d;
+    hopeless.mean = -1000;
+
+    for (std::uint64_t key = 0; key < 200; ++key) {
+      Rng stream(5, "distribution_test", key), replay(5, "distribution_test", key), far(5, "distribution_test", key);
+      double expected = d.sample(replay);
+      int redraws = 0;
+      while (!(expected >= 1 && expected <= 2) && redraws < Distribution::kMaxRedraws) {
+        expected = d.sample(replay);
+        ++redraws;
+      }
+      if (!(expected >= 1 && expected <= 2)) expected = std::clamp(expected, 1.0, 2.0);
+
+      CHECK(d.draw_within(stream, 1, 2) == expected);
+      CHECK(hopeless.draw_within(far, 0, 5) == 0);  // every draw far below: clamped to the lower end
+    }
+  }
+
+  TEST_CASE("Distribution: draw_within never returns infinity, even when the draws overflow") {
+    Distribution d;
+    d.kind = Distribution::Kind::normal;
+    d.mean = 1e308;
+    d.stddev = 1e308;
+    Rng rng(1, "distribution_test");
+
+    for (int i = 0; i < 1000; ++i) {
+      const double x = d.draw_within(rng, 1, std::numeric_limits<double>::max());
+      CHECK(std::isfinite(x));
+      CHECK(x >= 1);
+    }
+  }
+
+  TEST_CASE("Distribution: probability_within is exact per kind") {
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    Distribution constant = Distribution::constant_of(3);
+    Distribution uniform;
+    uniform.kind = Distribution::Kind::uniform;
+    uniform.min = 0;
+    uniform.max = 10;
+    Distribution normal;
+    normal.kind = Distribution::Kind::normal;
+    normal.mean = 0.02;
+    normal.stddev = 1e9;
+    Distribution lognormal;
+    lognormal.kind = Distribution::Kind::lognormal;
+    lognormal.median = 1;
+    lognormal.sigma = 2;
+    Distribution choice;
+    choice.kind = Distribution::Kind::choice;
+    choice.values = {1, 5, 50};
+    choice.weights = {1, 2, 1};
+
+    CHECK(constant.probability_within(0, 5) == 1);
+    CHECK(constant.probability_within(4, 5) == 0);
+    CHECK(uniform.probability_within(2, 4.5) == doctest::Approx(0.25));
+    CHECK(uniform.probability_within(-inf, inf) == 1);
+    CHECK(uniform.probability_within(20, 30) == 0);
+    CHECK(normal.probability_within(0, 86400) ==
+          doctest::Approx(86400 / (1e9 * std::sqrt(2 * std::numbers::pi))).epsilon(1e-4));
+    CHECK(normal.probability_within(-inf, inf) == 1);
+    CHECK(normal.probability_within(0.02, inf) == doctest::Approx(0.5));
+    CHECK(lognormal.probability_within(1, inf) == doctest::Approx(0.5));
+    CHECK(lognormal.probability_within(0, std::exp(2.0)) == doctest::Approx(0.841344746).epsilon(1e-6));
+    CHECK(choice.probability_within(2, 10) == doctest::Approx(0.5));
+    CHECK(choice.probability_within(0, 100) == 1);
+  }
+
+  TEST_CASE("Distribution: probability_within keeps tiny upper-tail probabilities") {
+    Distribution normal;
+    normal.kind = Distribution::Kind::normal;
+    normal.mean = 0;
+    normal.stddev = 1;
+
+    // P(Z >= 10) = 7.62e-24: 1 - Phi(10) would round to 0
+    CHECK(normal.probability_within(10, std::numeric_limits<double>::infinity()) ==
+          doctest::Approx(7.6198530241605e-24).epsilon(1e-6));
   }
 }

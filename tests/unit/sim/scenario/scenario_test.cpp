@@ -1,8 +1,12 @@
 #include "sim/scenario/scenario.hpp"
 
 #include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -474,6 +478,44 @@ TEST_SUITE("scenario") {
     CHECK(contains(refused("/dev/zero"), "/dev/zero: error: the scenario file is larger than 4 MiB"));
   }
 
+  TEST_CASE("read_scenario: a FIFO, a socket or a block device is refused by its kind, without waiting") {
+    TempDir dir;
+    const std::string fifo = dir.write("x", "") + ".fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const std::string link = fifo + ".yaml";
+    fs::create_symlink(fifo, link);
+    const std::string socket_path = fs::path(fifo).replace_extension(".sock").string();
+    const int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    REQUIRE(socket_path.size() < sizeof(address.sun_path));
+    std::copy(socket_path.begin(), socket_path.end(), address.sun_path);
+    REQUIRE(::bind(sock, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0);
+    const auto refused = [](const std::string& path) {
+      try {
+        read_scenario(path);
+      } catch (const ConfigError& e) {
+        return std::string(e.what());
+      }
+      return std::string("loaded");
+    };
+
+    ::alarm(20);  // a read that blocks ends the test (SIGALRM) instead of hanging it
+    const auto from_fifo = refused(fifo);
+    const auto from_link = refused(link);
+    const auto from_socket = refused(socket_path);
+    const auto from_dir = refused(fs::path(fifo).parent_path().string());
+    const auto from_null = refused("/dev/null");
+    ::alarm(0);
+    ::close(sock);
+
+    CHECK(from_fifo == fifo + ": error: cannot read scenario file: it is a FIFO (named pipe), not a regular file");
+    CHECK(from_link == link + ": error: cannot read scenario file: it is a FIFO (named pipe), not a regular file");
+    CHECK(from_socket == socket_path + ": error: cannot read scenario file: it is a socket, not a regular file");
+    CHECK(contains(from_dir, ": error: cannot read scenario file: it is a directory"));
+    CHECK(contains(from_null, "/dev/null: error: the scenario is empty"));
+  }
+
   TEST_CASE("read_scenario_text: hostile documents are refused before any tree walk, each located") {
     std::string bomb = kMinimal + "x0: &x0 [a, a, a, a, a, a, a, a, a, a]\n";
     for (int i = 1; i <= 8; ++i)
@@ -587,6 +629,54 @@ TEST_SUITE("scenario") {
     CHECK(contains(refused, "platform.clients.bandwidth.min: '0.1bps' is below 1bps"));
     CHECK(contains(refused, "platform.clients.latency.mean: '25h' is above 1d"));
     CHECK(limits == "");
+  }
+
+  TEST_CASE("load_scenario: a distribution with under 1 % of its draws in its key's range is refused, per kind") {
+    const auto refused = load_errors(
+        "platform:\n"
+        "  clients: {count: 20, latency: {dist: normal, mean: 20ms, stddev: 1000d}}\n"
+        "workload: {dataset: {name: synthetic}, model: {name: logistic}}\n");
+    const auto edge = load_errors(  // 1.2 % inside: a warning only
+        "platform:\n"
+        "  clients: {count: 20, latency: {dist: normal, mean: 20ms, stddev: 2900000s}}\n"
+        "workload: {dataset: {name: synthetic}, model: {name: logistic}}\n");
+    const auto fine = load_errors(
+        "platform:\n"
+        "  clients: {count: 20, speed: {dist: normal, mean: 2f, stddev: 1Tf}, latency: {dist: normal, mean: 20ms, "
+        "stddev: 40ms}, bandwidth: {dist: lognormal, median: 1bps, sigma: 10}}\n"
+        "workload: {dataset: {name: synthetic}, model: {name: logistic}}\n");
+
+    INFO(refused);
+    CHECK(contains(refused,
+                   "bad.yaml:2:33: error: platform.clients.latency: only 0.0399 % of this distribution's draws lie "
+                   "within 0 to 1d, the values that can be simulated; at least 1 % must\n"
+                   "  note: a draw outside 0 to 1d is drawn again, at most 100 times, then clamped into it"));
+    CHECK(edge == "");
+    CHECK(fine == "");
+  }
+
+  TEST_CASE("read_scenario: a distribution that a client may exhaust its redraws on is a warning") {
+    TempDir dir;
+    const auto path = dir.write("warn.yaml", kMinimal + "name: warn\n");
+    const Scenario s =
+        read_scenario(path, {{"platform.clients.latency", "{dist: normal, mean: 20ms, stddev: 10d}"},
+                             {"platform.clients.bandwidth", "{dist: choice, values: [1Mbps], weights: [1e308]}"}});
+
+    CHECK(s.context->errors.empty());
+    const auto warnings = s.context->errors.warnings();
+    REQUIRE(warnings.size() == 1);
+    CHECK(warnings[0].key_path == "platform.clients.latency");
+    CHECK(contains(warnings[0].message, "only 3.98 % of this distribution's draws lie within 0 to 1d"));
+    CHECK(contains(warnings[0].message, "clamped to it with probability 1.65 %"));
+  }
+
+  TEST_CASE("load_scenario: choice weights whose sum overflows are refused at the weights") {
+    const auto refused = load_errors(
+        "platform:\n"
+        "  clients: {count: 20, speed: {dist: choice, values: [1Gf, 2Gf], weights: [1e308, 1e308]}}\n"
+        "workload: {dataset: {name: synthetic}, model: {name: logistic}}\n");
+
+    CHECK(contains(refused, "platform.clients.speed.weights: the weights sum to more than the largest number"));
   }
 
   TEST_CASE("load_scenario: hostile --set values are refused like hostile files, located on the command line") {

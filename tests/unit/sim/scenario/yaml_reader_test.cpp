@@ -186,4 +186,41 @@ TEST_SUITE("scenario") {
     REQUIRE(undefined.problem);
     CHECK(undefined.problem->message.find("invalid YAML: the referenced anchor is not defined") == 0);
   }
+
+  TEST_CASE("read_yaml: any explicit tag is refused where it stands, with its key path") {
+    struct Case {
+      const char* text;
+      const char* tag;
+      int line, column;
+      const char* path;
+    };
+    for (const Case& c :
+         {Case{"a: !mytag x\n", "'!mytag'", 1, 4, "a"},
+          Case{"a: !!python/object:os.system x\n", "'!!python/object:os.system'", 1, 4, "a"},
+          Case{"a: 1\nb: !!float 2\n", "'!!float'", 2, 4, "b"}, Case{"a: !!str 5\n", "'!!str'", 1, 4, "a"},
+          Case{"a: !t\nb: 1\n", "'!t'", 1, 4, "a"}, Case{"a: [1, !t 2]\n", "'!t'", 1, 8, "a[1]"},
+          Case{"a: {b: !t [1]}\n", "'!t'", 1, 8, "a.b"}, Case{"!t {a: 1}\n", "'!t'", 1, 1, ""},
+          Case{"a: !<tag:yaml.org,2002:int> 1\n", "'!!int'", 1, 4, "a"},
+          Case{"%TAG ! tag:example.com,2000:\n---\na: !foo x\n", "'!<tag:example.com,2000:foo>'", 3, 4, "a"}}) {
+      CAPTURE(c.text);
+
+      const auto read = read_yaml(c.text);
+
+      REQUIRE(read.problem);
+      CHECK(read.documents.empty());
+      CHECK(read.problem->message ==
+            std::string("YAML tag ") + c.tag + " is not accepted; a scenario holds plain values");
+      CHECK(read.problem->line == c.line);
+      CHECK(read.problem->column == c.column);
+      CHECK(read.problem->key_path == c.path);
+      CHECK_FALSE(read.problem->notes.empty());
+    }
+  }
+
+  TEST_CASE("read_yaml: quoted values, the non-specific tag '!' and anchors are not tags") {
+    const auto read = read_yaml("a: \"x\"\nb: 'y'\nc: ! z\nd: &k [1]\ne: *k\n");
+
+    REQUIRE_FALSE(read.problem);
+    CHECK(read.documents[0]["c"].Scalar() == "z");
+  }
 }
