@@ -1,7 +1,8 @@
 // The Backend: the coarse numeric operations every model and policy is built from (DESIGN "Backend").
 // Plain C++, no CUDA types. Operations are *batched across clients*: each call takes one item per
 // client (or per data chunk) and the backend spreads the items over its threads or GPU streams, so the
-// event core never issues one tiny GEMM per client per step (DESIGN principle 2).
+// event core never issues one tiny GEMM per client per step (DESIGN principle 2). A backend may instead
+// ask for whole clients to run concurrently, each with single-item calls (item_schedule(), below).
 //
 // Memory: matrices are row-major float32 views on backend memory (host memory for cpu, device memory
 // for cuda), obtained from Buffers allocated by the backend. Index and label arrays are host memory.
