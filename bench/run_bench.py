@@ -16,6 +16,7 @@ ratio (this / baseline): before-and-after figures measured side by side.
 import argparse
 import csv
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,7 @@ def run(dtsim, scenario, sets, extra=()):
         row = next(csv.DictReader(f))
     with open(os.path.join(out, "rounds.csv")) as f:
         rounds = list(csv.DictReader(f))
+    shutil.rmtree(out, ignore_errors=True)
     selected = sum(int(r["selected"]) for r in rounds)
     wall = float(row["wall_time_s"])
     return {

@@ -1,17 +1,26 @@
 // The Backend: the coarse numeric operations every model and policy is built from (DESIGN "Backend").
 // Plain C++, no CUDA types. Operations are *batched across clients*: each call takes one item per
 // client (or per data chunk) and the backend spreads the items over its threads or GPU streams, so the
-// event core never issues one tiny GEMM per client per step (DESIGN principle 2).
+// event core never issues one tiny GEMM per client per step (DESIGN principle 2). A backend may instead
+// ask for whole clients to run concurrently, each with single-item calls (item_schedule(), below).
 //
 // Memory: matrices are row-major float32 views on backend memory (host memory for cpu, device memory
 // for cuda), obtained from Buffers allocated by the backend. Index and label arrays are host memory.
 // Every operation returns its modelled cost (flops, bytes moved) computed from the shapes alone.
 // Determinism: every operation gives bit-identical results whatever the thread count or the number of
 // items per call (items never share accumulators).
+//
+// Parallel structure (item_schedule()): a caller with many independent items of work (clients) asks the
+// backend how to spread them. A GPU wants big launches: `batched`, many items per call, stepped in
+// lockstep. A CPU pool wants few fork/joins: `concurrent`, the caller hands whole items (a client's
+// whole local training) to for_each_item, which runs them on the backend's threads at once, each making
+// single-item calls; that is one fork/join per for_each_item instead of about ten per training step, and
+// a thread the OS deschedules delays only the item it is running.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -43,6 +52,12 @@ struct ConstMatView {
 };
 
 enum class Trans { no, yes };
+
+// How a caller should drive a backend with many independent items (Backend::item_schedule()).
+enum class ItemSchedule {
+  batched,     // one call carries many items (one per client); the backend spreads them inside the call
+  concurrent,  // one item per call; whole items run concurrently through Backend::for_each_item
+};
 enum class Activation { none, relu };
 
 // Backend memory; freed by the backend that made it. Move-only.
@@ -87,9 +102,23 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;  // "cpu" | "cuda"
   virtual int threads() const = 0;       // worker threads (cpu) or 1
-  // How many clients one batched training call should hold when the user does not say (--chunk).
-  // Results never depend on it; speed does. Default: all of them (a GPU wants big launches).
+  // How many clients one batched training call (batched), or one for_each_item (concurrent), should
+  // hold when the user does not say (--chunk). Results never depend on it; speed does. Default: all of
+  // them (a GPU wants big launches; a concurrent backend then forks and joins once per round).
   virtual std::int64_t preferred_chunk() const { return std::int64_t{1} << 40; }
+
+  // The parallel structure this backend wants (the file comment). Results never depend on it.
+  virtual ItemSchedule item_schedule() const { return ItemSchedule::batched; }
+  // Calls fn(i, lane) once for every i in [0, n), up to threads() of them at a time, and returns when all
+  // have returned. lane is in [0, threads()), and two calls of fn running at the same time never share a
+  // lane, so the caller may keep one workspace per lane. Which lane runs which item, and in which order,
+  // varies: fn's results must not depend on it. fn may call this backend's operations; they then run on
+  // the thread that calls them (a call from inside fn never forks again). The first exception thrown by
+  // fn is rethrown once every started item has returned; items not started then are skipped.
+  // Default (batched backends): fn(0, 0), fn(1, 0), … on the calling thread.
+  virtual void for_each_item(std::int64_t n, const std::function<void(std::int64_t item, int lane)>& fn) {
+    for (std::int64_t i = 0; i < n; ++i) fn(i, 0);
+  }
 
   // Memory ------------------------------------------------------------------------------------
   virtual Buffer alloc(std::size_t n) = 0;  // n floats, zero-initialised
@@ -105,8 +134,8 @@ class Backend {
 
   // C[i] = alpha * op(A[i]) * op(B[i]) + beta * C[i]. Shapes: op(A) m×k, op(B) k×n, C m×n.
   // beta = 1 with alpha = -lr fuses an SGD update into the gradient GEMM.
-  virtual Cost gemm(Trans ta, Trans tb, float alpha, std::span<const ConstMatView> a,
-                    std::span<const ConstMatView> b, float beta, std::span<const MatView> c) = 0;
+  virtual Cost gemm(Trans ta, Trans tb, float alpha, std::span<const ConstMatView> a, std::span<const ConstMatView> b,
+                    float beta, std::span<const MatView> c) = 0;
 
   // X[i] (m×n) += 1 · bias[i]ᵀ (bias length n, backend memory), then the activation in place.
   virtual Cost bias_activation(Activation act, std::span<const float* const> bias, std::span<const MatView> x) = 0;
@@ -125,7 +154,8 @@ class Backend {
   virtual Cost add_column_sums(float alpha, std::span<const ConstMatView> g, std::span<float* const> bias) = 0;
 
   // dst[i] row r = src row rows[i][r] (rows: host, dst[i].rows entries). src is shared by all items.
-  virtual Cost gather_rows(ConstMatView src, std::span<const std::int32_t* const> rows, std::span<const MatView> dst) = 0;
+  virtual Cost gather_rows(ConstMatView src, std::span<const std::int32_t* const> rows,
+                           std::span<const MatView> dst) = 0;
 
   // out[j] = Σ_i w[i] · x[i][j] for j < n, accumulated in double in item order; out may alias no x[i].
   virtual Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n, float* out) = 0;
@@ -144,7 +174,8 @@ class Backend {
 
 enum class BackendKind { cpu, cuda, automatic };
 
-// Makes a backend. threads <= 0 means the machine's hardware concurrency. Throws std::runtime_error
+// Makes a backend. threads <= 0 means available_cpus() (kernels/cpu/thread_pool.hpp: the CPUs in this
+// process's affinity mask, capped by its cgroup's CPU quota). Throws std::runtime_error
 // when `cuda` is asked for and the build or the machine has no CUDA (main turns that into exit 2);
 // `automatic` picks cuda when a device is usable, else cpu.
 std::unique_ptr<Backend> make_backend(BackendKind kind, int threads);

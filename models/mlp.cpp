@@ -1,9 +1,16 @@
 // MLP training through the Backend (models/mlp.hpp).
 //
-// One train() call trains its clients in chunks of `chunk`; within a chunk every client steps in
-// lockstep, so each Backend call carries one item per client still training (clients have different
-// step counts: a client drops out once its steps are done). One SGD step of client k on a minibatch of
-// b rows, with L layers, A_0 = X (b×in) and A_l the ReLU output of layer l−1:
+// One train() call trains its clients in chunks of `chunk`, in the parallel structure the backend asks
+// for (Backend::item_schedule()):
+//   batched (cuda): within a chunk every client steps in lockstep, so each Backend call carries one item
+//     per client still training (clients have different step counts: a client drops out once its steps
+//     are done);
+//   concurrent (cpu): one Backend::for_each_item per chunk; each of its items trains one whole client
+//     through all its steps with single-item calls, in the workspace (Lane) of the backend thread that
+//     runs it, the biggest clients first. One fork/join per chunk instead of about ten per step.
+// Both are the same code: a Lane steps a group of clients in lockstep (a chunk, or one client).
+// One SGD step of client k on a minibatch of b rows, with L layers, A_0 = X (b×in) and A_l the ReLU
+// output of layer l−1:
 //   forward   Z_l = A_l·W_l + 1·b_lᵀ, A_{l+1} = relu(Z_l) (l < L−1); logits Z_{L−1}
 //   loss      softmax_xent, gradient dZ_{L−1} = (softmax − onehot) / b   (mean loss of the minibatch)
 //   backward  for l = L−1 … 0: dA_l = dZ_l·W_lᵀ (before W_l changes, l > 0);
@@ -24,7 +31,8 @@
 // λ·p, subtract lr·v), only the scaling moves to the end of the previous step; it costs one pass over p
 // and U per step instead of three, and no beta-scaling pass inside the GEMM.
 // Every client's arithmetic depends only on its own data and shuffle stream, and every Backend
-// operation computes each item independently, so results never depend on chunk or thread count.
+// operation computes each item independently, so results never depend on chunk, thread count, the
+// parallel structure, or which lane trains which client.
 #include "models/mlp.hpp"
 
 #include <unistd.h>
@@ -207,17 +215,22 @@ struct MlpTrainer::Impl {
   std::size_t acts_n = 0;
   std::int64_t rows_cap = 0;
 
-  std::vector<Slot> slots;
-  std::vector<Slot*> active;
-
-  // Argument arrays of the batched calls (capacity kept: no allocation per step).
-  std::vector<ConstMatView> va, vb;
-  std::vector<MatView> vc;
-  std::vector<const float*> vcbias;
-  std::vector<float*> vbias, vvelocity;
-  std::vector<const std::int32_t*> vidx;
-  std::vector<double> vloss;
-  std::vector<std::int64_t> vcorrect;
+  // A lane trains one group of clients in lockstep, with its own slots and argument arrays. A batched
+  // backend gets one lane, its group a chunk; a concurrent backend one lane per backend thread, each
+  // group a single client, the lanes running at the same time (for_each_item).
+  struct Lane {
+    std::vector<Slot> slots;
+    std::vector<Slot*> active;
+    // Argument arrays of the batched calls (capacity kept: no allocation per step).
+    std::vector<ConstMatView> va, vb;
+    std::vector<MatView> vc;
+    std::vector<const float*> vcbias;
+    std::vector<float*> vbias, vvelocity;
+    std::vector<const std::int32_t*> vidx;
+    std::vector<double> vloss;
+    std::vector<std::int64_t> vcorrect;
+  };
+  std::vector<Lane> lanes;
 
   kernels::Buffer eval_params, eval_acts;
   kernels::Buffer zeros;  // params_n zeros, the velocity of a client that starts (momentum or weight decay)
@@ -307,42 +320,54 @@ struct MlpTrainer::Impl {
   }
   float* velocity_bias(const Slot& s, std::size_t l) const { return s.velocity.data() + layers[l].b; }
 
-  // At least n slots, with room for minibatches of `rows` rows. Grows rarely: once per trainer in
-  // the usual case, never inside the step loop.
-  void ensure_slots(std::size_t n, std::int64_t rows) {
+  // At least n_lanes lanes of at least n slots each, with room for minibatches of `rows` rows. Grows
+  // rarely: once per trainer in the usual case, never inside the step loop; called before any fork.
+  void ensure_lanes(std::size_t n_lanes, std::size_t n, std::int64_t rows) {
+    if (lanes.size() < n_lanes) lanes.resize(n_lanes);
     if (rows > rows_cap) {
       layout_activations(rows);
-      for (Slot& s : slots) {
-        s.acts = be.alloc(acts_n);
-        s.labels.resize(static_cast<std::size_t>(rows));
+      for (Lane& g : lanes) {
+        for (Slot& s : g.slots) {
+          s.acts = be.alloc(acts_n);
+          s.labels.resize(static_cast<std::size_t>(rows));
+        }
       }
     }
-    while (slots.size() < n) {
-      Slot s;
-      s.params = be.alloc(params_n);
-      if (!plain) s.velocity = be.alloc(params_n);
-      s.acts = be.alloc(acts_n);
-      s.labels.resize(static_cast<std::size_t>(rows_cap));
-      slots.push_back(std::move(s));
+    for (std::size_t lane = 0; lane < n_lanes; ++lane) {
+      Lane& g = lanes[lane];
+      while (g.slots.size() < n) {
+        Slot s;
+        s.params = be.alloc(params_n);
+        if (!plain) s.velocity = be.alloc(params_n);
+        s.acts = be.alloc(acts_n);
+        s.labels.resize(static_cast<std::size_t>(rows_cap));
+        g.slots.push_back(std::move(s));
+      }
+      g.active.reserve(n);
+      for (auto* v : {&g.va, &g.vb}) v->reserve(n);
+      g.vc.reserve(n);
+      g.vcbias.reserve(n);
+      g.vbias.reserve(n);
+      g.vvelocity.reserve(n);
+      g.vidx.reserve(n);
+      g.vloss.reserve(n);
+      g.vcorrect.reserve(n);
     }
-    active.reserve(n);
-    for (auto* v : {&va, &vb}) v->reserve(n);
-    vc.reserve(n);
-    vcbias.reserve(n);
-    vbias.reserve(n);
-    vvelocity.reserve(n);
-    vidx.reserve(n);
-    vloss.reserve(n);
-    vcorrect.reserve(n);
   }
 
   // Builds the argument arrays over the active slots, then makes one batched call.
   template <class F>
-  void each_active(F&& fill) {
-    for (std::size_t i = 0; i < active.size(); ++i) fill(i, *active[i]);
+  void each_active(Lane& g, F&& fill) {
+    for (std::size_t i = 0; i < g.active.size(); ++i) fill(i, *g.active[i]);
   }
 
-  void step(std::int64_t s_index) {
+  void step(Lane& g, std::int64_t s_index) {
+    const std::vector<Slot*>& active = g.active;
+    auto &va = g.va, &vb = g.vb;
+    auto& vc = g.vc;
+    auto& vcbias = g.vcbias;
+    auto& vbias = g.vbias;
+    auto& vidx = g.vidx;
     const float alpha = -static_cast<float>(config.lr);
     const std::size_t n = active.size();
     const std::size_t L = layers.size();
@@ -372,7 +397,7 @@ struct MlpTrainer::Impl {
 
     // Forward.
     for (std::size_t l = 0; l < L; ++l) {
-      each_active([&](std::size_t i, const Slot& s) {
+      each_active(g, [&](std::size_t i, const Slot& s) {
         va[i] = in_act(s, l);
         vb[i] = weights(s, l);
         vc[i] = out_act(s, l);
@@ -383,12 +408,12 @@ struct MlpTrainer::Impl {
     }
 
     // Loss and its gradient: grad_scale = 1/b differs for a short last minibatch, so one call per b.
-    softmax_grouped();
+    softmax_grouped(g);
 
     // Backward and update, from the last layer.
     for (std::size_t l = L; l-- > 0;) {
       if (l > 0) {
-        each_active([&](std::size_t i, const Slot& s) {
+        each_active(g, [&](std::size_t i, const Slot& s) {
           va[i] = grad_out(s, l);
           vb[i] = weights(s, l);
           vc[i] = grad_in(s, l);
@@ -398,7 +423,7 @@ struct MlpTrainer::Impl {
       // Plain SGD adds −lr·gradient straight into the parameters (the update fused into the GEMM);
       // otherwise the gradient accumulates into the pre-scaled velocity, applied after the pass.
       const float scale = plain ? alpha : 1.0f;
-      each_active([&](std::size_t i, const Slot& s) {
+      each_active(g, [&](std::size_t i, const Slot& s) {
         va[i] = in_act(s, l);
         vb[i] = grad_out(s, l);
         vc[i] = plain ? weights_mut(s, l) : velocity_weights(s, l);
@@ -407,22 +432,24 @@ struct MlpTrainer::Impl {
       be.gemm(Trans::yes, Trans::no, scale, va, vb, 1.0f, vc);
       be.add_column_sums(scale, vb, vbias);
       if (l > 0) {
-        each_active([&](std::size_t i, const Slot& s) {
+        each_active(g, [&](std::size_t i, const Slot& s) {
           va[i] = in_act(s, l);
           vc[i] = grad_in(s, l);
         });
         be.relu_backward(va, vc);
       }
     }
-    if (!plain) update_from_velocity();
+    if (!plain) update_from_velocity(g);
   }
 
   // U += weight_decay·p (when > 0); p −= lr·U; U *= momentum: one pass over every parameter of every
   // active client.
-  void update_from_velocity() {
-    vbias.resize(active.size());
-    vvelocity.resize(active.size());
-    each_active([&](std::size_t i, const Slot& s) {
+  void update_from_velocity(Lane& g) {
+    auto& vbias = g.vbias;
+    auto& vvelocity = g.vvelocity;
+    vbias.resize(g.active.size());
+    vvelocity.resize(g.active.size());
+    each_active(g, [&](std::size_t i, const Slot& s) {
       vbias[i] = s.params.data();
       vvelocity[i] = s.velocity.data();
     });
@@ -430,7 +457,12 @@ struct MlpTrainer::Impl {
                            static_cast<float>(config.weight_decay), vbias, vvelocity, params_n);
   }
 
-  void softmax_grouped() {
+  void softmax_grouped(Lane& g) {
+    const std::vector<Slot*>& active = g.active;
+    auto& vc = g.vc;
+    auto& vidx = g.vidx;
+    auto& vloss = g.vloss;
+    auto& vcorrect = g.vcorrect;
     const std::size_t L = layers.size();
     std::size_t done = 0;
     std::int64_t b = 0;
@@ -489,17 +521,46 @@ struct MlpTrainer::Impl {
       }
     }
     std::vector<ClientResult> results(work.size());
+    const bool concurrent = be.item_schedule() == kernels::ItemSchedule::concurrent;
+    const auto n_lanes = static_cast<std::size_t>(concurrent ? std::max(1, be.threads()) : 1);
+    std::vector<std::size_t> order;
     for (std::size_t first = 0; first < work.size(); first += static_cast<std::size_t>(chunk)) {
       const std::size_t count = std::min(work.size() - first, static_cast<std::size_t>(chunk));
-      train_chunk(global, work.subspan(first, count), std::span(results).subspan(first, count));
+      const auto chunk_work = work.subspan(first, count);
+      const auto chunk_out = std::span(results).subspan(first, count);
+      std::int64_t rows = 1;
+      for (const ClientWork& w : chunk_work) rows = std::max(rows, static_cast<std::int64_t>(w.samples.size()));
+      rows = std::min(rows, config.batch_size);
+      if (!concurrent) {
+        ensure_lanes(1, count, rows);
+        train_group(lanes[0], global, chunk_work, chunk_out);
+        continue;
+      }
+      // Concurrent: every lane trains whole clients, one at a time, the biggest first (so the last ones
+      // to finish are small); the order changes no result.
+      ensure_lanes(n_lanes, 1, rows);
+      order.resize(count);
+      for (std::size_t k = 0; k < count; ++k) order[k] = k;
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return chunk_work[a].samples.size() > chunk_work[b].samples.size();
+      });
+      be.for_each_item(static_cast<std::int64_t>(count), [&](std::int64_t i, int lane) {
+        if (lane < 0 || static_cast<std::size_t>(lane) >= n_lanes) {
+          throw std::logic_error("MlpTrainer: the backend ran an item on lane " + std::to_string(lane) + " of " +
+                                 std::to_string(n_lanes));
+        }
+        const std::size_t k = order[static_cast<std::size_t>(i)];
+        train_group(lanes[static_cast<std::size_t>(lane)], global, chunk_work.subspan(k, 1), chunk_out.subspan(k, 1));
+      });
     }
     return results;
   }
 
-  void train_chunk(std::span<const float> global, std::span<const ClientWork> work, std::span<ClientResult> out) {
-    std::int64_t rows = 1;
-    for (const ClientWork& w : work) rows = std::max(rows, static_cast<std::int64_t>(w.samples.size()));
-    ensure_slots(work.size(), std::min(rows, config.batch_size));
+  // Trains the clients of `work` in lockstep in lane g (which has at least work.size() slots).
+  void train_group(Lane& g, std::span<const float> global, std::span<const ClientWork> work,
+                   std::span<ClientResult> out) {
+    auto& slots = g.slots;
+    auto& active = g.active;
     active.clear();
     std::int64_t max_steps = 0;
     for (std::size_t k = 0; k < work.size(); ++k) {
@@ -524,7 +585,7 @@ struct MlpTrainer::Impl {
       for (std::size_t k = 0; k < work.size(); ++k) {
         if (step_index < slots[k].steps) active.push_back(&slots[k]);
       }
-      step(step_index);
+      step(g, step_index);
     }
     for (std::size_t k = 0; k < work.size(); ++k) {
       const Slot& s = slots[k];
@@ -730,8 +791,8 @@ class MlpModel final : public Model {
     return models::update_flops_per_step(shape_, config);
   }
   double activation_floats_per_row() const override {
-    const auto widest_hidden = shape_.hidden.empty() ? shape_.classes
-                                                     : *std::max_element(shape_.hidden.begin(), shape_.hidden.end());
+    const auto widest_hidden =
+        shape_.hidden.empty() ? shape_.classes : *std::max_element(shape_.hidden.begin(), shape_.hidden.end());
     return static_cast<double>(std::max(shape_.inputs, widest_hidden));
   }
   TrainerMemory trainer_memory(const LocalTrainingConfig& config, std::int64_t test_samples) const override {

@@ -5,13 +5,14 @@
 
 #include <stdexcept>
 #include <string>
-#include <thread>
+
+#include "kernels/cpu/thread_pool.hpp"
 
 using namespace dtsim::kernels;
 
 TEST_SUITE("kernels") {
-  TEST_CASE("make_backend: cpu uses the thread count asked for, or every core for 0") {
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  TEST_CASE("make_backend: cpu uses the thread count asked for, or the CPUs this process may use for 0") {
+    const int cores = available_cpus();
 
     auto two = make_backend(BackendKind::cpu, 2);
     auto all = make_backend(BackendKind::cpu, 0);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/backend.hpp"
+#include "kernels/cpu/thread_pool.hpp"
 #include "sim/common/rng.hpp"
 #include "tests/unit/kernels/tensor_compare.hpp"
 
@@ -558,6 +559,33 @@ TEST_SUITE("kernels") {
 
     for (const auto* got : {&two_threads, &three_threads, &one_per_call, &uneven}) {
       const auto diff = compare_bits(*got, reference);
+      CHECK_MESSAGE(diff.empty(), diff);
+    }
+  }
+
+  TEST_CASE("cpu backend: for_each_item runs whole items concurrently on lanes; their calls give the same bits") {
+    auto one = make_cpu_backend(1);
+    auto three = make_cpu_backend(3);
+    const auto reference = run_every_op(*one, {7});
+    constexpr std::int64_t kItems = 5;
+    std::vector<std::vector<float>> got(kItems);
+    std::vector<int> lane_of(kItems, -1), inside(kItems, 0);
+
+    CHECK(one->item_schedule() == ItemSchedule::concurrent);
+    CHECK(three->item_schedule() == ItemSchedule::concurrent);
+    three->for_each_item(kItems, [&](std::int64_t i, int lane) {
+      const auto k = static_cast<std::size_t>(i);
+      lane_of[k] = lane;
+      inside[k] = ThreadPool::inside_item() ? 1 : 0;  // so its operations run inline on this thread
+      got[k] = run_every_op(*three, {1, 1, 1, 1, 1, 1, 1});
+    });
+
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      INFO("item " << k << " on lane " << lane_of[k]);
+      CHECK(lane_of[k] >= 0);
+      CHECK(lane_of[k] < 3);
+      CHECK(inside[k] == 1);
+      const auto diff = compare_bits(got[k], reference);
       CHECK_MESSAGE(diff.empty(), diff);
     }
   }

@@ -7,9 +7,12 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -117,15 +120,29 @@ std::vector<double> fd_gradient(const MlpShape& shape, const std::vector<double>
   return grad;
 }
 
-// Forwards to another backend and adds up the cost every operation reports.
+// Forwards to another backend and adds up the cost every operation reports. Its parallel structure is
+// `batched` (the Backend default, as on CUDA) unless it is told to forward the inner backend's.
 class CountingBackend final : public kernels::Backend {
  public:
-  explicit CountingBackend(kernels::Backend& inner) : inner_(inner) {}
+  enum class Schedule { batched, forwarded };
+  explicit CountingBackend(kernels::Backend& inner, Schedule schedule = Schedule::batched)
+      : inner_(inner), schedule_(schedule) {}
   kernels::Cost total;
-  std::int64_t update_calls = 0;  // sgd_momentum_update calls
+  std::atomic<std::int64_t> update_calls{0};  // sgd_momentum_update calls
+  std::int64_t for_each_calls = 0;            // for_each_item calls
+  std::int64_t items = 0;                     // items run by for_each_item
 
   std::string name() const override { return inner_.name(); }
   int threads() const override { return inner_.threads(); }
+  kernels::ItemSchedule item_schedule() const override {
+    return schedule_ == Schedule::batched ? kernels::ItemSchedule::batched : inner_.item_schedule();
+  }
+  void for_each_item(std::int64_t n, const std::function<void(std::int64_t, int)>& fn) override {
+    ++for_each_calls;
+    items += n;
+    if (schedule_ == Schedule::batched) return kernels::Backend::for_each_item(n, fn);
+    inner_.for_each_item(n, fn);
+  }
   kernels::Buffer alloc(std::size_t n) override { return inner_.alloc(n); }
   void upload(const float* host, std::size_t n, float* dst) override { inner_.upload(host, n, dst); }
   void download(const float* src, std::size_t n, float* host) override { inner_.download(src, n, host); }
@@ -169,10 +186,13 @@ class CountingBackend final : public kernels::Backend {
 
  private:
   kernels::Cost add(kernels::Cost c) {
+    std::lock_guard lock(mutex_);  // items of for_each_item call in concurrently
     total += c;
     return c;
   }
   kernels::Backend& inner_;
+  Schedule schedule_;
+  std::mutex mutex_;
 };
 
 void check_same_results(const std::vector<ClientResult>& got, const std::vector<ClientResult>& ref) {
@@ -374,7 +394,9 @@ TEST_SUITE("models") {
     CHECK(e.accuracy == doctest::Approx(static_cast<double>(hits) / 600).epsilon(1e-12));
   }
 
-  TEST_CASE("mlp: trainer results are bit-identical for threads {1, 2} x chunk {1, 3, 10}, with and without momentum") {
+  TEST_CASE(
+      "mlp: trainer results are bit-identical for threads {1, 2, 3} x chunk {1, 3, 10} x batched or concurrent, with "
+      "and without momentum") {
     const MlpShape shape{30, {24, 16}, 5};
     const Dataset train = random_dataset(400, 30, 5, 7), test = random_dataset(300, 30, 5, 8);
     const std::vector<std::int32_t> sizes = {0, 1, 7, 10, 23, 40, 3, 55, 12, 9, 31};
@@ -390,28 +412,69 @@ TEST_SUITE("models") {
     const auto global = init_parameters(shape, rng);
     for (const LocalTrainingConfig& config :
          {LocalTrainingConfig{2, 10, 0.05}, LocalTrainingConfig{2, 10, 0.05, 0.9, 1e-3}}) {
+      // The reference steps the clients one at a time through batched calls (the CUDA structure); the
+      // CPU backend runs whole clients concurrently on its lanes (the `concurrent` structure).
       auto one = kernels::make_cpu_backend(1);
-      MlpTrainer reference_trainer(*one, shape, train, test, config, 11, 1);
+      CountingBackend batched(*one);
+      MlpTrainer reference_trainer(batched, shape, train, test, config, 11, 1);
       const auto reference = reference_trainer.train(global, work);
       const Evaluation reference_eval = reference_trainer.evaluate(reference[5].params);
 
-      for (int threads : {1, 2}) {
-        auto backend = kernels::make_cpu_backend(threads);
+      for (int threads : {1, 2, 3}) {
+        auto cpu = kernels::make_cpu_backend(threads);
+        CountingBackend lockstep(*cpu);  // batched: clients of a chunk in lockstep
         for (std::int64_t chunk : {1, 3, 10}) {
-          INFO("momentum " << config.momentum << ", threads " << threads << ", chunk " << chunk);
-          MlpTrainer trainer(*backend, shape, train, test, config, 11, chunk);
+          for (kernels::Backend* backend :
+               {static_cast<kernels::Backend*>(cpu.get()), static_cast<kernels::Backend*>(&lockstep)}) {
+            INFO("momentum " << config.momentum << ", threads " << threads << ", chunk " << chunk << ", "
+                             << (backend == cpu.get() ? "concurrent" : "batched"));
+            MlpTrainer trainer(*backend, shape, train, test, config, 11, chunk);
 
-          const auto got = trainer.train(global, work);
-          const auto again = trainer.train(global, work);  // the velocity starts at 0 again
-          const Evaluation e = trainer.evaluate(got[5].params);
+            const auto got = trainer.train(global, work);
+            const auto again = trainer.train(global, work);  // the velocity starts at 0 again
+            const Evaluation e = trainer.evaluate(got[5].params);
 
-          check_same_results(got, reference);
-          check_same_results(again, reference);
-          CHECK(e.loss == reference_eval.loss);
-          CHECK(e.accuracy == reference_eval.accuracy);
+            check_same_results(got, reference);
+            check_same_results(again, reference);
+            CHECK(e.loss == reference_eval.loss);
+            CHECK(e.accuracy == reference_eval.accuracy);
+          }
         }
       }
     }
+  }
+
+  TEST_CASE("mlp: on a concurrent backend the trainer forks once per chunk, each item one whole client") {
+    const MlpShape shape{30, {24}, 5};
+    const Dataset train = random_dataset(200, 30, 5, 7), test = random_dataset(50, 30, 5, 8);
+    const std::vector<std::int32_t> sizes = {12, 35, 0, 21, 8, 40, 17};  // steps 2, 4, 0, 3, 1, 4, 2 (B = 10)
+    std::vector<std::vector<std::int32_t>> samples;
+    std::int32_t next = 0;
+    for (std::int32_t n : sizes) {
+      samples.push_back(iota(next, n));
+      next += n;
+    }
+    std::vector<ClientWork> work;
+    for (std::size_t k = 0; k < sizes.size(); ++k) work.push_back({static_cast<std::int32_t>(k), samples[k], 1});
+    Rng rng(7, "init");
+    const auto global = init_parameters(shape, rng);
+    auto cpu = kernels::make_cpu_backend(2);
+    CountingBackend concurrent(*cpu, CountingBackend::Schedule::forwarded);
+    CountingBackend batched(*cpu);
+    const LocalTrainingConfig config{1, 10, 0.05, 0.9, 0.0};
+    MlpTrainer trainer(concurrent, shape, train, test, config, 3, 3);
+    MlpTrainer reference_trainer(batched, shape, train, test, config, 3, 3);
+
+    const auto got = trainer.train(global, work);
+    const auto reference = reference_trainer.train(global, work);
+
+    CHECK(concurrent.for_each_calls == 3);  // chunks of 3, 3 and 1 clients
+    CHECK(concurrent.items == 7);
+    CHECK(concurrent.update_calls == 2 + 4 + 0 + 3 + 1 + 4 + 2);  // one single-client update per step
+    CHECK(batched.for_each_calls == 0);
+    CHECK(batched.update_calls == 4 + 4 + 2);  // one batched update per lockstep step of each chunk
+    CHECK(concurrent.total.flops == batched.total.flops);
+    check_same_results(got, reference);
   }
 
   TEST_CASE("mlp: explicit zero momentum and weight decay take the fused plain-SGD path, bit for bit") {
