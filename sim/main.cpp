@@ -76,8 +76,11 @@ void add_common(CLI::App* cmd, CommonOptions& c) {
   cmd->add_option("--backend", c.backend, "Numeric backend")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--mem-limit", c.mem_limit,
                   "Reject runs whose estimated memory exceeds this (e.g. 8GiB); default: available memory");
-  cmd->add_option("--threads", c.threads, "Backend threads (0 = all cores)")->check(CLI::Range(0, 1024));
-  cmd->add_option("--chunk", c.chunk, "Clients per batched training call (0 = the backend's choice: one per thread on cpu)")
+  cmd->add_option("--threads", c.threads,
+                  "Backend threads (0 = the CPUs this process may use: its affinity, capped by the cgroup quota)")
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--chunk", c.chunk,
+                  "Clients per batched training call, or per fork/join on cpu (0 = the backend's choice: all of them)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
   cmd->add_flag("--no-train", c.no_train, "Timing only: skip the real training (training.compute=none)");
   cmd->add_flag("--strict", c.strict, "Treat warnings (suspicious but valid settings) as errors");

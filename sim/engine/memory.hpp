@@ -10,11 +10,13 @@
 
 namespace dtsim::engine {
 
-// How the run executes, as far as its memory goes: dtsim run's --threads and --chunk (0 = their defaults:
-// every core; on the CPU backend one client per thread).
+// How the run executes, as far as its memory goes: the backend's threads, --chunk (0 = the backend's
+// preference) and whether it trains whole clients concurrently, one per thread (the CPU backend: its
+// slots follow the threads) or in batched calls of `chunk` clients (CUDA: slots follow the chunk).
 struct ExecutionShape {
-  int threads = 0;
+  int threads = 0;  // 0: the CPUs this process may use
   std::int64_t chunk = 0;
+  bool concurrent = true;
 };
 
 struct MemoryEstimate {

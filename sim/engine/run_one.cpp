@@ -114,21 +114,23 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
       s.context->errors.add({{kCommandLine, 0, 0}, "--resume", "this paradigm cannot resume from a checkpoint exactly", {}});
   }
 
+  ExecutionShape execution{options.threads, options.chunk, true};
+  try {  // checked even for timing-only runs: --backend cuda without CUDA is always an error
+    auto backend = kernels::make_backend(options.backend, options.threads);
+    run->backend_name = backend->name();
+    execution = {backend->threads(), options.chunk, backend->item_schedule() == kernels::ItemSchedule::concurrent};
+    if (s.training.compute == ComputeMode::real) run->backend = std::move(backend);
+  } catch (const std::runtime_error& e) {
+    s.context->errors.add({{"<command line>", 0, 0}, "", std::string("--backend: ") + e.what(), {}});
+  }
   const auto& c = run->components;
   bool memory_fits = false;  // known to fit: only then is anything loaded
   if (c.dataset && c.model && c.platform && c.paradigm) {
     try {
-      memory_fits = check_memory(estimate_memory(s, c, {options.threads, options.chunk}), options.mem_limit_bytes, *s.context);
+      memory_fits = check_memory(estimate_memory(s, c, execution), options.mem_limit_bytes, *s.context);
     } catch (const models::DataError& e) {  // the dataset's headers cannot be read: load() would fail alike
       report_at(*s.context, Severity::error, e.key_path().empty() ? "workload.dataset.path" : e.key_path(), e.what());
     }
-  }
-  try {  // checked even for timing-only runs: --backend cuda without CUDA is always an error
-    auto backend = kernels::make_backend(options.backend, options.threads);
-    run->backend_name = backend->name();
-    if (s.training.compute == ComputeMode::real) run->backend = std::move(backend);
-  } catch (const std::runtime_error& e) {
-    s.context->errors.add({{"<command line>", 0, 0}, "", std::string("--backend: ") + e.what(), {}});
   }
   // Labels and sample counts only: every check the data allow, without pixels or features — also when
   // other keys are wrong, so that every error is reported at once (components whose own keys are wrong

@@ -25,7 +25,7 @@ struct RunOptions {
   OutputMode output_mode = OutputMode::fresh;  // --force, --resume
   bool quiet = false;                          // no progress lines
   kernels::BackendKind backend = kernels::BackendKind::cpu;
-  int threads = 0;                        // backend threads; 0 = all cores
+  int threads = 0;                        // backend threads; 0 = the CPUs this process may use
   std::int64_t chunk = 0;                 // clients per batched training call; 0 = the backend's preference
   bool no_train = false;                  // force training.compute = none
   bool strict = false;                    // warnings are errors

@@ -4,7 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
-#include <thread>
+
+#include "kernels/cpu/thread_pool.hpp"
 
 namespace dtsim::engine {
 
@@ -103,11 +104,11 @@ std::vector<MemoryPart> real_learner_execution_memory(const models::Model& model
                                                       const models::LocalTrainingConfig& local,
                                                       std::int64_t participants, std::int64_t test_samples,
                                                       const ExecutionShape& execution) {
-  // As make_cpu_backend and MlpTrainer resolve them: every core, one client per thread per call.
-  const std::int64_t threads =
-      execution.threads > 0 ? execution.threads : std::max<std::int64_t>(1, std::thread::hardware_concurrency());
-  const std::int64_t chunk = execution.chunk > 0 ? execution.chunk : threads;
-  const std::int64_t slots = std::min(participants, chunk);
+  // As the backend and MlpTrainer resolve them: a concurrent backend trains one client per lane, a lane
+  // per thread; a batched one a chunk of clients at once (all of them by default).
+  const std::int64_t threads = execution.threads > 0 ? execution.threads : std::max(1, kernels::available_cpus());
+  const std::int64_t chunk = execution.chunk > 0 ? execution.chunk : participants;
+  const std::int64_t slots = std::min(participants, execution.concurrent ? threads : chunk);
   const models::TrainerMemory trainer = model.trainer_memory(local, test_samples);
   std::vector<MemoryPart> parts;
   parts.push_back({"slots", static_cast<double>(slots) * trainer.per_slot,
