@@ -60,6 +60,30 @@ enum class ItemSchedule {
 };
 enum class Activation { none, relu };
 
+// One 2-D convolution layer's shape (Backend::conv2d): stride 1, zero padding on every side.
+struct Conv2dShape {
+  std::int64_t in_channels = 1, out_channels = 1;
+  std::int64_t height = 1, width = 1;  // of the input image
+  std::int64_t kernel = 1;             // square kernel side
+  std::int64_t padding = 0;
+  std::int64_t out_height() const { return height + 2 * padding - kernel + 1; }
+  std::int64_t out_width() const { return width + 2 * padding - kernel + 1; }
+  std::int64_t in_features() const { return in_channels * height * width; }
+  std::int64_t out_features() const { return out_channels * out_height() * out_width(); }
+  std::int64_t weight_count() const { return out_channels * in_channels * kernel * kernel; }
+  std::int64_t parameter_count() const { return weight_count() + out_channels; }  // filters, then biases
+};
+
+// One max-pooling layer's shape (Backend::max_pool2d): window × window tiles, stride = window.
+struct Pool2dShape {
+  std::int64_t channels = 1, height = 1, width = 1;  // of the input image; height, width divisible by window
+  std::int64_t window = 2;
+  std::int64_t out_height() const { return height / window; }
+  std::int64_t out_width() const { return width / window; }
+  std::int64_t in_features() const { return channels * height * width; }
+  std::int64_t out_features() const { return channels * out_height() * out_width(); }
+};
+
 // Backend memory; freed by the backend that made it. Move-only.
 class Buffer {
  public:
@@ -159,6 +183,47 @@ class Backend {
 
   // out[j] = Σ_i w[i] · x[i][j] for j < n, accumulated in double in item order; out may alias no x[i].
   virtual Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n, float* out) = 0;
+
+  // Images (conv2d, max_pool2d, dropout with channel groups): an item's minibatch of b images is a
+  // b × (C·H·W) row-major matrix, each row one image in channel-major order (PyTorch's NCHW: element
+  // (c, y, x) at column (c·H + y)·W + x). Convolutions have stride 1 and zero padding `padding` on every
+  // side; the filters of one layer are out_channels × (in_channels·kernel·kernel) row-major (PyTorch's
+  // weight[o][c][ky][kx]), followed by out_channels biases: conv2d_parameter_count() floats.
+  //
+  // y[i] = conv(x[i], W[i]) + bias[i]: x[i] is b × (Cin·H·W), y[i] is b × (Cout·Ho·Wo) with
+  // Ho = H + 2·padding − kernel + 1 (and Wo likewise). w[i] points at the layer's filters, its biases
+  // right after them.
+  virtual Cost conv2d(const Conv2dShape& shape, std::span<const ConstMatView> x, std::span<const float* const> w,
+                      std::span<const MatView> y);
+  // dx[i] = ∂/∂x of Σ dy[i]·y, i.e. the transposed convolution of dy[i] (b × Cout·Ho·Wo) with W[i];
+  // dx[i] (b × Cin·H·W) is overwritten.
+  virtual Cost conv2d_backward_input(const Conv2dShape& shape, std::span<const ConstMatView> dy,
+                                     std::span<const float* const> w, std::span<const MatView> dx);
+  // g[i] (the layer's filters then biases, conv2d_parameter_count() floats) += alpha · the gradient of
+  // Σ dy[i]·y with respect to them, summed over the b images of the item. With g = the parameters and
+  // alpha = −lr this is the fused plain-SGD update (call conv2d_backward_input first).
+  virtual Cost conv2d_backward_params(const Conv2dShape& shape, std::span<const ConstMatView> x,
+                                      std::span<const ConstMatView> dy, float alpha, std::span<float* const> g);
+
+  // Max pooling over non-overlapping window×window tiles (stride = window; H and W divisible by it), per
+  // channel: x[i] b × (C·H·W) → y[i] b × (C·(H/window)·(W/window)). The maximum of a tile is its first
+  // largest element in row-major order within the tile (NaN never occurs in training).
+  virtual Cost max_pool2d(const Pool2dShape& shape, std::span<const ConstMatView> x, std::span<const MatView> y);
+  // dx[i] (overwritten) = dy[i] routed to the element max_pool2d chose in each tile, 0 elsewhere; x[i] is
+  // the pooled input (the choice is recomputed from it).
+  virtual Cost max_pool2d_backward(const Pool2dShape& shape, std::span<const ConstMatView> x,
+                                   std::span<const ConstMatView> dy, std::span<const MatView> dx);
+
+  // x[i] = max(x[i], 0) in place (after pooling, where there is no bias to fuse with).
+  virtual Cost relu(std::span<const MatView> x);
+
+  // Inverted dropout in place, the same op for the forward pass (on activations) and the backward pass
+  // (on their gradients, with the same keys): x[i](r, c) *= keep / (1 − p), where keep is 1 when
+  // contract::dropout_uniform(keys[i], r, c / group) >= p and 0 otherwise. group = 1 drops elements
+  // (nn.Dropout); group = H·W drops whole channels of an image (nn.Dropout2d). x[i].cols is a multiple of
+  // group. The mask depends only on the key, the row and the unit, so it is the same on every backend,
+  // thread count and chunk. p in [0, 1); p = 0 leaves x unchanged.
+  virtual Cost dropout(float p, std::int64_t group, std::span<const std::uint64_t> keys, std::span<const MatView> x);
 
   // One momentum-SGD step over n parameters per item, in a single pass (p[i], v[i]: n floats each,
   // backend memory, not overlapping), per element j:
