@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,14 @@ enum class ItemSchedule {
   concurrent,  // one item per call; whole items run concurrently through Backend::for_each_item
 };
 enum class Activation { none, relu };
+
+// The coefficients of one Backend::sgd_step.
+struct SgdStep {
+  float lr = 0;
+  float momentum = 0;      // in [0, 1)
+  float weight_decay = 0;  // L2 coefficient
+  float proximal_mu = 0;   // FedProx's μ
+};
 
 // One 2-D convolution layer's shape (Backend::conv2d): stride 1, zero padding on every side.
 struct Conv2dShape {
@@ -168,11 +177,13 @@ class Backend {
   virtual Cost relu_backward(std::span<const ConstMatView> act, std::span<const MatView> grad) = 0;
 
   // Softmax cross-entropy over rows of logits[i] (m×n), labels[i] (host, m ints in [0, n)).
-  // Adds the summed loss (nats) to loss_sum[i] and the number of argmax hits to correct[i].
-  // When with_grad, replaces logits[i] with grad_scale * (softmax − onehot) (the loss gradient).
+  // Adds the summed loss (nats) to loss_sum[i], the summed squares of the rows' losses to loss_sq_sum[i]
+  // (when loss_sq_sum is not empty; Oort's statistical utility needs them) and the number of argmax hits
+  // to correct[i]. When with_grad, replaces logits[i] with grad_scale * (softmax − onehot) (the loss
+  // gradient).
   virtual Cost softmax_xent(std::span<const MatView> logits, std::span<const std::int32_t* const> labels,
                             bool with_grad, float grad_scale, std::span<double> loss_sum,
-                            std::span<std::int64_t> correct) = 0;
+                            std::span<double> loss_sq_sum, std::span<std::int64_t> correct) = 0;
 
   // bias[i] (length n, backend memory) += alpha * (column sums of g[i] (m×n)).
   virtual Cost add_column_sums(float alpha, std::span<const ConstMatView> g, std::span<float* const> bias) = 0;
@@ -194,28 +205,40 @@ class Backend {
   // Ho = H + 2·padding − kernel + 1 (and Wo likewise). w[i] points at the layer's filters, its biases
   // right after them.
   virtual Cost conv2d(const Conv2dShape& shape, std::span<const ConstMatView> x, std::span<const float* const> w,
-                      std::span<const MatView> y);
+                      std::span<const MatView> y) {
+    return not_implemented("conv2d");  // until every backend implements it (temporary)
+  }
   // dx[i] = ∂/∂x of Σ dy[i]·y, i.e. the transposed convolution of dy[i] (b × Cout·Ho·Wo) with W[i];
   // dx[i] (b × Cin·H·W) is overwritten.
   virtual Cost conv2d_backward_input(const Conv2dShape& shape, std::span<const ConstMatView> dy,
-                                     std::span<const float* const> w, std::span<const MatView> dx);
+                                     std::span<const float* const> w, std::span<const MatView> dx) {
+    return not_implemented("conv2d_backward_input");  // until every backend implements it (temporary)
+  }
   // g[i] (the layer's filters then biases, conv2d_parameter_count() floats) += alpha · the gradient of
   // Σ dy[i]·y with respect to them, summed over the b images of the item. With g = the parameters and
   // alpha = −lr this is the fused plain-SGD update (call conv2d_backward_input first).
   virtual Cost conv2d_backward_params(const Conv2dShape& shape, std::span<const ConstMatView> x,
-                                      std::span<const ConstMatView> dy, float alpha, std::span<float* const> g);
+                                      std::span<const ConstMatView> dy, float alpha, std::span<float* const> g) {
+    return not_implemented("conv2d_backward_params");  // until every backend implements it (temporary)
+  }
 
   // Max pooling over non-overlapping window×window tiles (stride = window; H and W divisible by it), per
   // channel: x[i] b × (C·H·W) → y[i] b × (C·(H/window)·(W/window)). The maximum of a tile is its first
   // largest element in row-major order within the tile (NaN never occurs in training).
-  virtual Cost max_pool2d(const Pool2dShape& shape, std::span<const ConstMatView> x, std::span<const MatView> y);
+  virtual Cost max_pool2d(const Pool2dShape& shape, std::span<const ConstMatView> x, std::span<const MatView> y) {
+    return not_implemented("max_pool2d");  // until every backend implements it (temporary)
+  }
   // dx[i] (overwritten) = dy[i] routed to the element max_pool2d chose in each tile, 0 elsewhere; x[i] is
   // the pooled input (the choice is recomputed from it).
   virtual Cost max_pool2d_backward(const Pool2dShape& shape, std::span<const ConstMatView> x,
-                                   std::span<const ConstMatView> dy, std::span<const MatView> dx);
+                                   std::span<const ConstMatView> dy, std::span<const MatView> dx) {
+    return not_implemented("max_pool2d_backward");  // until every backend implements it (temporary)
+  }
 
   // x[i] = max(x[i], 0) in place (after pooling, where there is no bias to fuse with).
-  virtual Cost relu(std::span<const MatView> x);
+  virtual Cost relu(std::span<const MatView> x) {
+    return not_implemented("relu");  // until every backend implements it (temporary)
+  }
 
   // Inverted dropout in place, the same op for the forward pass (on activations) and the backward pass
   // (on their gradients, with the same keys): x[i](r, c) *= keep / (1 − p), where keep is 1 when
@@ -223,18 +246,31 @@ class Backend {
   // (nn.Dropout); group = H·W drops whole channels of an image (nn.Dropout2d). x[i].cols is a multiple of
   // group. The mask depends only on the key, the row and the unit, so it is the same on every backend,
   // thread count and chunk. p in [0, 1); p = 0 leaves x unchanged.
-  virtual Cost dropout(float p, std::int64_t group, std::span<const std::uint64_t> keys, std::span<const MatView> x);
+  virtual Cost dropout(float p, std::int64_t group, std::span<const std::uint64_t> keys, std::span<const MatView> x) {
+    return not_implemented("dropout");  // until every backend implements it (temporary)
+  }
 
-  // One momentum-SGD step over n parameters per item, in a single pass (p[i], v[i]: n floats each,
-  // backend memory, not overlapping), per element j:
-  //   v += weight_decay · p   (only when weight_decay != 0)
+  // One local-SGD step over n parameters per item, in a single pass (p[i], v[i]: n floats each,
+  // backend memory, not overlapping; anchor[i] and correction[i]: n floats or absent), per element j:
+  //   v += weight_decay · p              (only when weight_decay != 0)
+  //   v += proximal_mu · (p − anchor)    (only when proximal_mu != 0: FedProx's ∇ μ/2·‖p − anchor‖²)
+  //   v += correction                    (only when correction is not empty and correction[i] not null:
+  //                                       SCAFFOLD's c − c_i)
   //   p −= lr · v
   //   v *= momentum
-  // p and v are each read once and written once. v holds the velocity pre-scaled by momentum, so the
-  // caller accumulates the next gradient into it with beta = 1 (models/mlp.cpp explains why this is
-  // PyTorch's SGD exactly). momentum = 0 leaves v = 0 (for finite v).
-  virtual Cost sgd_momentum_update(float lr, float momentum, float weight_decay, std::span<float* const> params,
-                                   std::span<float* const> velocity, std::size_t n) = 0;
+  // v holds the velocity pre-scaled by momentum, and the caller accumulates the next gradient into it
+  // with beta = 1 (models/local_trainer.cpp explains why this is PyTorch's SGD exactly). With only
+  // momentum (and weight decay) the arithmetic is the spine's momentum update, bit for bit. momentum = 0
+  // leaves v = 0 (for finite v). anchor has one entry per item when proximal_mu != 0 and may be empty
+  // otherwise.
+  virtual Cost sgd_step(const SgdStep& step, std::span<float* const> params, std::span<float* const> velocity,
+                        std::span<const float* const> anchor, std::span<const float* const> correction,
+                        std::size_t n) = 0;
+
+ private:
+  [[noreturn]] Cost not_implemented(const char* op) const {
+    throw std::logic_error(std::string(op) + " is not implemented by the " + name() + " backend");
+  }
 };
 
 enum class BackendKind { cpu, cuda, automatic };

@@ -10,12 +10,13 @@
 //   add_column_sums      m·n flops                      (m·n + 2·n) · 4 B
 //   gather_rows          0 flops                        2·rows·cols · 4 B + rows indices · 4 B
 //   weighted_sum         2·items·n flops                (items + 1)·n · 4 B
-//   sgd_momentum_update  3·n flops (+ 2·n for wd != 0)  4·n · 4 B (n parameters)
-// sgd_momentum_update's flops: p −= lr·v is 2, v *= momentum 1, and v += wd·p 2 more when wd != 0; its
-// bytes are one read and one write of p and of v.
-// Every flop count except weighted_sum's and sgd_momentum_update's is proportional to the rows m of the
-// item, so the cost of a minibatch training step is the batch size times a per-sample cost, plus (for
-// momentum or weight decay) one sgd_momentum_update per step (models/mlp.hpp relies on it).
+//   sgd_step             3·n flops (+ 2·n for wd, + 3·n for μ, + n for a correction)
+//                        4·n · 4 B (+ n · 4 B for the anchor, + n · 4 B for the correction)
+// sgd_step's flops: p −= lr·v is 2, v *= momentum 1, v += wd·p 2, v += μ·(p − anchor) 3, v += c 1; its
+// bytes are one read and one write of p and of v, and one read of the anchor and of the correction.
+// Every flop count except weighted_sum's and sgd_step's is proportional to the rows m of the item, so
+// the cost of a minibatch training step is the batch size times a per-sample cost, plus (for any
+// optimizer but plain SGD) one sgd_step per step (models/local_trainer.hpp relies on it).
 //
 // Checks throw std::invalid_argument naming the operation, the item and the mismatch.
 #pragma once
@@ -115,10 +116,11 @@ inline Cost relu_backward(std::span<const ConstMatView> act, std::span<const Mat
 }
 
 inline Cost softmax_xent(std::span<const MatView> logits, std::span<const std::int32_t* const> labels, bool with_grad,
-                         std::span<double> loss_sum, std::span<std::int64_t> correct) {
+                         std::span<double> loss_sum, std::span<double> loss_sq_sum, std::span<std::int64_t> correct) {
   const char* op = "softmax_xent";
   check_items(op, logits.size(), labels.size(), "labels");
   check_items(op, logits.size(), loss_sum.size(), "loss_sum");
+  if (!loss_sq_sum.empty()) check_items(op, logits.size(), loss_sq_sum.size(), "loss_sq_sum");
   check_items(op, logits.size(), correct.size(), "correct");
   Cost cost;
   for (std::size_t i = 0; i < logits.size(); ++i) {
@@ -191,24 +193,33 @@ inline Cost weighted_sum(std::span<const float* const> x, std::span<const double
   return Cost{2 * kn, 4 * (kn + static_cast<double>(n))};
 }
 
-// sgd_momentum_update's flops for one item of n parameters (see the table above).
-inline double sgd_momentum_update_flops(float weight_decay, double n) { return n * (weight_decay != 0.0f ? 5 : 3); }
+// sgd_step's flops for one item of n parameters (see the table above).
+inline double sgd_step_flops(const SgdStep& step, bool correction, double n) {
+  return n * (3 + (step.weight_decay != 0.0f ? 2 : 0) + (step.proximal_mu != 0.0f ? 3 : 0) + (correction ? 1 : 0));
+}
 
-inline Cost sgd_momentum_update(float weight_decay, std::span<float* const> params, std::span<float* const> velocity,
-                                std::size_t n) {
-  const char* op = "sgd_momentum_update";
+inline Cost sgd_step(const SgdStep& step, std::span<float* const> params, std::span<float* const> velocity,
+                     std::span<const float* const> anchor, std::span<const float* const> correction, std::size_t n) {
+  const char* op = "sgd_step";
   check_items(op, params.size(), velocity.size(), "velocity");
-  if (n > 0) {
-    const std::uintptr_t bytes = n * sizeof(float);
-    for (std::size_t i = 0; i < params.size(); ++i) {
+  if (step.proximal_mu != 0.0f) check_items(op, params.size(), anchor.size(), "anchor");
+  if (!correction.empty()) check_items(op, params.size(), correction.size(), "correction");
+  Cost cost;
+  const std::uintptr_t bytes = n * sizeof(float);
+  const auto nd = static_cast<double>(n);
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const bool corrected = !correction.empty() && correction[i] != nullptr;
+    if (n > 0) {
       if (params[i] == nullptr) fail(op, i, "params is null");
       if (velocity[i] == nullptr) fail(op, i, "velocity is null");
+      if (step.proximal_mu != 0.0f && anchor[i] == nullptr) fail(op, i, "anchor is null");
       const auto plo = reinterpret_cast<std::uintptr_t>(params[i]), vlo = reinterpret_cast<std::uintptr_t>(velocity[i]);
       if (plo < vlo + bytes && vlo < plo + bytes) fail(op, i, "params overlaps velocity");
     }
+    cost.flops += sgd_step_flops(step, corrected, nd);
+    cost.bytes += 4 * nd * (4 + (step.proximal_mu != 0.0f ? 1 : 0) + (corrected ? 1 : 0));
   }
-  const double items_n = static_cast<double>(params.size()) * static_cast<double>(n);
-  return Cost{sgd_momentum_update_flops(weight_decay, items_n), 4 * 4 * items_n};
+  return cost;
 }
 
 }  // namespace dtsim::kernels::contract

@@ -149,7 +149,8 @@ double update_flops_per_step(const MlpShape& shape, const LocalTrainingConfig& c
   if (plain_sgd(config)) return 0;
   // The same float coefficient as MlpTrainer's call, so the flops rule sees the same zero.
   const auto weight_decay = static_cast<float>(config.weight_decay);
-  return kernels::contract::sgd_momentum_update_flops(weight_decay, static_cast<double>(param_count(layers_of(shape))));
+  return kernels::contract::sgd_step_flops(kernels::SgdStep{0, 0, weight_decay, 0}, false,
+                                           static_cast<double>(param_count(layers_of(shape))));
 }
 
 std::vector<float> init_parameters(const MlpShape& shape, Rng& rng) {
@@ -453,8 +454,9 @@ struct MlpTrainer::Impl {
       vbias[i] = s.params.data();
       vvelocity[i] = s.velocity.data();
     });
-    be.sgd_momentum_update(static_cast<float>(config.lr), static_cast<float>(config.momentum),
-                           static_cast<float>(config.weight_decay), vbias, vvelocity, params_n);
+    be.sgd_step(kernels::SgdStep{static_cast<float>(config.lr), static_cast<float>(config.momentum),
+                                 static_cast<float>(config.weight_decay), 0.0f},
+                vbias, vvelocity, {}, {}, params_n);
   }
 
   void softmax_grouped(Lane& g) {
@@ -482,7 +484,7 @@ struct MlpTrainer::Impl {
       }
       vloss.assign(vc.size(), 0.0);
       vcorrect.assign(vc.size(), 0);
-      be.softmax_xent(vc, vidx, true, 1.0f / static_cast<float>(b), vloss, vcorrect);
+      be.softmax_xent(vc, vidx, true, 1.0f / static_cast<float>(b), vloss, {}, vcorrect);
       std::size_t k = 0;
       for (Slot* s : active) {
         if (s->b != b) continue;
@@ -660,7 +662,7 @@ struct MlpTrainer::Impl {
       for (std::size_t i = 0; i < n; ++i) labels[i] = test.y.data() + row0[i];
       loss.assign(n, 0.0);
       correct.assign(n, 0);
-      be.softmax_xent(z, labels, false, 1.0f, loss, correct);
+      be.softmax_xent(z, labels, false, 1.0f, loss, {}, correct);
       for (std::size_t i = 0; i < n; ++i) {
         loss_sum += loss[i];
         hits += correct[i];

@@ -96,9 +96,10 @@ void relu_backward_item(const ConstMatView& act, const MatView& grad) {
 // Per row: m = max, s = Σ exp(z − m) (accumulated in double), loss = log s − (z_label − m); argmax is
 // the first maximum. The gradient is grad_scale · (exp(z − m) / s − onehot).
 void softmax_xent_item(const MatView& z, const std::int32_t* labels, bool with_grad, float grad_scale, double& loss_sum,
+                       double* loss_sq_sum,
                        std::int64_t& correct) {
   const std::int64_t n = z.cols;
-  double loss = 0;
+  double loss = 0, loss_sq = 0;
   std::int64_t hits = 0;
   for (std::int64_t r = 0; r < z.rows; ++r) {
     float* row = z.data + r * z.ld;
@@ -114,7 +115,9 @@ void softmax_xent_item(const MatView& z, const std::int32_t* labels, bool with_g
     const float z_label = row[label];
     double s = 0;
     for (std::int64_t c = 0; c < n; ++c) s += static_cast<double>(std::exp(row[c] - mx));
-    loss += std::log(s) - static_cast<double>(z_label - mx);
+    const double row_loss = std::log(s) - static_cast<double>(z_label - mx);
+    loss += row_loss;
+    loss_sq += row_loss * row_loss;
     hits += arg == label ? 1 : 0;
     if (with_grad) {
       const double inv_s = 1.0 / s;
@@ -125,6 +128,7 @@ void softmax_xent_item(const MatView& z, const std::int32_t* labels, bool with_g
     }
   }
   loss_sum += loss;
+  if (loss_sq_sum) *loss_sq_sum += loss_sq;
   correct += hits;
 }
 
@@ -143,23 +147,36 @@ void add_column_sums_item(float alpha, const ConstMatView& g, float* bias) {
   }
 }
 
-// One momentum-SGD step over n parameters: v += wd·p (wd != 0); p −= lr·v; v *= momentum. One pass,
-// each array read and written once; the two loops differ only in the weight-decay term, so neither
-// carries a branch and both vectorise.
-void sgd_momentum_item(float lr, float momentum, float weight_decay, float* __restrict p, float* __restrict v,
-                       std::int64_t n) {
-  if (weight_decay != 0.0f) {
-    for (std::int64_t j = 0; j < n; ++j) {
-      const float vj = v[j] + weight_decay * p[j];
-      p[j] -= lr * vj;
-      v[j] = momentum * vj;
+// One local-SGD step over n parameters (Backend::sgd_step): v += wd·p (wd != 0); v += μ·(p − a) (μ != 0);
+// v += c (c not null); p −= lr·v; v *= momentum. One pass, each array read and written once. The common
+// cases get their own loops (no per-element branch, so each vectorises); the momentum-only and
+// weight-decay loops are the spine's, so their arithmetic is unchanged.
+void sgd_step_item(const SgdStep& st, float* __restrict p, float* __restrict v, const float* __restrict anchor,
+                   const float* __restrict correction, std::int64_t n) {
+  const float lr = st.lr, momentum = st.momentum, wd = st.weight_decay, mu = st.proximal_mu;
+  if (mu == 0.0f && !correction) {
+    if (wd != 0.0f) {
+      for (std::int64_t j = 0; j < n; ++j) {
+        const float vj = v[j] + wd * p[j];
+        p[j] -= lr * vj;
+        v[j] = momentum * vj;
+      }
+    } else {
+      for (std::int64_t j = 0; j < n; ++j) {
+        const float vj = v[j];
+        p[j] -= lr * vj;
+        v[j] = momentum * vj;
+      }
     }
-  } else {
-    for (std::int64_t j = 0; j < n; ++j) {
-      const float vj = v[j];
-      p[j] -= lr * vj;
-      v[j] = momentum * vj;
-    }
+    return;
+  }
+  for (std::int64_t j = 0; j < n; ++j) {
+    float vj = v[j];
+    if (wd != 0.0f) vj += wd * p[j];
+    if (mu != 0.0f) vj += mu * (p[j] - anchor[j]);
+    if (correction) vj += correction[j];
+    p[j] -= lr * vj;
+    v[j] = momentum * vj;
   }
 }
 
@@ -223,11 +240,13 @@ class CpuBackend final : public Backend {
   }
 
   Cost softmax_xent(std::span<const MatView> logits, std::span<const std::int32_t* const> labels, bool with_grad,
-                    float grad_scale, std::span<double> loss_sum, std::span<std::int64_t> correct) override {
-    const Cost cost = contract::softmax_xent(logits, labels, with_grad, loss_sum, correct);
+                    float grad_scale, std::span<double> loss_sum, std::span<double> loss_sq_sum,
+                    std::span<std::int64_t> correct) override {
+    const Cost cost = contract::softmax_xent(logits, labels, with_grad, loss_sum, loss_sq_sum, correct);
     dispatch(logits.size(), cost.flops * 4, [&](std::int64_t i) {
       const auto k = static_cast<std::size_t>(i);
-      softmax_xent_item(logits[k], labels[k], with_grad, grad_scale, loss_sum[k], correct[k]);
+      softmax_xent_item(logits[k], labels[k], with_grad, grad_scale, loss_sum[k],
+                        loss_sq_sum.empty() ? nullptr : &loss_sq_sum[k], correct[k]);
     });
     return cost;
   }
@@ -273,17 +292,19 @@ class CpuBackend final : public Backend {
 
   // Split over (item, block of kUpdateBlock elements) tiles, so that one client or a few still use
   // every thread; the arithmetic is element-wise, so the split changes no bit.
-  Cost sgd_momentum_update(float lr, float momentum, float weight_decay, std::span<float* const> params,
-                           std::span<float* const> velocity, std::size_t n) override {
-    const Cost cost = contract::sgd_momentum_update(weight_decay, params, velocity, n);
+  Cost sgd_step(const SgdStep& step, std::span<float* const> params, std::span<float* const> velocity,
+                std::span<const float* const> anchor, std::span<const float* const> correction,
+                std::size_t n) override {
+    const Cost cost = contract::sgd_step(step, params, velocity, anchor, correction, n);
     constexpr std::int64_t kUpdateBlock = 16384;
     const auto len = static_cast<std::int64_t>(n);
     const std::int64_t blocks = (len + kUpdateBlock - 1) / kUpdateBlock;
     dispatch(params.size() * static_cast<std::size_t>(blocks), cost.bytes / 4, [&](std::int64_t t) {
       const auto item = static_cast<std::size_t>(t / blocks);
       const std::int64_t j0 = (t % blocks) * kUpdateBlock;
-      sgd_momentum_item(lr, momentum, weight_decay, params[item] + j0, velocity[item] + j0,
-                        std::min(kUpdateBlock, len - j0));
+      const float* a = step.proximal_mu != 0.0f ? anchor[item] + j0 : nullptr;
+      const float* c = !correction.empty() && correction[item] ? correction[item] + j0 : nullptr;
+      sgd_step_item(step, params[item] + j0, velocity[item] + j0, a, c, std::min(kUpdateBlock, len - j0));
     });
     return cost;
   }

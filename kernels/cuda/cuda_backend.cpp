@@ -61,11 +61,12 @@ class CudaBackend final : public Backend {
   }
 
   Cost softmax_xent(std::span<const MatView> logits, std::span<const std::int32_t* const> labels, bool with_grad,
-                    float grad_scale, std::span<double> loss_sum, std::span<std::int64_t> correct) override {
-    const Cost cost = contract::softmax_xent(logits, labels, with_grad, loss_sum, correct);
+                    float grad_scale, std::span<double> loss_sum, std::span<double> loss_sq_sum,
+                    std::span<std::int64_t> correct) override {
+    const Cost cost = contract::softmax_xent(logits, labels, with_grad, loss_sum, loss_sq_sum, correct);
     fill(a_, logits);
-    cuda::softmax_xent(ctx_, a_.data(), labels.data(), with_grad, grad_scale, loss_sum.data(), correct.data(),
-                       logits.size());
+    cuda::softmax_xent(ctx_, a_.data(), labels.data(), with_grad, grad_scale, loss_sum.data(),
+                       loss_sq_sum.empty() ? nullptr : loss_sq_sum.data(), correct.data(), logits.size());
     return cost;
   }
 
@@ -89,10 +90,13 @@ class CudaBackend final : public Backend {
     return cost;
   }
 
-  Cost sgd_momentum_update(float lr, float momentum, float weight_decay, std::span<float* const> params,
-                           std::span<float* const> velocity, std::size_t n) override {
-    const Cost cost = contract::sgd_momentum_update(weight_decay, params, velocity, n);
-    cuda::sgd_momentum_update(ctx_, lr, momentum, weight_decay, params.data(), velocity.data(), params.size(), n);
+  Cost sgd_step(const SgdStep& step, std::span<float* const> params, std::span<float* const> velocity,
+                std::span<const float* const> anchor, std::span<const float* const> correction,
+                std::size_t n) override {
+    const Cost cost = contract::sgd_step(step, params, velocity, anchor, correction, n);
+    cuda::sgd_step(ctx_, step.lr, step.momentum, step.weight_decay, step.proximal_mu, params.data(), velocity.data(),
+                   anchor.empty() ? nullptr : anchor.data(), correction.empty() ? nullptr : correction.data(),
+                   params.size(), n);
     return cost;
   }
 

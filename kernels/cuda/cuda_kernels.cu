@@ -83,6 +83,8 @@ struct BiasBatch {
 struct ParamVelocityBatch {
   float* p[kMaxItems];
   float* v[kMaxItems];
+  const float* anchor[kMaxItems];      // null when mu == 0
+  const float* correction[kMaxItems];  // null: no correction for the item
 };
 struct OffsetBatch {
   DeviceMat m[kMaxItems];
@@ -195,15 +197,20 @@ __global__ void weighted_sum_kernel(const float* const* x, const double* w, long
 
 // One thread per element, one read and one write of p and v; the weight-decay branch is uniform over
 // the launch.
-__global__ void sgd_momentum_kernel(ParamVelocityBatch batch, float lr, float momentum, float weight_decay,
-                                    long long n) {
+// The CPU's sgd_step_item, term for term (the same float operations in the same order).
+__global__ void sgd_step_kernel(ParamVelocityBatch batch, float lr, float momentum, float weight_decay, float mu,
+                                long long n) {
   float* p = batch.p[blockIdx.y];
   float* v = batch.v[blockIdx.y];
+  const float* anchor = batch.anchor[blockIdx.y];
+  const float* correction = batch.correction[blockIdx.y];
   for (long long j = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; j < n;
        j += static_cast<long long>(gridDim.x) * blockDim.x) {
     const float pj = p[j];
     float vj = v[j];
     if (weight_decay != 0.0f) vj += weight_decay * pj;
+    if (mu != 0.0f) vj += mu * (pj - anchor[j]);
+    if (correction) vj += correction[j];
     p[j] = pj - lr * vj;
     v[j] = momentum * vj;
   }
@@ -374,7 +381,7 @@ int* upload_row_ints(Context* ctx, Scratch& scratch, const std::int32_t* const* 
 }
 
 void softmax_xent(Context* ctx, const DeviceMat* logits, const std::int32_t* const* labels, bool with_grad,
-                  float grad_scale, double* loss_sum, std::int64_t* correct, std::size_t items) {
+                  float grad_scale, double* loss_sum, double* loss_sq_sum, std::int64_t* correct, std::size_t items) {
   std::vector<long long> offset;  // item i's rows start at offset[i]
   const int* dev_labels = upload_row_ints(ctx, ctx->labels, labels, logits, items, offset, "softmax_xent labels");
   if (!dev_labels) return;
@@ -410,12 +417,15 @@ void softmax_xent(Context* ctx, const DeviceMat* logits, const std::int32_t* con
         "softmax_xent download");
   check(cudaStreamSynchronize(ctx->stream), "softmax_xent");
   for (std::size_t i = 0; i < items; ++i) {
-    double loss = 0;
+    double loss = 0, loss_sq = 0;
     std::int64_t hits = 0;
     for (long long r = offset[i]; r < offset[i + 1]; ++r) {
-      loss += ctx->host_loss[static_cast<std::size_t>(r)];
+      const double row_loss = ctx->host_loss[static_cast<std::size_t>(r)];
+      loss += row_loss;
+      loss_sq += row_loss * row_loss;
       hits += ctx->host_hits[static_cast<std::size_t>(r)];
     }
+    if (loss_sq_sum) loss_sq_sum[i] += loss_sq;
     loss_sum[i] += loss;
     correct[i] += hits;
   }
@@ -477,8 +487,8 @@ void weighted_sum(Context* ctx, const float* const* x, const double* w, std::siz
   check_launch("weighted_sum_kernel");
 }
 
-void sgd_momentum_update(Context* ctx, float lr, float momentum, float weight_decay, float* const* p, float* const* v,
-                         std::size_t items, std::size_t n) {
+void sgd_step(Context* ctx, float lr, float momentum, float weight_decay, float mu, float* const* p, float* const* v,
+              const float* const* anchor, const float* const* correction, std::size_t items, std::size_t n) {
   if (n == 0) return;
   for (std::size_t first = 0; first < items; first += kMaxItems) {
     const std::size_t count = std::min<std::size_t>(kMaxItems, items - first);
@@ -486,11 +496,13 @@ void sgd_momentum_update(Context* ctx, float lr, float momentum, float weight_de
     for (std::size_t j = 0; j < count; ++j) {
       batch.p[j] = p[first + j];
       batch.v[j] = v[first + j];
+      batch.anchor[j] = mu != 0.0f ? anchor[first + j] : nullptr;
+      batch.correction[j] = correction ? correction[first + j] : nullptr;
     }
     const dim3 grid(blocks_for(static_cast<long long>(n)), static_cast<unsigned>(count));
-    sgd_momentum_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch, lr, momentum, weight_decay,
-                                                            static_cast<long long>(n));
-    check_launch("sgd_momentum_kernel");
+    sgd_step_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch, lr, momentum, weight_decay, mu,
+                                                        static_cast<long long>(n));
+    check_launch("sgd_step_kernel");
   }
 }
 

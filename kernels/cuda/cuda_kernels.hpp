@@ -42,19 +42,20 @@ void gemm(Context* ctx, bool trans_a, bool trans_b, float alpha, const DeviceMat
 void bias_activation(Context* ctx, bool relu, const float* const* bias, const DeviceMat* x, std::size_t items);
 // grad[i] *= (act[i] > 0); act[i] and grad[i] are m×n.
 void relu_backward(Context* ctx, const DeviceMat* act, const DeviceMat* grad, std::size_t items);
-// Row-wise softmax cross-entropy; labels[i] is host memory (logits[i].rows ints). loss_sum and correct
-// are host arrays of `items` entries, added to; waits for the stream.
+// Row-wise softmax cross-entropy; labels[i] is host memory (logits[i].rows ints). loss_sum, loss_sq_sum
+// (null: not wanted) and correct are host arrays of `items` entries, added to; waits for the stream.
 void softmax_xent(Context* ctx, const DeviceMat* logits, const std::int32_t* const* labels, bool with_grad,
-                  float grad_scale, double* loss_sum, std::int64_t* correct, std::size_t items);
+                  float grad_scale, double* loss_sum, double* loss_sq_sum, std::int64_t* correct, std::size_t items);
 // bias[i] (n) += alpha · column sums of g[i] (m×n), each column summed in row order by one thread.
 void add_column_sums(Context* ctx, float alpha, const DeviceMat* g, float* const* bias, std::size_t items);
 // dst[i] row r = src row rows[i][r]; rows[i] is host memory (dst[i].rows ints).
 void gather_rows(Context* ctx, DeviceMat src, const std::int32_t* const* rows, const DeviceMat* dst, std::size_t items);
 // out[j] = Σ_i w[i]·x[i][j] in double, in item order; w is host memory (items doubles).
 void weighted_sum(Context* ctx, const float* const* x, const double* w, std::size_t items, std::size_t n, float* out);
-// Per element j < n of every item: v[i] += weight_decay·p[i] (when weight_decay != 0);
-// p[i] −= lr·v[i]; v[i] *= momentum. p and v are host arrays of `items` device pointers.
-void sgd_momentum_update(Context* ctx, float lr, float momentum, float weight_decay, float* const* p, float* const* v,
-                         std::size_t items, std::size_t n);
+// Backend::sgd_step per element j < n of every item: v += wd·p (wd != 0); v += mu·(p − anchor) (mu != 0);
+// v += correction (when correction is not null and correction[i] is not null); p −= lr·v; v *= momentum.
+// p, v, anchor (null when mu == 0) and correction (null: none) are host arrays of `items` device pointers.
+void sgd_step(Context* ctx, float lr, float momentum, float weight_decay, float mu, float* const* p, float* const* v,
+              const float* const* anchor, const float* const* correction, std::size_t items, std::size_t n);
 
 }  // namespace dtsim::kernels::cuda

@@ -182,14 +182,16 @@ TEST_SUITE("cuda") {
       }
       for (auto& l : labels) lv.push_back(l.data());
       std::vector<double> loss_c(zc.size(), 0.25), loss_g(zc.size(), 0.25);
+      std::vector<double> sq_c(zc.size(), 0.5), sq_g(zc.size(), 0.5);
       std::vector<std::int64_t> hits_c(zc.size(), 1), hits_g(zc.size(), 1);
 
-      b.cpu->softmax_xent(zc, lv, with_grad, 0.1f, loss_c, hits_c);
-      b.cuda->softmax_xent(zg, lv, with_grad, 0.1f, loss_g, hits_g);
+      b.cpu->softmax_xent(zc, lv, with_grad, 0.1f, loss_c, sq_c, hits_c);
+      b.cuda->softmax_xent(zg, lv, with_grad, 0.1f, loss_g, sq_g, hits_g);
 
       for (std::size_t i = 0; i < zc.size(); ++i) {
         INFO("with_grad " << with_grad << ", item " << i);
         CHECK(loss_g[i] == doctest::Approx(loss_c[i]).epsilon(1e-5));
+        CHECK(sq_g[i] == doctest::Approx(sq_c[i]).epsilon(1e-5));
         CHECK(hits_g[i] == hits_c[i]);
         check_close(gpu.get(zg[i]), cpu.get(zc[i]), zc[i].cols, with_grad ? "gradient" : "logits (unchanged)");
       }
@@ -250,27 +252,35 @@ TEST_SUITE("cuda") {
     check_close(gpu.get(out_g, n), cpu.get(out_c, n), 0, "weighted sum");
   }
 
-  TEST_CASE("cuda sgd_momentum_update: matches the cpu reference with and without weight decay, over 32+ items") {
+  TEST_CASE("cuda sgd_step: matches the cpu reference with weight decay, proximal term and correction, over 32+ items") {
     Backends b;
     const std::size_t n = 159010, items = 35;  // more items than one launch takes
-    for (auto [momentum, weight_decay] :
-         {std::pair{0.9f, 0.0f}, std::pair{0.5f, 1e-4f}, std::pair{0.0f, 0.01f}, std::pair{0.0f, 0.0f}}) {
-      INFO("momentum " << momentum << ", weight decay " << weight_decay);
+    for (auto [momentum, weight_decay, mu] :
+         {std::tuple{0.9f, 0.0f, 0.0f}, std::tuple{0.5f, 1e-4f, 0.0f}, std::tuple{0.0f, 0.01f, 0.0f},
+          std::tuple{0.0f, 0.0f, 0.0f}, std::tuple{0.5f, 1e-4f, 0.1f}}) {
+      INFO("momentum " << momentum << ", weight decay " << weight_decay << ", mu " << mu);
       dtsim::Rng rng(5, "cuda-sgd-momentum");
       OnBackend cpu(*b.cpu), gpu(*b.cuda);
       std::vector<float*> pc, pg, vc, vg;
+      std::vector<const float*> ac, ag, cc, cg;  // anchors; corrections (every third item has none)
       for (std::size_t i = 0; i < items; ++i) {
-        std::vector<float> p(n), v(n);
-        for (auto& x : p) x = static_cast<float>(rng.uniform(-1, 1));
-        for (auto& x : v) x = static_cast<float>(rng.uniform(-1, 1));
+        std::vector<float> p(n), v(n), a(n), c(n);
+        for (auto* arr : {&p, &v, &a, &c})
+          for (auto& x : *arr) x = static_cast<float>(rng.uniform(-1, 1));
         pc.push_back(cpu.put(p));
         pg.push_back(gpu.put(p));
         vc.push_back(cpu.put(v));
         vg.push_back(gpu.put(v));
+        ac.push_back(cpu.put(a));
+        ag.push_back(gpu.put(a));
+        cc.push_back(i % 3 == 0 ? nullptr : cpu.put(c));
+        cg.push_back(i % 3 == 0 ? nullptr : gpu.put(c));
       }
-
-      const Cost cost_cpu = b.cpu->sgd_momentum_update(0.05f, momentum, weight_decay, pc, vc, n);
-      const Cost cost_gpu = b.cuda->sgd_momentum_update(0.05f, momentum, weight_decay, pg, vg, n);
+      const bool with_terms = mu != 0.0f;
+      const SgdStep step{0.05f, momentum, weight_decay, mu};
+      using Ptrs = std::span<const float* const>;
+      const Cost cost_cpu = b.cpu->sgd_step(step, pc, vc, with_terms ? Ptrs(ac) : Ptrs(), with_terms ? Ptrs(cc) : Ptrs(), n);
+      const Cost cost_gpu = b.cuda->sgd_step(step, pg, vg, with_terms ? Ptrs(ag) : Ptrs(), with_terms ? Ptrs(cg) : Ptrs(), n);
 
       CHECK(cost_gpu.flops == cost_cpu.flops);
       CHECK(cost_gpu.bytes == cost_cpu.bytes);

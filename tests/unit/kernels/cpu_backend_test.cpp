@@ -175,8 +175,16 @@ std::vector<float> run_every_op(Backend& be, const std::vector<std::size_t>& gro
       uv[i].push_back(static_cast<float>(rng.uniform(-1, 1)));
     }
   }
-  std::vector<double> loss(kItems, 0.5);
+  std::vector<double> loss(kItems, 0.5), loss_sq(kItems, 0.25);
   std::vector<std::int64_t> hits(kItems, 0);
+  // sgd_step's anchors (FedProx) and corrections (SCAFFOLD); item 1 has no correction.
+  std::vector<std::vector<float>> anchor(kItems), corr(kItems);
+  for (std::size_t i = 0; i < kItems; ++i) {
+    for (std::size_t j = 0; j < kUpdateN; ++j) {
+      anchor[i].push_back(static_cast<float>(rng.uniform(-1, 1)));
+      corr[i].push_back(static_cast<float>(rng.uniform(-0.1, 0.1)));
+    }
+  }
 
   std::size_t first = 0;
   for (std::size_t count : groups) {
@@ -186,7 +194,10 @@ std::vector<float> run_every_op(Backend& be, const std::vector<std::size_t>& gro
     std::vector<float*> bias_m;
     std::vector<const std::int32_t*> lab, idx;
     std::vector<float*> upv, uvv;
+    std::vector<const float*> anchor_v, corr_v;
     for (std::size_t i = first; i < first + count; ++i) {
+      anchor_v.push_back(anchor[i].data());
+      corr_v.push_back(i == 1 ? nullptr : corr[i].data());
       upv.push_back(up[i].data());
       uvv.push_back(uv[i].data());
       av.push_back(a[i].cview());
@@ -205,9 +216,11 @@ std::vector<float> run_every_op(Backend& be, const std::vector<std::size_t>& gro
     be.bias_activation(Activation::relu, bias_c, xv);
     be.relu_backward(xv_const, cv);
     be.add_column_sums(-0.1f, gv, bias_m);
-    be.softmax_xent(xv, lab, true, 0.25f, std::span(loss).subspan(first, count), std::span(hits).subspan(first, count));
+    be.softmax_xent(xv, lab, true, 0.25f, std::span(loss).subspan(first, count), std::span(loss_sq).subspan(first, count),
+                    std::span(hits).subspan(first, count));
     be.gather_rows(src.cview(), idx, gathered_v);
-    be.sgd_momentum_update(0.05f, 0.9f, 0.01f, upv, uvv, kUpdateN);
+    be.sgd_step(SgdStep{0.05f, 0.9f, 0.01f, 0.0f}, upv, uvv, {}, {}, kUpdateN);
+    be.sgd_step(SgdStep{0.05f, 0.5f, 0.0f, 0.1f}, upv, uvv, anchor_v, corr_v, kUpdateN);
     first += count;
   }
   std::vector<float> out(5000);
@@ -223,8 +236,10 @@ std::vector<float> run_every_op(Backend& be, const std::vector<std::size_t>& gro
     out.insert(out.end(), bias[i].begin(), bias[i].end());
     out.insert(out.end(), up[i].begin(), up[i].end());
     out.insert(out.end(), uv[i].begin(), uv[i].end());
-    float bits[2];  // every bit of the double loss
+    float bits[2];  // every bit of the double loss and of the sum of squares
     std::memcpy(bits, &loss[i], sizeof(double));
+    out.insert(out.end(), bits, bits + 2);
+    std::memcpy(bits, &loss_sq[i], sizeof(double));
     out.insert(out.end(), bits, bits + 2);
     out.push_back(static_cast<float>(hits[i]));
   }
@@ -345,8 +360,8 @@ TEST_SUITE("kernels") {
       std::vector<double> loss_nograd(3, 1.5);
       std::vector<std::int64_t> hits_nograd(3, 2);
 
-      be->softmax_xent(zv, lv, true, 0.125f, loss, hits);
-      be->softmax_xent(zv_nograd, lv, false, 0.125f, loss_nograd, hits_nograd);
+      be->softmax_xent(zv, lv, true, 0.125f, loss, {}, hits);
+      be->softmax_xent(zv_nograd, lv, false, 0.125f, loss_nograd, {}, hits_nograd);
 
       for (std::size_t i = 0; i < z.size(); ++i) {
         INFO("seed " << seed << ", item " << i);
@@ -371,7 +386,7 @@ TEST_SUITE("kernels") {
     std::vector<double> loss(1, 0.0);
     std::vector<std::int64_t> hits(1, 0);
 
-    be->softmax_xent(zv, lv, true, 1.0f, loss, hits);
+    be->softmax_xent(zv, lv, true, 1.0f, loss, {}, hits);
 
     CHECK(loss[0] == doctest::Approx(0.0));
     CHECK(hits[0] == 1);
@@ -470,7 +485,7 @@ TEST_SUITE("kernels") {
     CHECK_MESSAGE(diff.empty(), diff);
   }
 
-  TEST_CASE("cpu sgd_momentum_update: v += wd·p; p −= lr·v; v *= momentum per element, in one pass") {
+  TEST_CASE("cpu sgd_step: v += wd·p; p −= lr·v; v *= momentum per element, in one pass") {
     auto be = make_cpu_backend(2);
     // 1001: not a multiple of any vector width; 40000: several update blocks, the last one ragged.
     for (const std::size_t n : {std::size_t{1001}, std::size_t{40000}}) {
@@ -500,7 +515,7 @@ TEST_SUITE("kernels") {
             vv.push_back(vs[i].data());
           }
 
-          const Cost cost = be->sgd_momentum_update(lr, momentum, weight_decay, pv, vv, n);
+          const Cost cost = be->sgd_step(SgdStep{lr, momentum, weight_decay, 0.0f}, pv, vv, {}, {}, n);
 
           for (std::size_t i = 0; i < 3; ++i) {
             INFO("item " << i);
@@ -516,7 +531,7 @@ TEST_SUITE("kernels") {
     }
   }
 
-  TEST_CASE("cpu sgd_momentum_update: with the gradient added to the pre-scaled velocity it is PyTorch's SGD") {
+  TEST_CASE("cpu sgd_step: with the gradient added to the pre-scaled velocity it is PyTorch's SGD") {
     // PyTorch, in double: v_t = m·v_{t−1} + g_t + wd·p_{t−1}; p_t = p_{t−1} − lr·v_t; v_0 = 0. The backend
     // keeps u = m·v_{t−1}: the caller adds g_t to u, then one update call gives p_t and u = m·v_t.
     auto be = make_cpu_backend(1);
@@ -535,7 +550,7 @@ TEST_SUITE("kernels") {
         v_ref[j] = static_cast<double>(momentum) * v_ref[j] + g + static_cast<double>(weight_decay) * p_ref[j];
         p_ref[j] -= static_cast<double>(lr) * v_ref[j];
       }
-      be->sgd_momentum_update(lr, momentum, weight_decay, pv, uv, n);
+      be->sgd_step(SgdStep{lr, momentum, weight_decay, 0.0f}, pv, uv, {}, {}, n);
     }
 
     const auto p_diff = compare_close<float, double>(p, p_ref, 1e-6, 1e-5);
@@ -544,6 +559,79 @@ TEST_SUITE("kernels") {
     for (double v : v_ref) u_ref.push_back(static_cast<double>(momentum) * v);
     const auto u_diff = compare_close<float, double>(u, u_ref, 1e-6, 1e-5);
     CHECK_MESSAGE(u_diff.empty(), u_diff);
+  }
+
+  TEST_CASE("cpu sgd_step: the proximal term μ·(p − anchor) and the correction join the velocity before the step") {
+    auto be = make_cpu_backend(2);
+    for (const std::size_t n : {std::size_t{1001}, std::size_t{40000}}) {
+      for (const float weight_decay : {0.0f, 0.01f}) {
+        for (const float mu : {0.0f, 0.5f}) {
+          for (const bool corrected : {false, true}) {
+            INFO("n " << n << ", weight decay " << weight_decay << ", mu " << mu << ", corrected " << corrected);
+            const float lr = 0.05f, momentum = 0.5f;
+            dtsim::Rng rng(14, "sgd-step-test");
+            std::vector<float> p(n), v(n), a(n), c(n);
+            for (std::size_t j = 0; j < n; ++j) {
+              p[j] = static_cast<float>(rng.uniform(-1, 1));
+              v[j] = static_cast<float>(rng.uniform(-1, 1));
+              a[j] = static_cast<float>(rng.uniform(-1, 1));
+              c[j] = static_cast<float>(rng.uniform(-1, 1));
+            }
+            std::vector<double> p_expected, v_expected;
+            for (std::size_t j = 0; j < n; ++j) {
+              const double pj = p[j];
+              const double vj = v[j] + weight_decay * pj + mu * (pj - a[j]) + (corrected ? c[j] : 0.0);
+              p_expected.push_back(pj - lr * vj);
+              v_expected.push_back(momentum * vj);
+            }
+            std::vector<float*> pv = {p.data()}, vv = {v.data()};
+            std::vector<const float*> av = {a.data()}, cv = {c.data()};
+            const Cost cost = be->sgd_step(SgdStep{lr, momentum, weight_decay, mu}, pv, vv,
+                                           mu != 0.0f ? std::span<const float* const>(av) : std::span<const float* const>(),
+                                           corrected ? std::span<const float* const>(cv) : std::span<const float* const>(), n);
+            const auto p_diff = compare_close<float, double>(p, p_expected, 1e-6, 1e-5);
+            CHECK_MESSAGE(p_diff.empty(), p_diff);
+            const auto v_diff = compare_close<float, double>(v, v_expected, 1e-6, 1e-5);
+            CHECK_MESSAGE(v_diff.empty(), v_diff);
+            const double terms = 3 + (weight_decay != 0 ? 2 : 0) + (mu != 0 ? 3 : 0) + (corrected ? 1 : 0);
+            CHECK(cost.flops == terms * static_cast<double>(n));
+            CHECK(cost.bytes == 4.0 * static_cast<double>(n) * (4 + (mu != 0 ? 1 : 0) + (corrected ? 1 : 0)));
+          }
+        }
+      }
+    }
+    std::vector<float> p(10), v(10);
+    std::vector<float*> pv = {p.data()}, vv = {v.data()};
+    std::vector<const float*> no_anchor = {nullptr};
+    CHECK_THROWS_WITH_AS(be->sgd_step(SgdStep{0.1f, 0.0f, 0.0f, 0.5f}, pv, vv, {}, {}, 10),
+                         doctest::Contains("anchor has 0 items, expected 1"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(be->sgd_step(SgdStep{0.1f, 0.0f, 0.0f, 0.5f}, pv, vv, no_anchor, {}, 10),
+                         doctest::Contains("anchor is null"), std::invalid_argument);
+  }
+
+  TEST_CASE("cpu softmax_xent: adds the sum of the rows' squared losses when asked") {
+    auto be = make_cpu_backend(1);
+    dtsim::Rng rng(15, "softmax-sq-test");
+    HostMat z(7, 10, 2, rng, -3, 3);
+    std::vector<std::int32_t> labels;
+    for (int r = 0; r < 7; ++r) labels.push_back(static_cast<std::int32_t>(rng.below(10)));
+    double sum_expected = 0, sq_expected = 0;
+    for (std::int64_t r = 0; r < 7; ++r) {
+      double mx = z.at(r, 0);
+      for (std::int64_t c = 1; c < 10; ++c) mx = std::max(mx, static_cast<double>(z.at(r, c)));
+      double s = 0;
+      for (std::int64_t c = 0; c < 10; ++c) s += std::exp(static_cast<double>(z.at(r, c)) - mx);
+      const double loss = std::log(s) - (static_cast<double>(z.at(r, labels[static_cast<std::size_t>(r)])) - mx);
+      sum_expected += loss;
+      sq_expected += loss * loss;
+    }
+    std::vector<MatView> zv = {z.view()};
+    std::vector<const std::int32_t*> lv = {labels.data()};
+    std::vector<double> loss = {1.0}, loss_sq = {2.0};
+    std::vector<std::int64_t> hits = {0};
+    be->softmax_xent(zv, lv, false, 1.0f, loss, loss_sq, hits);
+    CHECK(loss[0] == doctest::Approx(1.0 + sum_expected).epsilon(1e-6));
+    CHECK(loss_sq[0] == doctest::Approx(2.0 + sq_expected).epsilon(1e-6));
   }
 
   TEST_CASE("cpu backend: results are bit-identical for 1, 2 and 3 threads and for any grouping of items") {
@@ -604,8 +692,8 @@ TEST_SUITE("kernels") {
 
     const Cost g = be->gemm(Trans::no, Trans::no, 1.0f, av, bv, 0.0f, cv);
     const Cost ba = be->bias_activation(Activation::relu, bias, cv);
-    const Cost sx = be->softmax_xent(cv, lv, true, 1.0f, loss, hits);
-    const Cost sx_eval = be->softmax_xent(cv, lv, false, 1.0f, loss, hits);
+    const Cost sx = be->softmax_xent(cv, lv, true, 1.0f, loss, {}, hits);
+    const Cost sx_eval = be->softmax_xent(cv, lv, false, 1.0f, loss, {}, hits);
 
     CHECK(g.flops == 2.0 * (6 * 5 * 4 + 2 * 3 * 7));
     CHECK(g.bytes == 4.0 * ((6 * 4 + 4 * 5 + 6 * 5) + (2 * 7 + 7 * 3 + 2 * 3)));
@@ -634,7 +722,7 @@ TEST_SUITE("kernels") {
     CHECK_THROWS_WITH_AS(be->gemm(Trans::no, Trans::no, 1.0f, a, b, 0.0f, c), doctest::Contains("item 1"),
                          std::invalid_argument);
     CHECK_THROWS_AS(be->gemm(Trans::no, Trans::no, 1.0f, std::span(a).first(1), b, 0.0f, c), std::invalid_argument);
-    CHECK_THROWS_WITH_AS(be->softmax_xent(z, lv, true, 1.0f, loss, hits), doctest::Contains("label 4"),
+    CHECK_THROWS_WITH_AS(be->softmax_xent(z, lv, true, 1.0f, loss, {}, hits), doctest::Contains("label 4"),
                          std::invalid_argument);
     CHECK_THROWS_WITH_AS(be->gather_rows(ConstMatView(buf.data(), 10, 3, 3), rv, dst),
                          doctest::Contains("row index 10"), std::invalid_argument);
@@ -646,13 +734,13 @@ TEST_SUITE("kernels") {
                          std::invalid_argument);
     std::vector<float*> p = {buf.data() + 20}, two_v = {buf.data() + 40, buf.data() + 60}, null_v = {nullptr};
     std::vector<float*> overlapping_v = {buf.data() + 25}, two_p = {buf.data() + 20, nullptr};
-    CHECK_THROWS_WITH_AS(be->sgd_momentum_update(0.1f, 0.9f, 0.0f, p, two_v, 10),
+    CHECK_THROWS_WITH_AS(be->sgd_step(SgdStep{0.1f, 0.9f, 0.0f, 0.0f}, p, two_v, {}, {}, 10),
                          doctest::Contains("velocity has 2 items, expected 1"), std::invalid_argument);
-    CHECK_THROWS_WITH_AS(be->sgd_momentum_update(0.1f, 0.9f, 0.0f, p, null_v, 10),
+    CHECK_THROWS_WITH_AS(be->sgd_step(SgdStep{0.1f, 0.9f, 0.0f, 0.0f}, p, null_v, {}, {}, 10),
                          doctest::Contains("velocity is null"), std::invalid_argument);
-    CHECK_THROWS_WITH_AS(be->sgd_momentum_update(0.1f, 0.9f, 0.0f, p, overlapping_v, 10), doctest::Contains("overlaps"),
+    CHECK_THROWS_WITH_AS(be->sgd_step(SgdStep{0.1f, 0.9f, 0.0f, 0.0f}, p, overlapping_v, {}, {}, 10), doctest::Contains("overlaps"),
                          std::invalid_argument);
-    CHECK_THROWS_WITH_AS(be->sgd_momentum_update(0.1f, 0.9f, 0.0f, two_p, two_v, 10),
+    CHECK_THROWS_WITH_AS(be->sgd_step(SgdStep{0.1f, 0.9f, 0.0f, 0.0f}, two_p, two_v, {}, {}, 10),
                          doctest::Contains("item 1: params is null"), std::invalid_argument);
   }
 

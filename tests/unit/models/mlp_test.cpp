@@ -128,7 +128,7 @@ class CountingBackend final : public kernels::Backend {
   explicit CountingBackend(kernels::Backend& inner, Schedule schedule = Schedule::batched)
       : inner_(inner), schedule_(schedule) {}
   kernels::Cost total;
-  std::atomic<std::int64_t> update_calls{0};  // sgd_momentum_update calls
+  std::atomic<std::int64_t> update_calls{0};  // sgd_step calls
   std::int64_t for_each_calls = 0;            // for_each_item calls
   std::int64_t items = 0;                     // items run by for_each_item
 
@@ -163,8 +163,8 @@ class CountingBackend final : public kernels::Backend {
   }
   kernels::Cost softmax_xent(std::span<const kernels::MatView> logits, std::span<const std::int32_t* const> labels,
                              bool with_grad, float grad_scale, std::span<double> loss_sum,
-                             std::span<std::int64_t> correct) override {
-    return add(inner_.softmax_xent(logits, labels, with_grad, grad_scale, loss_sum, correct));
+                             std::span<double> loss_sq_sum, std::span<std::int64_t> correct) override {
+    return add(inner_.softmax_xent(logits, labels, with_grad, grad_scale, loss_sum, loss_sq_sum, correct));
   }
   kernels::Cost add_column_sums(float alpha, std::span<const kernels::ConstMatView> g,
                                 std::span<float* const> bias) override {
@@ -178,10 +178,11 @@ class CountingBackend final : public kernels::Backend {
                              float* out) override {
     return add(inner_.weighted_sum(x, w, n, out));
   }
-  kernels::Cost sgd_momentum_update(float lr, float momentum, float weight_decay, std::span<float* const> params,
-                                    std::span<float* const> velocity, std::size_t n) override {
+  kernels::Cost sgd_step(const kernels::SgdStep& step, std::span<float* const> params,
+                         std::span<float* const> velocity, std::span<const float* const> anchor,
+                         std::span<const float* const> correction, std::size_t n) override {
     ++update_calls;
-    return add(inner_.sgd_momentum_update(lr, momentum, weight_decay, params, velocity, n));
+    return add(inner_.sgd_step(step, params, velocity, anchor, correction, n));
   }
 
  private:
