@@ -1,5 +1,6 @@
 // The workload component lists: one line per dataset, partitioner and model. Their keys, defaults and
 // ranges are in the schema table (sim/scenario/schema.cpp), not here.
+#include "models/cnn.hpp"
 #include "models/mlp.hpp"
 #include "models/registry.hpp"
 
@@ -41,10 +42,17 @@ const PartitionRegistry& partition_registry() {
 
 namespace {
 std::unique_ptr<Model> make_logistic(const ModelSpec&, const ModelContext& context) {
-  return make_mlp_model({context.features, {}, context.classes});
+  return make_mlp_model({context.features, {}, context.classes, 0});
 }
 std::unique_ptr<Model> make_mlp(const ModelSpec& spec, const ModelContext& context) {
-  return make_mlp_model({context.features, spec.hidden, context.classes});
+  return make_mlp_model({context.features, spec.hidden, context.classes, spec.dropout});
+}
+// Throws std::invalid_argument when the data are not images or too small for the convolutions.
+std::unique_ptr<Model> make_cnn(const ModelSpec& spec, const ModelContext& context) {
+  if (context.image.channels < 1)
+    throw std::invalid_argument("a CNN needs image data; this dataset's samples are plain feature vectors");
+  return make_cnn_model({context.image.channels, context.image.height, context.image.width, spec.channels, spec.kernel,
+                         spec.padding, spec.dense, context.classes, spec.dropout});
 }
 }  // namespace
 
@@ -52,10 +60,8 @@ const ModelRegistry& model_registry() {
   static const ModelRegistry registry(
       "model", {
                    {"logistic", "multinomial logistic regression (softmax of one dense layer)", {}, make_logistic},
-                   {"mlp",
-                    "multilayer perceptron with ReLU hidden layers",
-                    {},
-                    make_mlp},
+                   {"mlp", "multilayer perceptron with ReLU hidden layers", {}, make_mlp},
+                   {"cnn", "convolutional network for images (default: CNNMnist, 21,840 parameters)", {}, make_cnn},
                });
   return registry;
 }

@@ -31,11 +31,18 @@ struct DataSizes {
   std::int64_t train = 0, test = 0;
 };
 
+// The shape of image samples (features = channels × height × width, NCHW rows); all 0 for data that
+// are not images (synthetic).
+struct ImageShape {
+  std::int64_t channels = 0, height = 0, width = 0;
+};
+
 class DatasetSource {
  public:
   virtual ~DatasetSource() = default;
   virtual std::int64_t features() const = 0;
   virtual std::int64_t classes() const = 0;
+  virtual ImageShape image() const { return {}; }
   // Modelled peak bytes of load(needs) and of what it keeps, from the files' headers or the generator's
   // law (never a table of known sizes); `sizes`, when given, receives the sample counts. May throw
   // DataError (a missing file).

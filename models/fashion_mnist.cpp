@@ -227,11 +227,19 @@ LoadedData load_fashion_mnist(const std::string& dir, std::int64_t max_train, st
 namespace dtsim::models {
 namespace {
 
+// (x − mean) / std on pixels already in [0, 1] (x/255), as torchvision's Normalize after ToTensor: in
+// float, the same two operations per pixel.
+void normalize_pixels(Dataset& d, double mean, double std_dev) {
+  const auto m = static_cast<float>(mean), s = static_cast<float>(std_dev);
+  for (float& v : d.x) v = (v - m) / s;
+}
+
 class FashionMnistSource final : public DatasetSource {
  public:
   explicit FashionMnistSource(const DatasetSpec& spec) : spec_(spec) {}
   std::int64_t features() const override { return kFashionMnistFeatures; }
   std::int64_t classes() const override { return kFashionMnistClasses; }
+  ImageShape image() const override { return {1, 28, 28}; }
   std::vector<MemoryPart> memory(const DataNeeds& needs, DataSizes* counts = nullptr) const override {
     const auto sizes = read_fashion_mnist_sizes(spec_.path, spec_.max_train, spec_.max_test);
     if (counts) *counts = {sizes.train, sizes.test};
@@ -244,8 +252,14 @@ class FashionMnistSource final : public DatasetSource {
              "workload.dataset"}};
   }
   LoadedData load(const DataNeeds& needs) const override {
-    return load_fashion_mnist(spec_.path, spec_.max_train, spec_.max_test, needs.features ? Pixels::load : Pixels::skip,
-                              needs.checksums ? Checksums::compute : Checksums::skip);
+    LoadedData data = load_fashion_mnist(spec_.path, spec_.max_train, spec_.max_test,
+                                         needs.features ? Pixels::load : Pixels::skip,
+                                         needs.checksums ? Checksums::compute : Checksums::skip);
+    if (spec_.normalize_mean != 0 || spec_.normalize_std != 1) {
+      normalize_pixels(data.train, spec_.normalize_mean, spec_.normalize_std);
+      normalize_pixels(data.test, spec_.normalize_mean, spec_.normalize_std);
+    }
+    return data;
   }
 
  private:

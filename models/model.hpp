@@ -1,23 +1,27 @@
-// The Model seam (DESIGN "Model"): what the rest of dtsim may know about a model — its parameter
-// count, its modelled cost from the shapes, its initial parameters, and how to train it over the Backend
-// — so nothing model-specific lives in the engine. logistic and mlp are Models (models/mlp.hpp); the
-// registry (models/registry.hpp) makes them by name.
+// The Model seam (DESIGN "Model"): what the rest of dtsim may know about a model — its parameter count
+// and layout, its initial parameters, its modelled cost from the shapes, and its batched forward and
+// backward passes over the Backend — so nothing model-specific lives in the trainer or the engine.
+// logistic and mlp (models/mlp.hpp) and cnn (models/cnn.hpp) are Models; the registry
+// (models/registry.hpp) makes them by name. The model-agnostic half of training (slots, lockstep
+// batching, shuffles, the loss, the optimizer) is models/local_trainer.hpp.
+//
+// A batched call carries one item per client (or per slice of the test set): item i's input rows, its
+// parameters and a workspace of workspace_floats() floats laid out by the model for the item's
+// activations. Items never share memory they write, so the backend may run them in any order.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "kernels/backend.hpp"
-#include "models/dataset.hpp"
 #include "sim/common/rng.hpp"
 
 namespace dtsim::models {
 
 // Local SGD as PyTorch's torch.optim.SGD(lr, momentum, weight_decay), made afresh for every client's
-// local training (models/mlp.hpp gives the update):
+// local training (models/local_trainer.hpp gives the update):
 struct LocalTrainingConfig {
   std::int64_t epochs = 1;
   std::int64_t batch_size = 10;
@@ -29,69 +33,75 @@ struct LocalTrainingConfig {
 // SGD steps a client with `samples` training samples takes: epochs * ceil(samples / batch_size).
 std::int64_t local_steps(std::int64_t samples, const LocalTrainingConfig& config);
 
-// One client's local training task: start from the global model, run its local epochs.
-struct ClientWork {
-  std::int32_t client = 0;
-  std::span<const std::int32_t> samples;  // indices into the training set
-  std::int64_t round = 0;                 // keys the client's shuffle stream (seed, "shuffle", client, round)
+// One item of a batched Model call: one client's minibatch, or one slice of the test set.
+struct ModelItem {
+  const float* params = nullptr;  // parameter_count() floats, backend memory
+  kernels::ConstMatView x;        // the input rows: x.rows × input_features(), backend memory
+  float* workspace = nullptr;     // workspace_floats(capacity, train) floats, backend memory
+  std::int64_t capacity = 0;      // rows the workspace is laid out for (>= x.rows)
+  std::uint64_t dropout_key = 0;  // keys this step's dropout masks (training with dropout only)
 };
 
-struct ClientResult {
-  std::vector<float> params;  // y_k, parameter_count() values
-  std::int64_t steps = 0;     // SGD steps taken
-  std::int64_t samples_seen = 0;
-  double loss_sum = 0;  // summed minibatch loss over every sample seen (nats)
-  double flops = 0;     // summed Backend cost of the training
+// The argument arrays of batched Backend calls, kept by the caller (one per lane) and reused, so a
+// training step allocates nothing.
+struct CallArgs {
+  std::vector<kernels::ConstMatView> a, b;
+  std::vector<kernels::MatView> c;
+  std::vector<const float*> cp;
+  std::vector<float*> p;
+  std::vector<std::uint64_t> keys;
+  void resize(std::size_t n) {
+    a.resize(n);
+    b.resize(n);
+    c.resize(n);
+    cp.resize(n);
+    p.resize(n);
+    keys.resize(n);
+  }
 };
 
-struct Evaluation {
-  double loss = 0;      // mean test cross-entropy (nats)
-  double accuracy = 0;  // fraction in [0, 1]
-};
-
-// Trains batches of clients and evaluates models over one Backend, for one dataset.
-class Trainer {
- public:
-  virtual ~Trainer() = default;
-  // Trains every client of `work` from `global` (parameter_count() values); results in work order, never
-  // depending on how the backend batches or threads them.
-  virtual std::vector<ClientResult> train(std::span<const float> global, std::span<const ClientWork> work) = 0;
-  // Mean loss and accuracy of `params` on the whole test set.
-  virtual Evaluation evaluate(std::span<const float> params) = 0;
-};
-
-// What a Trainer allocates (bytes), for the memory estimate (DESIGN "Memory"); host memory on the CPU
-// backend, device memory on CUDA.
-struct TrainerMemory {
-  double per_slot = 0;    // one client slot: its parameters, velocity, minibatch activations (the gathered X
-                          // included) and labels; a trainer keeps min(chunk, participants) slots
-  double shared = 0;      // once per trainer (the zero velocity of momentum or weight decay)
-  double evaluation = 0;  // the evaluation workspace: every layer's outputs for the items of one pass, and
-                          // the evaluated parameters; allocated at the first evaluation and kept
-  double per_thread = 0;  // per backend thread that computes an item, its largest GEMM workspace (the CPU
-                          // backend's packed panels, freed after each call)
-  std::int64_t evaluation_items = 0;  // items of one evaluation pass
-  std::int64_t evaluation_rows = 0;   // test rows per item
-  std::int64_t layer_outputs = 0;     // floats of every layer's output per row (the hidden widths and the logits)
-};
+// The key of one dropout layer's mask in one training step: (client, round, step) through the step's
+// key, then the layer (DESIGN: masks keyed per client, round, step and layer).
+inline std::uint64_t dropout_layer_key(std::uint64_t step_key, std::uint64_t layer) {
+  std::uint64_t z = step_key + 0x9E3779B97F4A7C15ULL * (layer + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
 
 class Model {
  public:
   virtual ~Model() = default;
+  virtual std::string name() const = 0;
   virtual std::int64_t parameter_count() const = 0;
-  // Modelled cost from the shapes (flops): one training sample's forward + backward + plain-SGD update,
-  // and the extra cost of one optimizer step beyond that (momentum or weight decay).
-  virtual double train_flops_per_sample() const = 0;
-  virtual double update_flops_per_step(const LocalTrainingConfig& config) const = 0;
-  // Floats of activation workspace per minibatch row (the widest layer), for the memory estimate.
-  virtual double activation_floats_per_row() const = 0;
-  // What make_trainer's trainer allocates for `config` and a test set of `test_samples` rows.
-  virtual TrainerMemory trainer_memory(const LocalTrainingConfig& config, std::int64_t test_samples) const = 0;
+  virtual std::int64_t input_features() const = 0;
+  virtual std::int64_t classes() const = 0;
+  // Initial parameters (parameter_count() values) drawn from rng.
   virtual std::vector<float> init_parameters(Rng& rng) const = 0;
-  // chunk >= 1: clients one batched backend call trains together. The datasets must outlive the trainer.
-  virtual std::unique_ptr<Trainer> make_trainer(kernels::Backend& backend, const Dataset& train, const Dataset& test,
-                                                const LocalTrainingConfig& config, std::uint64_t seed,
-                                                std::int64_t chunk) const = 0;
+
+  // Modelled cost from the shapes (flops): one sample's forward pass (evaluation), and one training
+  // sample's forward + backward + plain-SGD update, so training a minibatch of b rows costs
+  // b · train_flops_per_sample() (the optimizer's extra cost is the trainer's).
+  virtual double forward_flops_per_sample() const = 0;
+  virtual double train_flops_per_sample() const = 0;
+
+  // Floats of one item's workspace for up to `rows` rows: every layer's output and, when training, what
+  // the backward pass needs (the input gradients of the layers).
+  virtual std::size_t workspace_floats(std::int64_t rows, bool train) const = 0;
+  // Bytes of backend scratch a computing thread allocates inside this model's calls on the CPU backend
+  // (Eigen's packed GEMM panels) for items of `rows` rows, for the memory estimate.
+  virtual double backend_scratch_bytes(std::int64_t rows) const = 0;
+
+  // The forward pass of every item. Returns in logits[i] item i's logits (x.rows × classes(), inside its
+  // workspace). With train and dropout, the masks come from the items' dropout keys.
+  virtual kernels::Cost forward(kernels::Backend& be, std::span<const ModelItem> items, bool train, CallArgs& args,
+                                std::span<kernels::MatView> logits) const = 0;
+  // The backward pass after forward(train = true) of the same items, from the loss gradient the caller
+  // wrote over the logits: g[i] (parameter_count() floats, the parameters' layout) += scale · ∂loss/∂params.
+  // Every layer's input gradient is computed before that layer's gradient is added to g[i], so g[i] may
+  // be items[i].params itself (fused plain SGD: scale = −lr).
+  virtual kernels::Cost backward(kernels::Backend& be, std::span<const ModelItem> items, float scale,
+                                 std::span<float* const> g, CallArgs& args) const = 0;
 };
 
 }  // namespace dtsim::models

@@ -18,6 +18,7 @@ namespace dtsim::models {
 struct ModelContext {
   std::int64_t features = 0;
   std::int64_t classes = 0;
+  ImageShape image;  // all 0 when the samples are not images
 };
 
 using DatasetRegistry = Registry<std::unique_ptr<DatasetSource>(const DatasetSpec&, const DataContext&)>;

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "models/local_trainer.hpp"
+
 namespace dtsim::models {
 
 Workload Workload::build(const Parts& parts, const DataNeeds& needs) {
@@ -18,7 +20,7 @@ Workload::Workload(LoadedData data, ClientSamples samples, const Model& model, L
       model_(&model),
       local_(local),
       flops_per_sample_(model.train_flops_per_sample()),
-      flops_per_step_(model.update_flops_per_step(local)) {}
+      flops_per_step_(update_flops_per_step(model, local)) {}
 
 WorkItem Workload::work(ClientId client, std::int64_t /*round: per-round work (epochs_dist) comes later*/) const {
   WorkItem w;

@@ -29,8 +29,14 @@ Components build_components(Scenario& s) {
     c.dataset = models::dataset_registry().at(w.dataset.name).make(w.dataset, {s.seed, s.platform.clients.count});
   if (!has_error_under(ctx, "workload.partition"))
     c.partitioner = models::partition_registry().at(w.partition.name).make(w.partition);
-  if (c.dataset && !has_error_under(ctx, "workload.model"))
-    c.model = models::model_registry().at(w.model.name).make(w.model, {c.dataset->features(), c.dataset->classes()});
+  if (c.dataset && !has_error_under(ctx, "workload.model")) {
+    try {
+      c.model = models::model_registry().at(w.model.name).make(
+          w.model, {c.dataset->features(), c.dataset->classes(), c.dataset->image()});
+    } catch (const std::invalid_argument& e) {  // a shape the data cannot feed (a CNN on feature vectors)
+      report_at(*s.context, Severity::error, "workload.model.name", e.what(), {});
+    }
+  }
   if (!has_error_under(ctx, "platform.topology")) c.platform = platform_registry().at(s.platform.topology).make();
   if (!has_error_under(ctx, "training.paradigm") && !has_error_under(ctx, "training.mode"))
     c.paradigm = paradigm_registry().at(paradigm_name(s.training.paradigm, s.training.mode)).make();

@@ -41,6 +41,8 @@ struct ClientRecord {
   double flops = 0;
   double bytes_down = 0;
   double bytes_up = 0;
+  std::optional<std::int64_t> samples;  // samples its local training saw (empty: not trained this round)
+  std::optional<double> train_loss;     // its mean local training loss (empty: not trained)
 };
 
 struct RoundRecord {
@@ -52,7 +54,8 @@ struct RoundRecord {
   std::int64_t dropped = 0;    // selected − completed: late, dropped, crashed or unavailable
   double bytes_down = 0, bytes_up = 0;
   std::optional<double> train_loss, test_loss, test_accuracy;  // empty when not measured
-  bool aggregated = true;  // false: fewer than training.min_completed arrived; the model was kept
+  bool aggregated = true;
+  std::optional<double> train_accuracy;  // of the kept clients' local training (empty when not measured)  // false: fewer than training.min_completed arrived; the model was kept
 };
 
 struct PolicyMetric {

@@ -59,7 +59,9 @@ const Table& rounds_table() {
        {"test_loss", R, "nats", true, "test loss of the global model (evaluated rounds)"},
        {"test_accuracy", R, "fraction", true, "test accuracy of the global model (evaluated rounds)"},
        {"energy_j", R, "J", true, "energy (no power model yet)"},
-       {"aggregated", F, "", false, "0 when fewer than training.min_completed arrived and the model was kept"}}};
+       {"aggregated", F, "", false, "0 when fewer than training.min_completed arrived and the model was kept"},
+       {"train_accuracy", R, "fraction", true,
+        "argmax accuracy of the kept clients' local training over every sample they saw (dropout on)"}}};
   return t;
 }
 
@@ -79,7 +81,9 @@ const Table& clients_table() {
        {"flops", I, "flops", false, "flops executed"},
        {"bytes_down", I, "bytes", false, "bytes received"},
        {"bytes_up", I, "bytes", false, "bytes sent"},
-       {"energy_j", R, "J", true, "energy (no power model yet)"}}};
+       {"energy_j", R, "J", true, "energy (no power model yet)"},
+       {"samples", I, "", true, "training samples its local training saw (empty: its update was not used)"},
+       {"train_loss", R, "nats", true, "its mean local training loss (empty: its update was not used)"}}};
   return t;
 }
 

@@ -26,6 +26,7 @@ class CsvRow {
   CsvRow& add(std::int64_t v) { return add_raw(std::to_string(v)); }
   CsvRow& add(int v) { return add_raw(std::to_string(v)); }
   CsvRow& add(const std::optional<double>& v) { return v ? add(*v) : add_raw(""); }
+  CsvRow& add(const std::optional<std::int64_t>& v) { return v ? add(*v) : add_raw(""); }
   // A whole number held in a double (flops, bytes, steps): written as integer digits, never in exponent
   // notation ("10300000000000000", not "1.03e+16"); exact up to 2^53, and beyond it the shortest digits that
   // read back as the same double, padded with zeros (1e23 is "100000000000000000000000"). A fraction is

@@ -408,6 +408,12 @@ void read_dataset(Params p, DatasetSpec& out) {
   }
   if (p.applies("max_train")) out.max_train = p.get_int("max_train");
   if (p.applies("max_test")) out.max_test = p.get_int("max_test");
+  if (p.applies("normalize")) {
+    Params n = p.child("normalize");
+    out.normalize_mean = n.get_double("mean");
+    out.normalize_std = n.get_double("std");
+    n.finish();
+  }
   if (p.applies("alpha")) out.alpha = p.get_double("alpha");
   if (p.applies("beta")) out.beta = p.get_double("beta");
   if (p.applies("iid")) out.iid = p.get_bool("iid");
@@ -440,7 +446,17 @@ void read_model(Params p, ModelSpec& out) {
       p.warn("hidden", "an MLP with no hidden layer is logistic regression",
              {"use model name 'logistic', or give hidden layers such as [200]"});
   }
-  if (p.applies("dropout")) p.get_double("dropout");  // only 0 is built: nothing to keep
+  if (p.applies("dropout")) out.dropout = p.get_double("dropout");
+  if (p.applies("channels")) out.channels = p.get_int_list("channels");
+  if (p.applies("kernel")) out.kernel = p.get_int("kernel");
+  if (p.applies("padding")) out.padding = p.get_int("padding");
+  if (p.applies("dense")) out.dense = p.get_int("dense");
+  if (out.name == "cnn" && out.channels.empty() && p.has("channels"))
+    p.error("channels", "a CNN needs at least one convolution", {"for example channels: [10, 20]"});
+  if (out.name == "cnn" && p.has("padding") && out.padding >= out.kernel)
+    p.error("padding", "padding " + std::to_string(out.padding) + " is not below the kernel size " +
+                           std::to_string(out.kernel),
+            {"kernel // 2 keeps the image size"});
   p.finish();
 }
 

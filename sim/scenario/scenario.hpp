@@ -52,6 +52,8 @@ struct DatasetSpec {
   std::string path = "/usr/share/datasets/fashion-mnist";
   std::int64_t max_train = 0;  // 0 = all 60,000; else the first max_train samples
   std::int64_t max_test = 0;   // 0 = all 10,000
+  double normalize_mean = 0;   // pixels are (x/255 − mean) / std
+  double normalize_std = 1;
   // synthetic (FedProx synthetic(alpha, beta)); one generated user per client
   double alpha = 1.0;
   double beta = 1.0;
@@ -67,8 +69,14 @@ struct PartitionSpec {
 };
 
 struct ModelSpec {
-  std::string name;                  // logistic | mlp
+  std::string name;                  // logistic | mlp | cnn
   std::vector<std::int64_t> hidden;  // mlp hidden widths (default [200]); empty for logistic
+  double dropout = 0;                // mlp, cnn: in [0, 1)
+  // cnn (models/cnn.hpp)
+  std::vector<std::int64_t> channels = {10, 20};
+  std::int64_t kernel = 5;
+  std::int64_t padding = 0;
+  std::int64_t dense = 50;
 };
 
 struct LocalSpec {

@@ -294,11 +294,10 @@ std::vector<KeySpec> build_table() {
           .when("workload.dataset.name", fmnist)
           .help("0 = all 10,000 test samples; else the first max_test"));
   add(mapping("workload.dataset.normalize")
-          .planned()
           .when("workload.dataset.name", fmnist)
-          .help("pixel normalisation: (x - mean) / std"));
-  add(real("workload.dataset.normalize.mean").planned().def("0").help("subtracted from each pixel in [0, 1]"));
-  add(real("workload.dataset.normalize.std").planned().def("1").range(0, kInf, true).help("divides each pixel"));
+          .help("pixel normalisation: (x/255 - mean) / std (the PyTorch FedAvg code: mean 0.1307, std 0.3081)"));
+  add(real("workload.dataset.normalize.mean").def("0").range(-1e6, 1e6).help("subtracted from each pixel in [0, 1]"));
+  add(real("workload.dataset.normalize.std").def("1").range(1e-6, 1e6).help("divides each pixel after the mean"));
   add(real("workload.dataset.alpha")
           .def("1")
           .range(0, kInf)
@@ -351,7 +350,7 @@ std::vector<KeySpec> build_table() {
           .help("the architecture")
           .value("logistic", "multinomial logistic regression")
           .value("mlp", "multilayer perceptron with ReLU hidden layers")
-          .planned_value("cnn", "a convolutional network")
+          .value("cnn", "a convolutional network for images (default: CNNMnist of the PyTorch FedAvg code)")
           .planned_value("moe", "a mixture of experts (workload.moe)"));
   add(Key("workload.model.hidden", KeyType::int_list)
           .def("[200]")
@@ -360,10 +359,32 @@ std::vector<KeySpec> build_table() {
           .help("widths of the hidden layers, input side first"));
   add(real("workload.model.dropout")
           .def("0")
-          .only_built("0")
           .range(0, 1, false, true)
           .when("workload.model.name", {"mlp", "cnn"})
-          .help("dropout rate of the hidden layers (only 0 is built)"));
+          .help("probability of dropping a unit in training (mlp: after each hidden layer; cnn: Dropout2d after "
+                "every convolution but the first, and after the dense layer); masks keyed per client, round, "
+                "step and layer"));
+  add(Key("workload.model.channels", KeyType::int_list)
+          .def("[10, 20]")
+          .range(1, 4096)
+          .when("workload.model.name", {"cnn"})
+          .help("output channels of each convolution, each followed by 2x2 max-pooling and ReLU "
+                "([32, 64] with dense 512 and padding 2: the FedAvg paper's CNN)"));
+  add(integer("workload.model.kernel")
+          .def("5")
+          .range(1, 31)
+          .when("workload.model.name", {"cnn"})
+          .help("side of the square convolution kernels"));
+  add(integer("workload.model.padding")
+          .def("0")
+          .range(0, 30)
+          .when("workload.model.name", {"cnn"})
+          .help("zero padding on every side of each convolution (kernel // 2 keeps the image size)"));
+  add(integer("workload.model.dense")
+          .def("50")
+          .range(1, 1'000'000)
+          .when("workload.model.name", {"cnn"})
+          .help("width of the hidden dense layer after the convolutions"));
   add(mapping("workload.local").help("local training on each client: SGD, PyTorch semantics"));
   add(integer("workload.local.epochs").def("1").range(1, 100'000).help("passes over the client's samples per round"));
   add(integer("workload.local.batch_size").def("10").range(1, kBillion).help("samples per SGD step"));

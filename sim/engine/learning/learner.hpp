@@ -21,8 +21,11 @@ struct LearnRequest {
 
 struct RoundLearning {
   std::optional<double> train_loss, test_loss, test_accuracy;  // empty when not measured
-  // Mean local loss per participant, in request order; empty when nothing was trained.
-  std::vector<double> client_train_loss;
+  std::optional<double> train_accuracy;  // argmax hits over every training sample seen, from the loss pass
+  // Per participant, in request order (empty when nothing was trained): the samples its local training
+  // saw and its mean local loss (empty when it saw none).
+  std::vector<std::int64_t> client_samples;
+  std::vector<std::optional<double>> client_train_loss;
   bool diverged = false;  // loss or model became NaN/infinite
 };
 

@@ -11,14 +11,16 @@ namespace dtsim::engine {
 
 namespace {
 
+// Whether the trainer keeps velocities: any optimizer but plain SGD (no objective terms yet).
+bool velocity(const models::LocalTrainingConfig& local) { return models::needs_velocity(local, {}); }
+
 class RealLearner final : public Learner {
  public:
   explicit RealLearner(const RealLearnerSetup& s)
       : workload_(s.workload),
         aggregation_(s.aggregation),
-        trainer_(s.workload.model().make_trainer(s.backend, s.workload.data().train, s.workload.data().test,
-                                                 s.workload.local(), s.seed,
-                                                 s.chunk > 0 ? s.chunk : s.backend.preferred_chunk())) {
+        trainer_(s.backend, s.workload.model(), s.workload.data().train, s.workload.data().test, s.workload.local(),
+                 s.seed, s.chunk > 0 ? s.chunk : s.backend.preferred_chunk()) {
     Rng rng(s.seed, "init");
     global_ = s.workload.model().init_parameters(rng);
   }
@@ -33,34 +35,54 @@ class RealLearner final : public Learner {
   RoundLearning learn(const LearnRequest& request) override {
     RoundLearning out;
     if (!request.participants.empty()) {
-      std::vector<models::ClientWork> work;
-      work.reserve(request.participants.size());
-      for (auto id : request.participants) work.push_back({id.value, workload_.indices_of(id), request.round.round});
-      const auto results = trainer_->train(global_, work);
+      // Synchronous rounds: every task starts from the current global model, this round's version.
+      const std::int64_t version = request.round.model_version;
+      store_.put(version, global_);
+      store_.release_before(version);
+      std::vector<models::TrainTask> tasks;
+      tasks.reserve(request.participants.size());
+      for (auto id : request.participants) {
+        models::TrainTask t;
+        t.client = id.value;
+        t.samples = workload_.indices_of(id);
+        t.round = request.round.round;
+        t.from = version;
+        tasks.push_back(t);
+      }
+      const auto results = trainer_.train(tasks, store_);
 
       std::vector<policies::ClientUpdate> updates;
-      double loss = 0, seen = 0;
+      double loss = 0, seen = 0, hits = 0;
       for (std::size_t i = 0; i < results.size(); ++i) {
         const auto& r = results[i];
         const ClientId id = request.participants[i];
-        updates.push_back({id, r.params, static_cast<double>(workload_.samples_of(id)), r.steps,
-                           request.round.model_version, static_cast<double>(r.params.size()) * 4});
-        out.client_train_loss.push_back(r.samples_seen > 0 ? r.loss_sum / static_cast<double>(r.samples_seen) : 0.0);
+        updates.push_back({id, r.params, static_cast<double>(workload_.samples_of(id)), r.steps, version,
+                           static_cast<double>(r.params.size()) * 4});
+        out.client_samples.push_back(r.samples_seen);
+        out.client_train_loss.push_back(r.samples_seen > 0
+                                            ? std::optional<double>(r.loss_sum / static_cast<double>(r.samples_seen))
+                                            : std::nullopt);
         loss += r.loss_sum;
         seen += static_cast<double>(r.samples_seen);
+        hits += static_cast<double>(r.correct);
       }
       if (request.aggregate) aggregation_.aggregate(request.round, updates, global_);
-      if (seen > 0) out.train_loss = loss / seen;
+      if (seen > 0) {
+        out.train_loss = loss / seen;
+        out.train_accuracy = hits / seen;
+      }
     }
     const bool finite_model = std::all_of(global_.begin(), global_.end(), [](float v) { return std::isfinite(v); });
     if ((out.train_loss && !std::isfinite(*out.train_loss)) || !finite_model) {
       out.train_loss.reset();  // never write NaN into the CSV
+      out.train_accuracy.reset();
+      out.client_samples.clear();
       out.client_train_loss.clear();
       out.diverged = true;
       return out;
     }
     if (request.evaluate) {
-      const auto e = trainer_->evaluate(global_);
+      const auto e = trainer_.evaluate(global_);
       out.test_loss = e.loss;
       out.test_accuracy = e.accuracy;
     }
@@ -70,7 +92,8 @@ class RealLearner final : public Learner {
  private:
   const models::Workload& workload_;
   policies::AggregationPolicy& aggregation_;
-  std::unique_ptr<models::Trainer> trainer_;
+  models::LocalTrainer trainer_;
+  models::ModelStore store_;
   std::vector<float> global_;
 };
 
@@ -83,10 +106,10 @@ std::unique_ptr<Learner> make_real_learner(const RealLearnerSetup& setup) {
 std::vector<MemoryPart> real_learner_memory(const models::Model& model, const models::LocalTrainingConfig& local,
                                             std::int64_t participants, std::int64_t test_samples) {
   const double d = static_cast<double>(model.parameter_count());
-  const models::TrainerMemory trainer = model.trainer_memory(local, test_samples);
-  // The global model; each participant's result (ClientResult::params), alive with FedAvg's double
-  // accumulator; the trainer's shared buffers.
-  const double training = 4 * d + static_cast<double>(participants) * 4 * d + 8 * d + trainer.shared;
+  const models::TrainerMemory trainer = models::trainer_memory(model, local, test_samples, velocity(local));
+  // The global model and its copy in the ModelStore; each participant's result (TrainResult::params),
+  // alive with FedAvg's double accumulator; the trainer's shared buffers.
+  const double training = 8 * d + static_cast<double>(participants) * 4 * d + 8 * d + trainer.shared;
   std::vector<MemoryPart> parts{{"training", training,
                                  "(" + std::to_string(model.parameter_count()) + " model parameters, " +
                                      std::to_string(participants) + " clients per round)",
@@ -109,7 +132,7 @@ std::vector<MemoryPart> real_learner_execution_memory(const models::Model& model
   const std::int64_t threads = execution.threads > 0 ? execution.threads : std::max(1, kernels::available_cpus());
   const std::int64_t chunk = execution.chunk > 0 ? execution.chunk : participants;
   const std::int64_t slots = std::min(participants, execution.concurrent ? threads : chunk);
-  const models::TrainerMemory trainer = model.trainer_memory(local, test_samples);
+  const models::TrainerMemory trainer = models::trainer_memory(model, local, test_samples, velocity(local));
   std::vector<MemoryPart> parts;
   parts.push_back({"slots", static_cast<double>(slots) * trainer.per_slot,
                    "(" + std::to_string(slots) + " clients trained at once)", "training.clients_per_round"});

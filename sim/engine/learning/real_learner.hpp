@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/backend.hpp"
+#include "models/local_trainer.hpp"
 #include "models/workload.hpp"
 #include "policies/aggregation/aggregation.hpp"
 #include "sim/common/memory_part.hpp"

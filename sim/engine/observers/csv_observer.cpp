@@ -57,7 +57,9 @@ void CsvObserver::on_client(const ClientRecord& c) {
                      .add_count(c.flops)
                      .add_count(c.bytes_down)
                      .add_count(c.bytes_up)
-                     .empty());  // energy_j: no power model yet
+                     .empty()  // energy_j: no power model yet
+                     .add(c.samples)
+                     .add(c.train_loss));
 }
 
 void CsvObserver::on_policy_metric(const PolicyMetric& m) {
@@ -80,7 +82,8 @@ void CsvObserver::on_round(const RoundRecord& r) {
                     .add(r.test_loss)
                     .add(r.test_accuracy)
                     .empty()  // energy_j: no power model yet
-                    .add(r.aggregated ? 1 : 0));
+                    .add(r.aggregated ? 1 : 0)
+                    .add(r.train_accuracy));
   // The round's clients and metrics first: whoever sees a round in rounds.csv sees all of it.
   clients_.flush();
   metrics_.flush();

@@ -188,6 +188,7 @@ class FederatedSync final : public Paradigm {
       row.test_loss = learned.test_loss;
       row.test_accuracy = learned.test_accuracy;
       row.aggregated = aggregate;
+      row.train_accuracy = learned.train_accuracy;
       std::vector<policies::ClientOutcome> feedback;
       feedback.reserve(tasks.size());
       std::size_t next_participant = 0;
@@ -207,6 +208,10 @@ class FederatedSync final : public Paradigm {
         rec.bytes_up = o.bytes_up;
         row.bytes_down += o.bytes_down;
         row.bytes_up += o.bytes_up;
+        if (kept[i] && next_participant < learned.client_samples.size()) {
+          rec.samples = learned.client_samples[next_participant];
+          rec.train_loss = learned.client_train_loss[next_participant];
+        }
         run.observer.on_client(rec);
 
         policies::ClientOutcome f;
