@@ -19,6 +19,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/backend.hpp"
@@ -36,8 +37,9 @@ std::span<const T> one(const T& v) {
 }
 
 struct Op {
+  Op(std::string n, bool step, std::function<Cost()> f) : name(std::move(n)), in_step(step), call(std::move(f)) {}
   std::string name;
-  bool in_step;
+  bool in_step;  // counted in the step's total
   std::function<Cost()> call;
   std::vector<double> seconds;
   double flops = 0;

@@ -277,46 +277,117 @@ void conv2d_backward_params(const Conv2dShape& s, const ConstMatView& x, const C
   }
 }
 
+namespace {
+
+#if defined(__AVX512F__)
+// 2×2 pooling, 16 tiles of a band (two input rows of 2·wo floats) at a time: the even and odd columns
+// of each row are split with two-source permutes. Selections only, so the bits are the scalar path's.
+struct Band {
+  __m512 a, b, c, d;  // the tiles' top-left, top-right, bottom-left and bottom-right elements
+};
+Band load_band(const float* row0, const float* row1, std::int64_t tiles) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const Mask lo = first(2 * tiles), hi = first(2 * tiles - kLanes);
+  const __m512 t0 = _mm512_maskz_loadu_ps(lo, row0), t1 = _mm512_maskz_loadu_ps(hi, row0 + kLanes);
+  const __m512 b0 = _mm512_maskz_loadu_ps(lo, row1), b1 = _mm512_maskz_loadu_ps(hi, row1 + kLanes);
+  return {_mm512_permutex2var_ps(t0, even, t1), _mm512_permutex2var_ps(t0, odd, t1),
+          _mm512_permutex2var_ps(b0, even, b1), _mm512_permutex2var_ps(b0, odd, b1)};
+}
+// The first maximum in row-major order: a strict > scan.
+__m512 band_max(const Band& t) {
+  __m512 m = t.a;
+  m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(t.b, m, _CMP_GT_OQ), t.b);
+  m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(t.c, m, _CMP_GT_OQ), t.c);
+  return _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(t.d, m, _CMP_GT_OQ), t.d);
+}
+void pool2_band(const float* row0, const float* row1, float* out, std::int64_t wo) {
+  for (std::int64_t ox = 0; ox < wo; ox += kLanes) {
+    const std::int64_t tiles = std::min<std::int64_t>(kLanes, wo - ox);
+    _mm512_mask_storeu_ps(out + ox, first(tiles), band_max(load_band(row0 + 2 * ox, row1 + 2 * ox, tiles)));
+  }
+}
+void pool2_band_backward(const float* row0, const float* row1, const float* grad, float* out0, float* out1,
+                         std::int64_t wo) {
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  for (std::int64_t ox = 0; ox < wo; ox += kLanes) {
+    const std::int64_t tiles = std::min<std::int64_t>(kLanes, wo - ox);
+    const Band t = load_band(row0 + 2 * ox, row1 + 2 * ox, tiles);
+    const __m512 m = band_max(t), g = _mm512_maskz_loadu_ps(first(tiles), grad + ox);
+    const Mask pick_a = _mm512_cmp_ps_mask(t.a, m, _CMP_EQ_OQ);
+    const Mask pick_b = _mm512_cmp_ps_mask(t.b, m, _CMP_EQ_OQ) & ~pick_a;
+    const Mask pick_c = _mm512_cmp_ps_mask(t.c, m, _CMP_EQ_OQ) & ~(pick_a | pick_b);
+    const Mask pick_d = ~(pick_a | pick_b | pick_c);
+    const __m512 ga = _mm512_maskz_mov_ps(pick_a, g), gb = _mm512_maskz_mov_ps(pick_b, g);
+    const __m512 gc = _mm512_maskz_mov_ps(pick_c, g), gd = _mm512_maskz_mov_ps(pick_d, g);
+    const Mask m0 = first(2 * tiles), m1 = first(2 * tiles - kLanes);
+    _mm512_mask_storeu_ps(out0 + 2 * ox, m0, _mm512_permutex2var_ps(ga, lo, gb));
+    _mm512_mask_storeu_ps(out0 + 2 * ox + kLanes, m1, _mm512_permutex2var_ps(ga, hi, gb));
+    _mm512_mask_storeu_ps(out1 + 2 * ox, m0, _mm512_permutex2var_ps(gc, lo, gd));
+    _mm512_mask_storeu_ps(out1 + 2 * ox + kLanes, m1, _mm512_permutex2var_ps(gc, hi, gd));
+  }
+}
+constexpr bool kVectorPool2 = true;
+#else
+constexpr bool kVectorPool2 = false;
+void pool2_band(const float*, const float*, float*, std::int64_t) {}
+void pool2_band_backward(const float*, const float*, const float*, float*, float*, std::int64_t) {}
+#endif
+
+}  // namespace
+
+// Each tile's first maximum in row-major order (a strict > scan); 2×2 tiles vectorised where possible.
 void max_pool2d_rows(const Pool2dShape& s, const ConstMatView& x, const MatView& y, std::int64_t r0, std::int64_t r1) {
   const std::int64_t win = s.window, h = s.height, w = s.width, ho = s.out_height(), wo = s.out_width();
-  for (std::int64_t r = r0; r < r1; ++r) {
-    for (std::int64_t c = 0; c < s.channels; ++c) {
-      const float* img = x.data + r * x.ld + c * h * w;
-      float* out = y.data + r * y.ld + c * ho * wo;
-      for (std::int64_t oy = 0; oy < ho; ++oy)
-        for (std::int64_t ox = 0; ox < wo; ++ox) {
-          const float* tile = img + oy * win * w + ox * win;
-          float best = tile[0];
-          for (std::int64_t ty = 0; ty < win; ++ty)
-            for (std::int64_t tx = 0; tx < win; ++tx) best = tile[ty * w + tx] > best ? tile[ty * w + tx] : best;
-          out[oy * wo + ox] = best;
+  for (std::int64_t r = r0; r < r1; ++r)
+    for (std::int64_t c = 0; c < s.channels; ++c)
+      for (std::int64_t oy = 0; oy < ho; ++oy) {
+        const float* band = x.data + r * x.ld + (c * h + oy * win) * w;
+        float* out = y.data + r * y.ld + (c * ho + oy) * wo;
+        if (kVectorPool2 && win == 2) {
+          pool2_band(band, band + w, out, wo);
+          continue;
         }
-    }
-  }
+        for (std::int64_t ox = 0; ox < wo; ++ox) {
+          float best = band[ox * win];
+          for (std::int64_t ty = 0; ty < win; ++ty)
+            for (std::int64_t tx = 0; tx < win; ++tx) {
+              const float v = band[ty * w + ox * win + tx];
+              best = v > best ? v : best;
+            }
+          out[ox] = best;
+        }
+      }
 }
 
 void max_pool2d_backward_rows(const Pool2dShape& s, const ConstMatView& x, const ConstMatView& dy, const MatView& dx,
                               std::int64_t r0, std::int64_t r1) {
   const std::int64_t win = s.window, h = s.height, w = s.width, ho = s.out_height(), wo = s.out_width();
-  for (std::int64_t r = r0; r < r1; ++r) {
-    for (std::int64_t c = 0; c < s.channels; ++c) {
-      const float* img = x.data + r * x.ld + c * h * w;
-      const float* grad = dy.data + r * dy.ld + c * ho * wo;
-      float* out = dx.data + r * dx.ld + c * h * w;
-      for (std::int64_t oy = 0; oy < ho; ++oy)
+  for (std::int64_t r = r0; r < r1; ++r)
+    for (std::int64_t c = 0; c < s.channels; ++c)
+      for (std::int64_t oy = 0; oy < ho; ++oy) {
+        const float* band = x.data + r * x.ld + (c * h + oy * win) * w;
+        const float* grad = dy.data + r * dy.ld + (c * ho + oy) * wo;
+        float* out = dx.data + r * dx.ld + (c * h + oy * win) * w;
+        if (kVectorPool2 && win == 2) {
+          pool2_band_backward(band, band + w, grad, out, out + w, wo);
+          continue;
+        }
         for (std::int64_t ox = 0; ox < wo; ++ox) {
-          const std::int64_t corner = oy * win * w + ox * win;
-          std::int64_t arg = corner;
+          std::int64_t arg = ox * win;
           for (std::int64_t ty = 0; ty < win; ++ty)
             for (std::int64_t tx = 0; tx < win; ++tx) {
-              const std::int64_t at = corner + ty * w + tx;
-              out[at] = 0.0f;
-              if (img[at] > img[arg]) arg = at;
+              const std::int64_t at = ty * w + ox * win + tx;
+              arg = band[at] > band[arg] ? at : arg;
             }
-          out[arg] = grad[oy * wo + ox];
+          for (std::int64_t ty = 0; ty < win; ++ty)
+            for (std::int64_t tx = 0; tx < win; ++tx) {
+              const std::int64_t at = ty * w + ox * win + tx;
+              out[at] = at == arg ? grad[ox] : 0.0f;
+            }
         }
-    }
-  }
+      }
 }
 
 }  // namespace dtsim::kernels::cpu
