@@ -226,10 +226,9 @@ std::vector<float> init_parameters(const MlpShape& shape, Rng& rng) {
   const auto layers = layers_of(shape);
   std::vector<float> params(param_count(layers), 0.0f);
   for (const Layer& l : layers) {
-    const double limit = std::sqrt(6.0 / static_cast<double>(l.in + l.out));
-    for (std::size_t i = 0; i < static_cast<std::size_t>(l.in * l.out); ++i) {
-      params[l.w + i] = static_cast<float>(rng.uniform(-limit, limit));
-    }
+    const double bound = 1.0 / std::sqrt(static_cast<double>(l.in));
+    for (std::size_t i = 0; i < static_cast<std::size_t>(l.in * l.out + l.out); ++i)
+      params[l.w + i] = static_cast<float>(rng.uniform(-bound, bound));
   }
   return params;
 }

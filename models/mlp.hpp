@@ -25,7 +25,8 @@ std::int64_t parameter_count(const MlpShape& shape);
 // backward + plain-SGD update (dropout's passes included).
 double forward_flops_per_sample(const MlpShape& shape);
 double train_flops_per_sample(const MlpShape& shape);
-// Initial parameters: W uniform in ±sqrt(6 / (in + out)) (Glorot), biases 0, from `rng`.
+// Initial parameters as PyTorch's nn.Linear default (the peer code's): W and b uniform in ±1/sqrt(in), from
+// `rng`, layer by layer in the parameter layout's order.
 std::vector<float> init_parameters(const MlpShape& shape, Rng& rng);
 
 // The MLP (logistic when shape.hidden is empty) as a Model. Throws std::invalid_argument on a bad shape.
