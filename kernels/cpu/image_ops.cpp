@@ -83,12 +83,6 @@ inline Mask first(std::int64_t n) {
 void copy_floats(float* dst, const float* src, std::int64_t n) {
   for (std::int64_t j = 0; j < n; j += kLanes) store(dst + j, load(src + j, first(n - j)), first(n - j));
 }
-void add_floats(float* dst, const float* src, std::int64_t n) {
-  for (std::int64_t j = 0; j < n; j += kLanes) {
-    const Mask m = first(n - j);
-    store(dst + j, add(load(dst + j, m), load(src + j, m)), m);
-  }
-}
 
 // C (M × N, row stride ldc) = start + A · B, where A(m, k) = a[m·a_rs + k·a_cs] and B row k is at
 // b + k·ldb. start is 0, bias[m] on row m, or C's own values.
@@ -201,26 +195,61 @@ const float* padded(const ConvDims& d, const float* img, float* out) {
 }
 
 // cols (Ci·k² × Ho·Wo): row (c, ky, kx), column (oy, ox) = padded image at (c, oy + ky, ox + kx).
+// Rows of up to 16 outputs (the CNNs' second layers) take one masked copy each.
 void im2col(const ConvDims& d, const float* img, float* cols) {
+  const Mask row_mask = first(d.wo);
   for (std::int64_t c = 0; c < d.ci; ++c)
     for (std::int64_t ky = 0; ky < d.k; ++ky)
       for (std::int64_t kx = 0; kx < d.k; ++kx) {
         float* row = cols + ((c * d.k + ky) * d.k + kx) * d.n;
         const float* src = img + (c * d.hp + ky) * d.wp + kx;
-        for (std::int64_t oy = 0; oy < d.ho; ++oy) copy_floats(row + oy * d.wo, src + oy * d.wp, d.wo);
+        if (d.wo <= kLanes) {
+          for (std::int64_t oy = 0; oy < d.ho; ++oy) store(row + oy * d.wo, load(src + oy * d.wp, row_mask), row_mask);
+        } else {
+          for (std::int64_t oy = 0; oy < d.ho; ++oy) copy_floats(row + oy * d.wo, src + oy * d.wp, d.wo);
+        }
       }
 }
 
 // rows (Ho·Wo × Ci·k² + 1): im2col's transpose, then a column of ones.
 void im2row(const ConvDims& d, const float* img, float* rows) {
   const std::int64_t ld = d.kw + 1;
+  const Mask kernel_mask = first(d.k);
   for (std::int64_t oy = 0; oy < d.ho; ++oy)
     for (std::int64_t ox = 0; ox < d.wo; ++ox) {
       float* row = rows + (oy * d.wo + ox) * ld;
+      const float* src = img + oy * d.wp + ox;
       for (std::int64_t c = 0; c < d.ci; ++c)
-        for (std::int64_t ky = 0; ky < d.k; ++ky)
-          copy_floats(row + (c * d.k + ky) * d.k, img + (c * d.hp + oy + ky) * d.wp + ox, d.k);
+        for (std::int64_t ky = 0; ky < d.k; ++ky) {
+          const float* from = src + (c * d.hp + ky) * d.wp;
+          float* to = row + (c * d.k + ky) * d.k;
+          if (d.k <= kLanes) {
+            store(to, load(from, kernel_mask), kernel_mask);
+          } else {
+            copy_floats(to, from, d.k);
+          }
+        }
       row[d.kw] = 1.0f;
+    }
+}
+
+// One channel of dX (H × W) = Σ over (ky, kx), in that order, of dcols' row (ky, kx) placed at
+// (oy + ky − pad, ox + kx − pad). Gathered 16 output columns at a time in a register, each term a
+// masked load of the shifted row, so nothing is stored and reloaded.
+void col2im(const ConvDims& d, const float* dcols, float* out) {
+  for (std::int64_t iy = 0; iy < d.h; ++iy)
+    for (std::int64_t ix0 = 0; ix0 < d.w; ix0 += kLanes) {
+      Vec acc = zero();
+      for (std::int64_t ky = 0; ky < d.k; ++ky) {
+        const std::int64_t oy = iy + d.pad - ky;
+        if (oy < 0 || oy >= d.ho) continue;
+        for (std::int64_t kx = 0; kx < d.k; ++kx) {
+          const std::int64_t ox0 = ix0 + d.pad - kx;  // the output column of lane 0
+          const Mask valid = first(std::min(d.wo - ox0, d.w - ix0)) & static_cast<Mask>(~first(-ox0));
+          acc = add(acc, load(dcols + (ky * d.k + kx) * d.n + oy * d.wo + ox0, valid));
+        }
+      }
+      store(out + iy * d.w + ix0, acc, first(d.w - ix0));
     }
 }
 
@@ -241,20 +270,15 @@ void conv2d_backward_input_rows(const Conv2dShape& s, const ConstMatView& dy, co
                                 std::int64_t r0, std::int64_t r1) {
   const ConvDims d(s);
   const std::int64_t kk = d.k * d.k;
-  float* acc = scratch(static_cast<std::size_t>(d.hp * d.wp + kk * d.n));  // channel c of dX, padded
-  float* dcols = acc + d.hp * d.wp;                                        // k² × Ho·Wo
+  // dcols (k² × Ho·Wo) with slack on both sides: col2im's shifted loads start up to k − 1 floats
+  // before a row or past its end (on masked-off lanes), and pointers stay inside the buffer.
+  float* dcols = scratch(static_cast<std::size_t>(kk * d.n + 2 * (d.k + d.w + d.pad))) + d.k;
   for (std::int64_t r = r0; r < r1; ++r) {
     const float* dy_r = dy.data + r * dy.ld;
     for (std::int64_t c = 0; c < d.ci; ++c) {
       // A(m, o) = W[o][c][m] for m = (ky, kx): filter o's weights for channel c, transposed.
       gemm({kk, d.n, d.co, w + c * kk, 1, d.kw, dy_r, d.n, dcols, d.n, Start::zero, nullptr});
-      std::fill(acc, acc + d.hp * d.wp, 0.0f);
-      for (std::int64_t ky = 0; ky < d.k; ++ky)
-        for (std::int64_t kx = 0; kx < d.k; ++kx)
-          for (std::int64_t oy = 0; oy < d.ho; ++oy)
-            add_floats(acc + (oy + ky) * d.wp + kx, dcols + (ky * d.k + kx) * d.n + oy * d.wo, d.wo);
-      float* out = dx.data + r * dx.ld + c * d.h * d.w;
-      for (std::int64_t iy = 0; iy < d.h; ++iy) copy_floats(out + iy * d.w, acc + (iy + d.pad) * d.wp + d.pad, d.w);
+      col2im(d, dcols, dx.data + r * dx.ld + c * d.h * d.w);
     }
   }
 }
