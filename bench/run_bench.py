@@ -2,16 +2,18 @@
 """dtsim benchmarks: drive the dtsim binary on scenario files and read its CSVs (DESIGN "Benchmarks
 measure the product"). Reports wall time per round, client updates per second and peak memory (max RSS
 of the dtsim process) for the quickstart at 100, 1,000 and 10,000 clients and for the reference FedAvg
-workload of the speed target (IID and 2-shard variants).
+workload of the speed target (IID and 2-shard variants), and for the CNN (CNNMnist, dropout 0.5) on the
+same workload (scenarios/cnn_fmnist.yaml, test evaluation only at the end).
 
-    python3 bench/run_bench.py [--dtsim build/dtsim] [--only reference|quickstart] [--repeat 5]
+    python3 bench/run_bench.py [--dtsim build/dtsim] [--only reference|quickstart|cnn] [--repeat 5]
                                [--baseline OTHER_DTSIM]
 
 Wall time is runs.csv's wall_time_s: the simulation and training, after the scenario and data are
 loaded; "process s" is the whole process, loading included. Each figure is the median of --repeat runs
 (the machine may be busy with something else); peak memory is the largest of them. --baseline runs
 another dtsim binary on the same cases, alternating with this one run by run, and prints both and the
-ratio (this / baseline): before-and-after figures measured side by side.
+ratio (this / baseline): before-and-after figures measured side by side (not for the CNN case when the
+baseline has no CNN).
 """
 import argparse
 import csv
@@ -58,6 +60,12 @@ def run(dtsim, scenario, sets, extra=()):
     }
 
 
+def supports_cnn(dtsim):
+    probe = subprocess.run([dtsim, "validate", os.path.join(ROOT, "scenarios", "cnn_fmnist.yaml")],
+                           capture_output=True)
+    return probe.returncode == 0
+
+
 def summarize(results):
     out = dict(results[0])
     for key in ("wall_s", "process_s", "per_round_s", "updates_per_s"):
@@ -79,7 +87,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dtsim", default=os.path.join(ROOT, "build", "dtsim"))
     ap.add_argument("--baseline", help="another dtsim binary, measured side by side")
-    ap.add_argument("--only", choices=["reference", "quickstart"])
+    ap.add_argument("--only", choices=["reference", "quickstart", "cnn"])
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     binaries = [args.dtsim] + ([args.baseline] if args.baseline else [])
@@ -100,6 +108,11 @@ def main():
                          measure(max(1, n // 5), binaries, qs, [f"training.rounds={rounds}", "training.eval_every=20"])))
         rows.append(("quickstart N=10000 timing only",
                      measure(n, binaries, qs, ["platform.clients.count=10000", "training.rounds=200"], ["--no-train"])))
+    if args.only in (None, "cnn"):
+        cnn = os.path.join(ROOT, "scenarios", "cnn_fmnist.yaml")
+        sets = ["training.eval_every=0", "training.rounds=30"]
+        with_cnn = [b for b in binaries if b == args.dtsim or supports_cnn(b)]
+        rows.append(("CNN IID, 10 x 600 per round (scenarios/cnn_fmnist.yaml)", measure(n, with_cnn, cnn, sets)))
     print("| case | rounds | wall s | wall s/round | client updates/s | process s | peak MiB | test acc | sim s |"
           + (" baseline wall s | baseline process s | baseline peak MiB | wall ratio |" if args.baseline else ""))
     print("|---" * (9 + (4 if args.baseline else 0)) + "|")
@@ -107,7 +120,9 @@ def main():
         r = results[0]
         line = (f"| {name} | {r['rounds']} | {r['wall_s']:.3f} | {r['per_round_s']:.4f} | {r['updates_per_s']:.1f} | "
                 f"{r['process_s']:.3f} | {r['peak_mib']:.0f} | {r['accuracy']} | {r['sim_time_s']:.1f} |")
-        if args.baseline:
+        if args.baseline and len(results) == 1:
+            line += " | | | |"
+        elif args.baseline:
             b = results[1]
             line += (f" {b['wall_s']:.3f} | {b['process_s']:.3f} | {b['peak_mib']:.0f} | "
                      f"{r['wall_s'] / b['wall_s']:.3f} |")

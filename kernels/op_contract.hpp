@@ -14,6 +14,18 @@
 //                        4·n · 4 B (+ n · 4 B for the anchor, + n · 4 B for the correction)
 // sgd_step's flops: p −= lr·v is 2, v *= momentum 1, v += wd·p 2, v += μ·(p − anchor) 3, v += c 1; its
 // bytes are one read and one write of p and of v, and one read of the anchor and of the correction.
+//   conv2d               b·(2·macs + Co·Ho·Wo) flops    (b·Ci·H·W + Co·(Ci·k² + 1) + b·Co·Ho·Wo) · 4 B
+//   conv2d_backward_input  b·2·macs flops               (b·Co·Ho·Wo + Co·Ci·k² + b·Ci·H·W) · 4 B
+//   conv2d_backward_params b·(2·macs + Co·Ho·Wo) flops  (b·Ci·H·W + b·Co·Ho·Wo + 2·Co·(Ci·k² + 1)) · 4 B
+//   max_pool2d           b·C·H·W flops (compares)       b·(C·H·W + C·Ho·Wo) · 4 B
+//   max_pool2d_backward  b·C·H·W flops (compares)       b·(2·C·H·W + C·Ho·Wo) · 4 B
+//   relu                 m·n flops                      2·m·n · 4 B
+//   dropout              m·n flops                      2·m·n · 4 B
+// The image ops' b is the item's rows (images), macs = Co·Ho·Wo·Ci·k² the multiply-adds of one image's
+// convolution (Ci, Co the channels in and out, k the kernel side, H×W the input, Ho×Wo the output);
+// conv2d's extra Co·Ho·Wo is the bias, conv2d_backward_params' the bias gradient's sums (its final
+// g += alpha·sum, one per parameter, is not counted, like add_column_sums' alpha). max_pool2d_backward
+// recomputes the forward compares. The per-image counts are the *_flops functions below.
 // Every flop count except weighted_sum's and sgd_step's is proportional to the rows m of the item, so
 // the cost of a minibatch training step is the batch size times a per-sample cost, plus (for any
 // optimizer but plain SGD) one sgd_step per step (models/local_trainer.hpp relies on it).
@@ -28,6 +40,7 @@
 #include <string>
 
 #include "kernels/backend.hpp"
+#include "kernels/dropout_hash.hpp"  // dropout_uniform, the masks' hash
 
 namespace dtsim::kernels::contract {
 
@@ -218,6 +231,175 @@ inline Cost sgd_step(const SgdStep& step, std::span<float* const> params, std::s
     }
     cost.flops += sgd_step_flops(step, corrected, nd);
     cost.bytes += 4 * nd * (4 + (step.proximal_mu != 0.0f ? 1 : 0) + (corrected ? 1 : 0));
+  }
+  return cost;
+}
+
+// Images -----------------------------------------------------------------------------------------
+
+// Multiply-adds of one image's convolution, and the per-image flops of the conv and pool rows above.
+inline double conv2d_macs(const Conv2dShape& s) {
+  return static_cast<double>(s.out_channels) * static_cast<double>(s.out_height() * s.out_width()) *
+         static_cast<double>(s.in_channels * s.kernel * s.kernel);
+}
+inline double conv2d_flops(const Conv2dShape& s) {
+  return 2 * conv2d_macs(s) + static_cast<double>(s.out_features());
+}
+inline double conv2d_backward_input_flops(const Conv2dShape& s) { return 2 * conv2d_macs(s); }
+inline double conv2d_backward_params_flops(const Conv2dShape& s) { return conv2d_flops(s); }
+inline double max_pool2d_flops(const Pool2dShape& s) { return static_cast<double>(s.in_features()); }
+
+inline void check_conv_shape(const char* op, const Conv2dShape& s) {
+  if (s.in_channels < 1 || s.out_channels < 1 || s.height < 1 || s.width < 1 || s.kernel < 1 || s.padding < 0) {
+    throw std::invalid_argument(std::string(op) + ": bad shape: " + std::to_string(s.in_channels) + " channels in, " +
+                                std::to_string(s.out_channels) + " out, input " + shape(s.height, s.width) +
+                                ", kernel " + std::to_string(s.kernel) + ", padding " + std::to_string(s.padding) +
+                                " (channels, sides and kernel must be >= 1, padding >= 0)");
+  }
+  if (s.out_height() < 1 || s.out_width() < 1) {
+    throw std::invalid_argument(std::string(op) + ": kernel " + std::to_string(s.kernel) +
+                                " is larger than the padded input " +
+                                shape(s.height + 2 * s.padding, s.width + 2 * s.padding));
+  }
+}
+
+inline void check_pool_shape(const char* op, const Pool2dShape& s) {
+  if (s.channels < 1 || s.height < 1 || s.width < 1 || s.window < 1) {
+    throw std::invalid_argument(std::string(op) + ": bad shape: " + std::to_string(s.channels) + " channels, input " +
+                                shape(s.height, s.width) + ", window " + std::to_string(s.window) +
+                                " (all must be >= 1)");
+  }
+  if (s.height % s.window != 0 || s.width % s.window != 0) {
+    throw std::invalid_argument(std::string(op) + ": input " + shape(s.height, s.width) +
+                                " is not divisible by the window " + std::to_string(s.window));
+  }
+}
+
+// v must be rows × cols (an image batch of `rows` images of `cols` features).
+inline void check_images(const char* op, std::size_t item, const char* name, const ConstMatView& v,
+                         std::int64_t rows, std::int64_t cols) {
+  check_view(op, item, name, v);
+  if (v.rows != rows || v.cols != cols) {
+    fail(op, item, std::string(name) + " is " + shape(v.rows, v.cols) + ", expected " + shape(rows, cols));
+  }
+}
+
+inline Cost conv2d(const Conv2dShape& s, std::span<const ConstMatView> x, std::span<const float* const> w,
+                   std::span<const MatView> y) {
+  const char* op = "conv2d";
+  check_conv_shape(op, s);
+  check_items(op, x.size(), w.size(), "w");
+  check_items(op, x.size(), y.size(), "y");
+  Cost cost;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    check_images(op, i, "x", x[i], x[i].rows, s.in_features());
+    check_images(op, i, "y", y[i], x[i].rows, s.out_features());
+    if (x[i].rows > 0 && w[i] == nullptr) fail(op, i, "w is null");
+    const auto b = static_cast<double>(x[i].rows);
+    cost.flops += b * conv2d_flops(s);
+    cost.bytes += 4 * (b * static_cast<double>(s.in_features() + s.out_features()) +
+                       static_cast<double>(s.parameter_count()));
+  }
+  return cost;
+}
+
+inline Cost conv2d_backward_input(const Conv2dShape& s, std::span<const ConstMatView> dy,
+                                  std::span<const float* const> w, std::span<const MatView> dx) {
+  const char* op = "conv2d_backward_input";
+  check_conv_shape(op, s);
+  check_items(op, dy.size(), w.size(), "w");
+  check_items(op, dy.size(), dx.size(), "dx");
+  Cost cost;
+  for (std::size_t i = 0; i < dy.size(); ++i) {
+    check_images(op, i, "dy", dy[i], dy[i].rows, s.out_features());
+    check_images(op, i, "dx", dx[i], dy[i].rows, s.in_features());
+    if (dy[i].rows > 0 && w[i] == nullptr) fail(op, i, "w is null");
+    const auto b = static_cast<double>(dy[i].rows);
+    cost.flops += b * conv2d_backward_input_flops(s);
+    cost.bytes += 4 * (b * static_cast<double>(s.in_features() + s.out_features()) +
+                       static_cast<double>(s.weight_count()));
+  }
+  return cost;
+}
+
+inline Cost conv2d_backward_params(const Conv2dShape& s, std::span<const ConstMatView> x,
+                                   std::span<const ConstMatView> dy, std::span<float* const> g) {
+  const char* op = "conv2d_backward_params";
+  check_conv_shape(op, s);
+  check_items(op, x.size(), dy.size(), "dy");
+  check_items(op, x.size(), g.size(), "g");
+  Cost cost;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    check_images(op, i, "x", x[i], x[i].rows, s.in_features());
+    check_images(op, i, "dy", dy[i], x[i].rows, s.out_features());
+    if (x[i].rows > 0 && g[i] == nullptr) fail(op, i, "g is null");
+    const auto b = static_cast<double>(x[i].rows);
+    cost.flops += b * conv2d_backward_params_flops(s);
+    cost.bytes += 4 * (b * static_cast<double>(s.in_features() + s.out_features()) +
+                       2 * static_cast<double>(s.parameter_count()));
+  }
+  return cost;
+}
+
+inline Cost max_pool2d(const Pool2dShape& s, std::span<const ConstMatView> x, std::span<const MatView> y) {
+  const char* op = "max_pool2d";
+  check_pool_shape(op, s);
+  check_items(op, x.size(), y.size(), "y");
+  Cost cost;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    check_images(op, i, "x", x[i], x[i].rows, s.in_features());
+    check_images(op, i, "y", y[i], x[i].rows, s.out_features());
+    const auto b = static_cast<double>(x[i].rows);
+    cost.flops += b * max_pool2d_flops(s);
+    cost.bytes += 4 * b * static_cast<double>(s.in_features() + s.out_features());
+  }
+  return cost;
+}
+
+inline Cost max_pool2d_backward(const Pool2dShape& s, std::span<const ConstMatView> x,
+                                std::span<const ConstMatView> dy, std::span<const MatView> dx) {
+  const char* op = "max_pool2d_backward";
+  check_pool_shape(op, s);
+  check_items(op, x.size(), dy.size(), "dy");
+  check_items(op, x.size(), dx.size(), "dx");
+  Cost cost;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    check_images(op, i, "x", x[i], x[i].rows, s.in_features());
+    check_images(op, i, "dy", dy[i], x[i].rows, s.out_features());
+    check_images(op, i, "dx", dx[i], x[i].rows, s.in_features());
+    const auto b = static_cast<double>(x[i].rows);
+    cost.flops += b * max_pool2d_flops(s);
+    cost.bytes += 4 * b * static_cast<double>(2 * s.in_features() + s.out_features());
+  }
+  return cost;
+}
+
+// relu and dropout: element-wise, m·n flops and one read and one write of every element.
+inline Cost elementwise(const char* op, std::span<const MatView> x) {
+  Cost cost;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    check_view(op, i, "x", x[i]);
+    const double mn = static_cast<double>(x[i].rows) * static_cast<double>(x[i].cols);
+    cost.flops += mn;
+    cost.bytes += 4 * 2 * mn;
+  }
+  return cost;
+}
+
+inline Cost relu(std::span<const MatView> x) { return elementwise("relu", x); }
+
+inline Cost dropout(float p, std::int64_t group, std::span<const std::uint64_t> keys, std::span<const MatView> x) {
+  const char* op = "dropout";
+  if (!(p >= 0.0f && p < 1.0f)) throw std::invalid_argument(std::string(op) + ": p = " + std::to_string(p) +
+                                                             " is outside [0, 1)");
+  if (group < 1) throw std::invalid_argument(std::string(op) + ": group " + std::to_string(group) + " is < 1");
+  check_items(op, x.size(), keys.size(), "keys");
+  const Cost cost = elementwise(op, x);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (x[i].cols % group != 0) {
+      fail(op, i, "x has " + std::to_string(x[i].cols) + " columns, not a multiple of the group " +
+                      std::to_string(group));
+    }
   }
   return cost;
 }

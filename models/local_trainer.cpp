@@ -77,9 +77,17 @@ kernels::SgdStep sgd_of(const LocalTrainingConfig& c, const LocalObjective& o) {
                           static_cast<float>(o.proximal_mu)};
 }
 
-// Rows of the test set per evaluation item, and items per evaluation pass (bounds the workspace).
+// Rows of the test set per evaluation item, and the items of one evaluation pass: at most 64, and no more
+// than fit in 64 MiB of workspace (a CNN's item needs 9 MB), but at least one.
 constexpr std::int64_t kEvalRows = 256;
 constexpr std::int64_t kEvalItemsPerPass = 64;
+constexpr double kEvalWorkspaceBytes = 64.0 * 1024 * 1024;
+
+std::int64_t eval_items_per_pass(const Model& model, std::int64_t items_total) {
+  const double item_bytes = 4.0 * static_cast<double>(model.workspace_floats(kEvalRows, false));
+  const auto fit = static_cast<std::int64_t>(kEvalWorkspaceBytes / std::max(item_bytes, 1.0));
+  return std::min({items_total, kEvalItemsPerPass, std::max<std::int64_t>(fit, 1)});
+}
 
 }  // namespace
 
@@ -118,7 +126,7 @@ TrainerMemory trainer_memory(const Model& model, const LocalTrainingConfig& conf
   m.shared = with_velocity ? 4 * d : 0;
   m.per_thread = model.backend_scratch_bytes(rows);
   if (test_samples > 0) {
-    m.evaluation_items = std::min(ceil_div(test_samples, kEvalRows), kEvalItemsPerPass);
+    m.evaluation_items = eval_items_per_pass(model, ceil_div(test_samples, kEvalRows));
     m.evaluation_rows = kEvalRows;
     m.layer_outputs = static_cast<std::int64_t>(model.workspace_floats(1, false));
     m.evaluation = 4 * (static_cast<double>(m.evaluation_items) *
@@ -522,7 +530,7 @@ struct LocalTrainer::Impl {
     }
     if (test.samples == 0) throw std::invalid_argument("LocalTrainer::evaluate: the test set is empty");
     const std::int64_t items_total = ceil_div(test.samples, kEvalRows);
-    const std::int64_t per_pass = std::min(items_total, kEvalItemsPerPass);
+    const std::int64_t per_pass = eval_items_per_pass(model, items_total);
     const std::size_t ws_per_item = model.workspace_floats(kEvalRows, false);
     if (!eval_params.data()) eval_params = be.alloc(params_n);
     if (eval_ws.size() < ws_per_item * static_cast<std::size_t>(per_pass)) {

@@ -26,8 +26,11 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "kernels/backend.hpp"
+#include "kernels/cpu/image_ops.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 #include "kernels/op_contract.hpp"
 
@@ -180,6 +183,25 @@ void sgd_step_item(const SgdStep& st, float* __restrict p, float* __restrict v, 
   }
 }
 
+void relu_item(const MatView& x) {
+  for (std::int64_t r = 0; r < x.rows; ++r) {
+    float* row = x.data + r * x.ld;
+    for (std::int64_t c = 0; c < x.cols; ++c) row[c] = row[c] > 0.0f ? row[c] : 0.0f;
+  }
+}
+
+// x(r, c) *= (kept ? scale : 0), one draw per unit of `group` columns (contract::dropout_uniform).
+void dropout_item(float p, float scale, std::int64_t group, std::uint64_t key, const MatView& x) {
+  for (std::int64_t r = 0; r < x.rows; ++r) {
+    float* row = x.data + r * x.ld;
+    const std::uint64_t state = contract::dropout_row_state(key, r);
+    for (std::int64_t u = 0; u < x.cols / group; ++u) {
+      const float factor = contract::dropout_unit_uniform(state, u) >= static_cast<double>(p) ? scale : 0.0f;
+      for (std::int64_t c = u * group; c < (u + 1) * group; ++c) row[c] *= factor;
+    }
+  }
+}
+
 void release_host(float* p) { std::free(p); }
 
 class CpuBackend final : public Backend {
@@ -309,7 +331,88 @@ class CpuBackend final : public Backend {
     return cost;
   }
 
+  Cost conv2d(const Conv2dShape& shape, std::span<const ConstMatView> x, std::span<const float* const> w,
+              std::span<const MatView> y) override {
+    const Cost cost = contract::conv2d(shape, x, w, y);
+    dispatch_rows(x, cost.flops, [&](std::size_t i, std::int64_t r0, std::int64_t r1) {
+      cpu::conv2d_rows(shape, x[i], w[i], y[i], r0, r1);
+    });
+    return cost;
+  }
+
+  Cost conv2d_backward_input(const Conv2dShape& shape, std::span<const ConstMatView> dy,
+                             std::span<const float* const> w, std::span<const MatView> dx) override {
+    const Cost cost = contract::conv2d_backward_input(shape, dy, w, dx);
+    dispatch_rows(dy, cost.flops, [&](std::size_t i, std::int64_t r0, std::int64_t r1) {
+      cpu::conv2d_backward_input_rows(shape, dy[i], w[i], dx[i], r0, r1);
+    });
+    return cost;
+  }
+
+  // Per item: its gradient is one sum over its images, in image order, on one thread.
+  Cost conv2d_backward_params(const Conv2dShape& shape, std::span<const ConstMatView> x,
+                              std::span<const ConstMatView> dy, float alpha, std::span<float* const> g) override {
+    const Cost cost = contract::conv2d_backward_params(shape, x, dy, g);
+    dispatch(x.size(), cost.flops, [&](std::int64_t i) {
+      const auto k = static_cast<std::size_t>(i);
+      cpu::conv2d_backward_params(shape, x[k], dy[k], alpha, g[k]);
+    });
+    return cost;
+  }
+
+  Cost max_pool2d(const Pool2dShape& shape, std::span<const ConstMatView> x, std::span<const MatView> y) override {
+    const Cost cost = contract::max_pool2d(shape, x, y);
+    dispatch_rows(x, cost.flops, [&](std::size_t i, std::int64_t r0, std::int64_t r1) {
+      cpu::max_pool2d_rows(shape, x[i], y[i], r0, r1);
+    });
+    return cost;
+  }
+
+  Cost max_pool2d_backward(const Pool2dShape& shape, std::span<const ConstMatView> x, std::span<const ConstMatView> dy,
+                           std::span<const MatView> dx) override {
+    const Cost cost = contract::max_pool2d_backward(shape, x, dy, dx);
+    dispatch_rows(x, cost.flops, [&](std::size_t i, std::int64_t r0, std::int64_t r1) {
+      cpu::max_pool2d_backward_rows(shape, x[i], dy[i], dx[i], r0, r1);
+    });
+    return cost;
+  }
+
+  Cost relu(std::span<const MatView> x) override {
+    const Cost cost = contract::relu(x);
+    dispatch(x.size(), cost.flops, [&](std::int64_t i) { relu_item(x[static_cast<std::size_t>(i)]); });
+    return cost;
+  }
+
+  Cost dropout(float p, std::int64_t group, std::span<const std::uint64_t> keys, std::span<const MatView> x) override {
+    const Cost cost = contract::dropout(p, group, keys, x);
+    if (p == 0.0f) return cost;
+    const float scale = 1.0f / (1.0f - p);
+    dispatch(x.size(), cost.flops * 4, [&](std::int64_t i) {
+      const auto k = static_cast<std::size_t>(i);
+      dropout_item(p, scale, group, keys[k], x[k]);
+    });
+    return cost;
+  }
+
  private:
+  // Blocks of kRowsPerTile rows of every item, claimed by the threads: for operations whose images are
+  // independent, so the split changes no bit. fn(item, first row, end row).
+  template <class View, class F>
+  void dispatch_rows(std::span<const View> items, double work, F&& fn) {
+    if (work < kParallelMinWork || pool_.size() == 1 || ThreadPool::inside_item()) {
+      for (std::size_t i = 0; i < items.size(); ++i) fn(i, std::int64_t{0}, items[i].rows);
+      return;
+    }
+    constexpr std::int64_t kRowsPerTile = 8;
+    std::vector<std::pair<std::size_t, std::int64_t>> tiles;  // (item, first row)
+    for (std::size_t i = 0; i < items.size(); ++i)
+      for (std::int64_t r0 = 0; r0 < items[i].rows; r0 += kRowsPerTile) tiles.emplace_back(i, r0);
+    pool_.for_each(static_cast<std::int64_t>(tiles.size()), [&](std::int64_t t) {
+      const auto [i, r0] = tiles[static_cast<std::size_t>(t)];
+      fn(i, r0, std::min(r0 + kRowsPerTile, items[i].rows));
+    });
+  }
+
   template <class F>
   void dispatch(std::size_t items, double work, F&& fn) {
     if (items == 0) return;

@@ -100,7 +100,73 @@ class CudaBackend final : public Backend {
     return cost;
   }
 
+  Cost conv2d(const Conv2dShape& shape, std::span<const ConstMatView> x, std::span<const float* const> w,
+              std::span<const MatView> y) override {
+    const Cost cost = contract::conv2d(shape, x, w, y);
+    fill(a_, x);
+    fill(b_, y);
+    cuda::conv2d(ctx_, conv_shape(shape), a_.data(), w.data(), b_.data(), x.size());
+    return cost;
+  }
+
+  Cost conv2d_backward_input(const Conv2dShape& shape, std::span<const ConstMatView> dy,
+                             std::span<const float* const> w, std::span<const MatView> dx) override {
+    const Cost cost = contract::conv2d_backward_input(shape, dy, w, dx);
+    fill(a_, dy);
+    fill(b_, dx);
+    cuda::conv2d_backward_input(ctx_, conv_shape(shape), a_.data(), w.data(), b_.data(), dy.size());
+    return cost;
+  }
+
+  Cost conv2d_backward_params(const Conv2dShape& shape, std::span<const ConstMatView> x,
+                              std::span<const ConstMatView> dy, float alpha, std::span<float* const> g) override {
+    const Cost cost = contract::conv2d_backward_params(shape, x, dy, g);
+    fill(a_, x);
+    fill(b_, dy);
+    cuda::conv2d_backward_params(ctx_, conv_shape(shape), a_.data(), b_.data(), alpha, g.data(), x.size());
+    return cost;
+  }
+
+  Cost max_pool2d(const Pool2dShape& shape, std::span<const ConstMatView> x, std::span<const MatView> y) override {
+    const Cost cost = contract::max_pool2d(shape, x, y);
+    fill(a_, x);
+    fill(b_, y);
+    cuda::max_pool2d(ctx_, pool_shape(shape), a_.data(), b_.data(), x.size());
+    return cost;
+  }
+
+  Cost max_pool2d_backward(const Pool2dShape& shape, std::span<const ConstMatView> x, std::span<const ConstMatView> dy,
+                           std::span<const MatView> dx) override {
+    const Cost cost = contract::max_pool2d_backward(shape, x, dy, dx);
+    fill(a_, x);
+    fill(b_, dy);
+    fill(c_, dx);
+    cuda::max_pool2d_backward(ctx_, pool_shape(shape), a_.data(), b_.data(), c_.data(), x.size());
+    return cost;
+  }
+
+  Cost relu(std::span<const MatView> x) override {
+    const Cost cost = contract::relu(x);
+    fill(a_, x);
+    cuda::relu(ctx_, a_.data(), x.size());
+    return cost;
+  }
+
+  // 1/(1 − p) is rounded to float here, as on the CPU, so both backends multiply by the same scale.
+  Cost dropout(float p, std::int64_t group, std::span<const std::uint64_t> keys, std::span<const MatView> x) override {
+    const Cost cost = contract::dropout(p, group, keys, x);
+    if (p == 0.0f) return cost;
+    fill(a_, x);
+    cuda::dropout(ctx_, p, 1.0f / (1.0f - p), group, keys.data(), a_.data(), x.size());
+    return cost;
+  }
+
  private:
+  static cuda::ConvShape conv_shape(const Conv2dShape& s) {
+    return {s.in_channels, s.out_channels, s.height, s.width, s.kernel, s.padding};
+  }
+  static cuda::PoolShape pool_shape(const Pool2dShape& s) { return {s.channels, s.height, s.width, s.window}; }
+
   template <class View>
   static void fill(std::vector<cuda::DeviceMat>& out, std::span<const View> views) {
     out.resize(views.size());  // keeps its capacity: no allocation once warm

@@ -3,7 +3,9 @@
 // Determinism: nothing here uses atomics. Each output element is written by one thread (or one warp,
 // reducing with a fixed xor-shuffle tree); per-row losses are written to a device array and summed on
 // the host in row order. cuBLAS runs on one stream with its default (non-atomic) algorithms, so a
-// given GPU and toolkit give the same bits on every run and for any grouping of items.
+// given GPU and toolkit give the same bits on every run. Items of one shape go to cuBLAS as one
+// batched call; that an item's bits do not depend on the batch it is in is cuBLAS's to keep, and the
+// conformance test checks it (batched against one item per call).
 //
 // Small per-call item tables (views, bias pointers) travel by value in the kernel parameters, at most
 // kMaxItems per launch; label and row-index arrays, which are host memory, are staged into growable
@@ -14,11 +16,13 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "kernels/cuda/cuda_kernels.hpp"
+#include "kernels/dropout_hash.hpp"
 
 namespace dtsim::kernels::cuda {
 namespace {
@@ -216,13 +220,195 @@ __global__ void sgd_step_kernel(ParamVelocityBatch batch, float lr, float moment
   }
 }
 
+// Image kernels. Each output element is computed by one thread (a parameter gradient by one warp) in a
+// fixed order, so results do not depend on the launch shape.
+struct ConvBatch {
+  DeviceMat in[kMaxItems];
+  DeviceMat out[kMaxItems];
+  const float* w[kMaxItems];
+};
+struct ConvParamsBatch {
+  DeviceMat x[kMaxItems];
+  DeviceMat dy[kMaxItems];
+  float* g[kMaxItems];
+};
+struct MatTripleBatch {
+  DeviceMat a[kMaxItems];
+  DeviceMat b[kMaxItems];
+  DeviceMat c[kMaxItems];
+};
+struct KeyBatch {
+  DeviceMat x[kMaxItems];
+  unsigned long long key[kMaxItems];
+};
+
+struct ConvDims {
+  long long ci, co, h, w, k, pad, ho, wo, kw;  // kw = ci·k², weights per filter
+};
+__host__ __device__ ConvDims conv_dims(const ConvShape& s) {
+  const long long ho = s.height + 2 * s.padding - s.kernel + 1, wo = s.width + 2 * s.padding - s.kernel + 1;
+  return {s.in_channels, s.out_channels, s.height, s.width, s.kernel, s.padding, ho, wo,
+          s.in_channels * s.kernel * s.kernel};
+}
+
+// y(r, (o, oy, ox)) = bias[o] + Σ over (c, ky, kx), in that order, of W[o][c][ky][kx]·x(r, (c, iy, ix)).
+__global__ void conv2d_kernel(ConvBatch batch, ConvShape shape) {
+  const ConvDims d = conv_dims(shape);
+  const DeviceMat x = batch.in[blockIdx.y], y = batch.out[blockIdx.y];
+  const float* w = batch.w[blockIdx.y];
+  const long long per_image = d.co * d.ho * d.wo, total = y.rows * per_image;
+  for (long long e = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; e < total;
+       e += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const long long r = e / per_image, j = e % per_image;
+    const long long o = j / (d.ho * d.wo), oy = j / d.wo % d.ho, ox = j % d.wo;
+    const float* img = x.data + r * x.ld;
+    const float* filter = w + o * d.kw;
+    float acc = w[d.co * d.kw + o];
+    for (long long c = 0; c < d.ci; ++c)
+      for (long long ky = 0; ky < d.k; ++ky) {
+        const long long iy = oy + ky - d.pad;
+        if (iy < 0 || iy >= d.h) continue;
+        for (long long kx = 0; kx < d.k; ++kx) {
+          const long long ix = ox + kx - d.pad;
+          if (ix >= 0 && ix < d.w) acc += filter[(c * d.k + ky) * d.k + kx] * img[(c * d.h + iy) * d.w + ix];
+        }
+      }
+    y.data[r * y.ld + j] = acc;
+  }
+}
+
+// dx(r, (c, iy, ix)) = Σ over (o, ky, kx) of W[o][c][ky][kx]·dy(r, (o, iy + pad − ky, ix + pad − kx)).
+__global__ void conv2d_backward_input_kernel(ConvBatch batch, ConvShape shape) {
+  const ConvDims d = conv_dims(shape);
+  const DeviceMat dy = batch.in[blockIdx.y], dx = batch.out[blockIdx.y];
+  const float* w = batch.w[blockIdx.y];
+  const long long per_image = d.ci * d.h * d.w, total = dx.rows * per_image;
+  for (long long e = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; e < total;
+       e += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const long long r = e / per_image, j = e % per_image;
+    const long long c = j / (d.h * d.w), iy = j / d.w % d.h, ix = j % d.w;
+    const float* grad = dy.data + r * dy.ld;
+    float acc = 0.0f;
+    for (long long o = 0; o < d.co; ++o)
+      for (long long ky = 0; ky < d.k; ++ky) {
+        const long long oy = iy + d.pad - ky;
+        if (oy < 0 || oy >= d.ho) continue;
+        for (long long kx = 0; kx < d.k; ++kx) {
+          const long long ox = ix + d.pad - kx;
+          if (ox >= 0 && ox < d.wo)
+            acc += w[o * d.kw + (c * d.k + ky) * d.k + kx] * grad[(o * d.ho + oy) * d.wo + ox];
+        }
+      }
+    dx.data[r * dx.ld + j] = acc;
+  }
+}
+
+// One warp per parameter j (filters, then biases): lane l sums the terms t ≡ l (mod 32) of the
+// (image, output position) space in order, then the fixed xor-shuffle tree adds the lanes' sums.
+__global__ void conv2d_backward_params_kernel(ConvParamsBatch batch, ConvShape shape, float alpha) {
+  const ConvDims d = conv_dims(shape);
+  const DeviceMat x = batch.x[blockIdx.y], dy = batch.dy[blockIdx.y];
+  float* g = batch.g[blockIdx.y];
+  const long long n = d.ho * d.wo, terms = x.rows * n, weights = d.co * d.kw, params = weights + d.co;
+  const int lane = threadIdx.x & 31;
+  const long long warps = blockDim.x / 32;
+  for (long long j = blockIdx.x * warps + threadIdx.x / 32; j < params; j += gridDim.x * warps) {
+    const bool bias = j >= weights;
+    const long long o = bias ? j - weights : j / d.kw, q = j % d.kw;
+    const long long c = q / (d.k * d.k), ky = q / d.k % d.k, kx = q % d.k;
+    float acc = 0.0f;
+    for (long long t = lane; t < terms; t += 32) {
+      const long long r = t / n, p = t % n;
+      const float grad = dy.data[r * dy.ld + o * n + p];
+      if (bias) {
+        acc += grad;
+        continue;
+      }
+      const long long iy = p / d.wo + ky - d.pad, ix = p % d.wo + kx - d.pad;
+      if (iy >= 0 && iy < d.h && ix >= 0 && ix < d.w) acc += grad * x.data[r * x.ld + (c * d.h + iy) * d.w + ix];
+    }
+    for (int off = 16; off > 0; off >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, off);
+    if (lane == 0) g[j] += alpha * acc;
+  }
+}
+
+// The flat index (within the image) of tile t's first maximum: a strict > scan in row-major order.
+__device__ long long pool_pick(const PoolShape& s, const float* img, long long t) {
+  const long long ho = s.height / s.window, wo = s.width / s.window;
+  const long long c = t / (ho * wo), ty = t / wo % ho, tx = t % wo;
+  const long long corner = (c * s.height + ty * s.window) * s.width + tx * s.window;
+  long long best = corner;
+  for (long long dy = 0; dy < s.window; ++dy)
+    for (long long dx = 0; dx < s.window; ++dx) {
+      const long long at = corner + dy * s.width + dx;
+      if (img[at] > img[best]) best = at;
+    }
+  return best;
+}
+
+__global__ void max_pool2d_kernel(MatPairBatch batch, PoolShape s) {
+  const DeviceMat x = batch.a[blockIdx.y], y = batch.b[blockIdx.y];
+  const long long per_image = s.channels * (s.height / s.window) * (s.width / s.window), total = y.rows * per_image;
+  for (long long e = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; e < total;
+       e += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const long long r = e / per_image, t = e % per_image;
+    const float* img = x.data + r * x.ld;
+    y.data[r * y.ld + t] = img[pool_pick(s, img, t)];
+  }
+}
+
+// One thread per tile writes the whole tile of dx (tiles do not overlap).
+__global__ void max_pool2d_backward_kernel(MatTripleBatch batch, PoolShape s) {
+  const DeviceMat x = batch.a[blockIdx.y], dy = batch.b[blockIdx.y], dx = batch.c[blockIdx.y];
+  const long long ho = s.height / s.window, wo = s.width / s.window;
+  const long long per_image = s.channels * ho * wo, total = dy.rows * per_image;
+  for (long long e = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; e < total;
+       e += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const long long r = e / per_image, t = e % per_image;
+    const long long pick = pool_pick(s, x.data + r * x.ld, t);
+    const float grad = dy.data[r * dy.ld + t];
+    const long long c = t / (ho * wo), ty = t / wo % ho, tx = t % wo;
+    const long long corner = (c * s.height + ty * s.window) * s.width + tx * s.window;
+    float* out = dx.data + r * dx.ld;
+    for (long long dy_ = 0; dy_ < s.window; ++dy_)
+      for (long long dx_ = 0; dx_ < s.window; ++dx_) {
+        const long long at = corner + dy_ * s.width + dx_;
+        out[at] = at == pick ? grad : 0.0f;
+      }
+  }
+}
+
+__global__ void relu_kernel(MatBatch batch) {
+  const DeviceMat x = batch.m[blockIdx.y];
+  const long long total = x.rows * x.cols;
+  for (long long e = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; e < total;
+       e += static_cast<long long>(gridDim.x) * blockDim.x) {
+    float* v = x.data + e / x.cols * x.ld + e % x.cols;
+    *v = *v > 0.0f ? *v : 0.0f;
+  }
+}
+
+// The CPU's arithmetic exactly (the shared hash, one float multiply), so masks and values are bit-identical.
+__global__ void dropout_kernel(KeyBatch batch, double p, float scale, long long group) {
+  const DeviceMat x = batch.x[blockIdx.y];
+  const unsigned long long key = batch.key[blockIdx.y];
+  const long long total = x.rows * x.cols;
+  for (long long e = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; e < total;
+       e += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const long long r = e / x.cols, c = e % x.cols;
+    const bool keep = contract::dropout_uniform(key, r, c / group) >= p;
+    x.data[r * x.ld + c] *= keep ? scale : 0.0f;
+  }
+}
+
 }  // namespace
 
 struct Context {
   cudaStream_t stream = nullptr;
   cublasHandle_t blas = nullptr;
-  Scratch labels, rows, row_out, wsum;
+  Scratch labels, rows, row_out, wsum, gemm_pointers;
   std::vector<int> host_ints;
+  std::vector<const float*> host_pointers;
   std::vector<double> host_loss;
   std::vector<int> host_hits;
   std::vector<unsigned char> host_bytes;
@@ -267,6 +453,7 @@ void destroy_context(Context* ctx) noexcept {
   ctx->rows.release();
   ctx->row_out.release();
   ctx->wsum.release();
+  ctx->gemm_pointers.release();
   if (ctx->blas) cublasDestroy(ctx->blas);
   if (ctx->stream) cudaStreamDestroy(ctx->stream);
   delete ctx;
@@ -306,24 +493,81 @@ void copy_on_device(Context* ctx, const float* src, std::size_t n, float* dst) {
   check(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, ctx->stream), "copy");
 }
 
+namespace {
+
+// One item's cuBLAS sgemm arguments: row-major C (m×n) is column-major Cᵀ, and C = op(A)·op(B) ⇔
+// Cᵀ = op(B)ᵀ·op(A)ᵀ, so the call is sgemm(opB, opA, n, m, k, B, A, C).
+struct GemmArgs {
+  int m, n, k, lda, ldb, ldc;
+  bool same(const GemmArgs& o) const {
+    return m == o.m && n == o.n && k == o.k && lda == o.lda && ldb == o.ldb && ldc == o.ldc;
+  }
+};
+GemmArgs gemm_args(bool trans_a, const DeviceMat& a, const DeviceMat& b, const DeviceMat& c) {
+  const long long m = c.rows, n = c.cols, k = trans_a ? a.rows : a.cols;
+  if (m > INT_MAX || n > INT_MAX || k > INT_MAX || a.ld > INT_MAX || b.ld > INT_MAX || c.ld > INT_MAX) {
+    throw std::runtime_error("cuda backend: gemm: a dimension exceeds the 32-bit range of cuBLAS");
+  }
+  auto ld = [](long long v) { return static_cast<int>(std::max(1LL, v)); };
+  return {static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), ld(a.ld), ld(b.ld), ld(c.ld)};
+}
+
+// The common distance (in floats, >= 0) from each item's matrix to the next one's, if there is one.
+bool even_stride(const DeviceMat* v, std::size_t first, std::size_t count, long long& stride) {
+  auto gap = [&](std::size_t j) {
+    return static_cast<long long>(reinterpret_cast<std::uintptr_t>(v[j + 1].data) -
+                                  reinterpret_cast<std::uintptr_t>(v[j].data));
+  };
+  const long long bytes = gap(first);
+  if (bytes < 0 || bytes % static_cast<long long>(sizeof(float)) != 0) return false;
+  for (std::size_t j = first + 1; j + 1 < first + count; ++j)
+    if (gap(j) != bytes) return false;
+  stride = bytes / static_cast<long long>(sizeof(float));
+  return true;
+}
+
+}  // namespace
+
 void gemm(Context* ctx, bool trans_a, bool trans_b, float alpha, const DeviceMat* a, const DeviceMat* b, float beta,
           const DeviceMat* c, std::size_t items) {
-  // Row-major C (m×n) is column-major Cᵀ; C = op(A)·op(B) ⇔ Cᵀ = op(B)ᵀ·op(A)ᵀ, and a row-major
-  // matrix read as column-major is its transpose, so: sgemm(opB, opA, n, m, k, B, A, C).
-  for (std::size_t i = 0; i < items; ++i) {
-    const long long m = c[i].rows, n = c[i].cols;
-    const long long k = trans_a ? a[i].rows : a[i].cols;
-    if (m == 0 || n == 0) continue;
-    if (m > INT_MAX || n > INT_MAX || k > INT_MAX || a[i].ld > INT_MAX || b[i].ld > INT_MAX || c[i].ld > INT_MAX) {
-      throw std::runtime_error("cuda backend: gemm: a dimension exceeds the 32-bit range of cuBLAS");
+  const cublasOperation_t op_a = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, op_b = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  for (std::size_t first = 0; first < items;) {
+    const GemmArgs g = gemm_args(trans_a, a[first], b[first], c[first]);
+    std::size_t count = 1;
+    while (first + count < items && count < static_cast<std::size_t>(INT_MAX) &&
+           gemm_args(trans_a, a[first + count], b[first + count], c[first + count]).same(g))
+      ++count;
+    long long sa = 0, sb = 0, sc = 0;
+    if (g.m == 0 || g.n == 0) {
+      // nothing to compute
+    } else if (count == 1) {
+      check(cublasSgemm(ctx->blas, op_b, op_a, g.n, g.m, g.k, &alpha, b[first].data, g.ldb, a[first].data, g.lda,
+                        &beta, c[first].data, g.ldc),
+            "cublasSgemm");
+    } else if (even_stride(a, first, count, sa) && even_stride(b, first, count, sb) &&
+               even_stride(c, first, count, sc) && sc >= static_cast<long long>(g.m - 1) * g.ldc + g.n) {
+      check(cublasSgemmStridedBatched(ctx->blas, op_b, op_a, g.n, g.m, g.k, &alpha, b[first].data, g.ldb, sb,
+                                      a[first].data, g.lda, sa, &beta, c[first].data, g.ldc, sc,
+                                      static_cast<int>(count)),
+            "cublasSgemmStridedBatched");
+    } else {
+      // Device arrays of the items' pointers: [B][A][C], in the order of the call's operands.
+      std::vector<const float*>& host = ctx->host_pointers;
+      host.resize(3 * count);
+      for (std::size_t j = 0; j < count; ++j) {
+        host[j] = b[first + j].data;
+        host[count + j] = a[first + j].data;
+        host[2 * count + j] = c[first + j].data;
+      }
+      const std::size_t bytes = host.size() * sizeof(float*);
+      auto* dev = static_cast<const float**>(ctx->gemm_pointers.reserve(ctx->stream, bytes));
+      // From pageable host memory the copy is staged before the call returns, so `host` can be reused.
+      check(cudaMemcpyAsync(dev, host.data(), bytes, cudaMemcpyHostToDevice, ctx->stream), "gemm pointer arrays");
+      check(cublasSgemmBatched(ctx->blas, op_b, op_a, g.n, g.m, g.k, &alpha, dev, g.ldb, dev + count, g.lda, &beta,
+                               const_cast<float* const*>(dev + 2 * count), g.ldc, static_cast<int>(count)),
+            "cublasSgemmBatched");
     }
-    const int lda = static_cast<int>(std::max(1LL, static_cast<long long>(a[i].ld)));
-    const int ldb = static_cast<int>(std::max(1LL, static_cast<long long>(b[i].ld)));
-    const int ldc = static_cast<int>(std::max(1LL, static_cast<long long>(c[i].ld)));
-    check(cublasSgemm(ctx->blas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-                      static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b[i].data, ldb, a[i].data,
-                      lda, &beta, c[i].data, ldc),
-          "cublasSgemm");
+    first += count;
   }
 }
 
@@ -504,6 +748,132 @@ void sgd_step(Context* ctx, float lr, float momentum, float weight_decay, float 
                                                         static_cast<long long>(n));
     check_launch("sgd_step_kernel");
   }
+}
+
+namespace {
+
+// Calls launch(batch, grid) for the items in groups of kMaxItems, each group's batch filled by
+// fill(batch, slot, item) and its grid sized by the largest work(item) (threads wanted).
+template <class Batch, class Fill, class Work, class Launch>
+void launch_items(std::size_t items, Fill fill, Work work, Launch launch) {
+  for (std::size_t first = 0; first < items; first += kMaxItems) {
+    const std::size_t count = std::min<std::size_t>(kMaxItems, items - first);
+    Batch batch{};
+    long long most = 0;
+    for (std::size_t j = 0; j < count; ++j) {
+      fill(batch, j, first + j);
+      most = std::max(most, static_cast<long long>(work(first + j)));
+    }
+    if (most == 0) continue;
+    launch(batch, dim3(blocks_for(most), static_cast<unsigned>(count)));
+  }
+}
+
+}  // namespace
+
+void conv2d(Context* ctx, const ConvShape& s, const DeviceMat* x, const float* const* w, const DeviceMat* y,
+            std::size_t items) {
+  launch_items<ConvBatch>(
+      items,
+      [&](ConvBatch& batch, std::size_t j, std::size_t i) {
+        batch.in[j] = x[i];
+        batch.out[j] = y[i];
+        batch.w[j] = w[i];
+      },
+      [&](std::size_t i) { return y[i].rows * y[i].cols; },
+      [&](const ConvBatch& batch, dim3 grid) {
+        conv2d_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch, s);
+        check_launch("conv2d_kernel");
+      });
+}
+
+void conv2d_backward_input(Context* ctx, const ConvShape& s, const DeviceMat* dy, const float* const* w,
+                           const DeviceMat* dx, std::size_t items) {
+  launch_items<ConvBatch>(
+      items,
+      [&](ConvBatch& batch, std::size_t j, std::size_t i) {
+        batch.in[j] = dy[i];
+        batch.out[j] = dx[i];
+        batch.w[j] = w[i];
+      },
+      [&](std::size_t i) { return dx[i].rows * dx[i].cols; },
+      [&](const ConvBatch& batch, dim3 grid) {
+        conv2d_backward_input_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch, s);
+        check_launch("conv2d_backward_input_kernel");
+      });
+}
+
+void conv2d_backward_params(Context* ctx, const ConvShape& s, const DeviceMat* x, const DeviceMat* dy, float alpha,
+                            float* const* g, std::size_t items) {
+  const ConvDims d = conv_dims(s);
+  const long long params = d.co * d.kw + d.co;
+  launch_items<ConvParamsBatch>(
+      items,
+      [&](ConvParamsBatch& batch, std::size_t j, std::size_t i) {
+        batch.x[j] = x[i];
+        batch.dy[j] = dy[i];
+        batch.g[j] = g[i];
+      },
+      [&](std::size_t i) { return x[i].rows > 0 ? params * 32 : 0; },  // a warp per parameter
+      [&](const ConvParamsBatch& batch, dim3 grid) {
+        conv2d_backward_params_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch, s, alpha);
+        check_launch("conv2d_backward_params_kernel");
+      });
+}
+
+void max_pool2d(Context* ctx, const PoolShape& s, const DeviceMat* x, const DeviceMat* y, std::size_t items) {
+  launch_items<MatPairBatch>(
+      items,
+      [&](MatPairBatch& batch, std::size_t j, std::size_t i) {
+        batch.a[j] = x[i];
+        batch.b[j] = y[i];
+      },
+      [&](std::size_t i) { return y[i].rows * y[i].cols; },
+      [&](const MatPairBatch& batch, dim3 grid) {
+        max_pool2d_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch, s);
+        check_launch("max_pool2d_kernel");
+      });
+}
+
+void max_pool2d_backward(Context* ctx, const PoolShape& s, const DeviceMat* x, const DeviceMat* dy,
+                         const DeviceMat* dx, std::size_t items) {
+  launch_items<MatTripleBatch>(
+      items,
+      [&](MatTripleBatch& batch, std::size_t j, std::size_t i) {
+        batch.a[j] = x[i];
+        batch.b[j] = dy[i];
+        batch.c[j] = dx[i];
+      },
+      [&](std::size_t i) { return dy[i].rows * dy[i].cols; },
+      [&](const MatTripleBatch& batch, dim3 grid) {
+        max_pool2d_backward_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch, s);
+        check_launch("max_pool2d_backward_kernel");
+      });
+}
+
+void relu(Context* ctx, const DeviceMat* x, std::size_t items) {
+  launch_items<MatBatch>(
+      items, [&](MatBatch& batch, std::size_t j, std::size_t i) { batch.m[j] = x[i]; },
+      [&](std::size_t i) { return x[i].rows * x[i].cols; },
+      [&](const MatBatch& batch, dim3 grid) {
+        relu_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch);
+        check_launch("relu_kernel");
+      });
+}
+
+void dropout(Context* ctx, float p, float scale, long long group, const std::uint64_t* keys, const DeviceMat* x,
+             std::size_t items) {
+  launch_items<KeyBatch>(
+      items,
+      [&](KeyBatch& batch, std::size_t j, std::size_t i) {
+        batch.x[j] = x[i];
+        batch.key[j] = keys[i];
+      },
+      [&](std::size_t i) { return x[i].rows * x[i].cols; },
+      [&](const KeyBatch& batch, dim3 grid) {
+        dropout_kernel<<<grid, kThreads, 0, ctx->stream>>>(batch, static_cast<double>(p), scale, group);
+        check_launch("dropout_kernel");
+      });
 }
 
 }  // namespace dtsim::kernels::cuda

@@ -34,8 +34,9 @@ void copy_to_device(Context* ctx, const float* host, std::size_t n, float* dst);
 void copy_to_host(Context* ctx, const float* src, std::size_t n, float* host);  // waits for the stream
 void copy_on_device(Context* ctx, const float* src, std::size_t n, float* dst);
 
-// C[i] = alpha·op(A[i])·op(B[i]) + beta·C[i] through cuBLAS (one sgemm per item, row-major through the
-// transposed column-major call).
+// C[i] = alpha·op(A[i])·op(B[i]) + beta·C[i] through cuBLAS, row-major through the transposed
+// column-major call: consecutive items of one shape as one batched call (strided when their matrices
+// are evenly spaced, else over pointer arrays), a lone item as one sgemm.
 void gemm(Context* ctx, bool trans_a, bool trans_b, float alpha, const DeviceMat* a, const DeviceMat* b, float beta,
           const DeviceMat* c, std::size_t items);
 // x[i] (m×n) += bias[i] (n) on every row, then ReLU when relu.
@@ -57,5 +58,35 @@ void weighted_sum(Context* ctx, const float* const* x, const double* w, std::siz
 // p, v, anchor (null when mu == 0) and correction (null: none) are host arrays of `items` device pointers.
 void sgd_step(Context* ctx, float lr, float momentum, float weight_decay, float mu, float* const* p, float* const* v,
               const float* const* anchor, const float* const* correction, std::size_t items, std::size_t n);
+
+// Images (Backend::conv2d's layout: an image is a row of C·H·W floats, channel-major; a conv layer's
+// w[i] is out × (in·kernel²) filters, then out biases; all device memory). The shapes were checked.
+struct ConvShape {
+  long long in_channels, out_channels, height, width, kernel, padding;
+};
+struct PoolShape {
+  long long channels, height, width, window;
+};
+// y[i] (b × Co·Ho·Wo) = conv(x[i] (b × Ci·H·W), w[i]) + biases; one thread per output.
+void conv2d(Context* ctx, const ConvShape& s, const DeviceMat* x, const float* const* w, const DeviceMat* y,
+            std::size_t items);
+// dx[i] (b × Ci·H·W, overwritten) = the transposed convolution of dy[i] (b × Co·Ho·Wo); one thread per input.
+void conv2d_backward_input(Context* ctx, const ConvShape& s, const DeviceMat* dy, const float* const* w,
+                           const DeviceMat* dx, std::size_t items);
+// g[i] (filters then biases) += alpha · the gradient summed over the b images; one warp per parameter,
+// lanes over (image, output position), reduced by a fixed xor-shuffle tree.
+void conv2d_backward_params(Context* ctx, const ConvShape& s, const DeviceMat* x, const DeviceMat* dy, float alpha,
+                            float* const* g, std::size_t items);
+// y[i] (b × C·Ho·Wo) = each tile's first maximum of x[i] (b × C·H·W); one thread per tile.
+void max_pool2d(Context* ctx, const PoolShape& s, const DeviceMat* x, const DeviceMat* y, std::size_t items);
+// dx[i] (overwritten) = dy[i] at each tile's first maximum of x[i], 0 elsewhere; one thread per tile.
+void max_pool2d_backward(Context* ctx, const PoolShape& s, const DeviceMat* x, const DeviceMat* dy,
+                         const DeviceMat* dx, std::size_t items);
+// x[i] = max(x[i], 0) in place.
+void relu(Context* ctx, const DeviceMat* x, std::size_t items);
+// x[i](r, c) *= scale when contract::dropout_uniform(keys[i], r, c / group) >= p, else *= 0; keys is a
+// host array of `items` keys.
+void dropout(Context* ctx, float p, float scale, long long group, const std::uint64_t* keys, const DeviceMat* x,
+             std::size_t items);
 
 }  // namespace dtsim::kernels::cuda

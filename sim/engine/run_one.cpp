@@ -3,6 +3,7 @@
 #include "sim/engine/run_one.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 
@@ -118,6 +119,12 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
   try {  // checked even for timing-only runs: --backend cuda without CUDA is always an error
     auto backend = kernels::make_backend(options.backend, options.threads);
     run->backend_name = backend->name();
+    if (options.backend == kernels::BackendKind::automatic && !options.quiet) {
+      std::string why;
+      const bool cuda = kernels::cuda_device_available(&why);
+      std::fprintf(stderr, "dtsim: --backend auto chose %s%s\n", backend->name().c_str(),
+                   cuda ? "" : (" (cuda: " + why + ")").c_str());
+    }
     execution = {backend->threads(), options.chunk, backend->item_schedule() == kernels::ItemSchedule::concurrent};
     if (s.training.compute == ComputeMode::real) run->backend = std::move(backend);
   } catch (const std::runtime_error& e) {

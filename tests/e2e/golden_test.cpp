@@ -15,7 +15,7 @@ using namespace e2e;
 
 namespace {
 
-const std::set<std::string> float_metrics{"train_loss", "test_loss", "test_accuracy"};
+const std::set<std::string> float_metrics{"train_loss", "test_loss", "test_accuracy", "train_accuracy"};
 
 void compare(const fs::path& got_path, const fs::path& want_path) {
   const auto got = read_csv(got_path);

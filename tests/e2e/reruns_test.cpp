@@ -87,7 +87,7 @@ TEST_SUITE("e2e") {
     const auto out = scratch("divergence_factor");
     const double factor = 1.01;
     const auto r = run_dtsim({"run", scenario, "--out", (out / "o").string(), "--quiet", "--set",
-                              "workload.local.lr=2", "--set", "training.divergence.factor=1.01"});
+                              "workload.local.lr=5", "--set", "training.divergence.factor=1.01"});
     CHECK(r.exit_code == 1);
     const auto rounds = read_csv(out / "o" / "rounds.csv");
     REQUIRE(rounds.size() >= 2);

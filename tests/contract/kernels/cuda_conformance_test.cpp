@@ -19,6 +19,7 @@
 namespace {
 
 using namespace dtsim::kernels;
+using dtsim::test::compare_bits;
 using dtsim::test::compare_close;
 
 constexpr double kAtol = 1e-5;
@@ -80,6 +81,28 @@ void check_close(const std::vector<float>& got, const std::vector<float>& ref, s
 struct Shape {
   std::int64_t m, n, k, pad;
 };
+
+void check_bits(const std::vector<float>& got, const std::vector<float>& ref, std::int64_t cols, const char* what) {
+  const auto diff = compare_bits(got, ref, cols);
+  CHECK_MESSAGE(diff.empty(), what << ": " << diff);
+}
+
+// A float sum of `terms` products of values in [-1, 1], computed in another order than the CPU's.
+void check_sum(const std::vector<float>& got, const std::vector<float>& ref, double terms, std::int64_t cols,
+               const char* what) {
+  const auto diff = compare_close<float, float>(got, ref, 1e-6 * terms + kAtol, kRtol, cols);
+  CHECK_MESSAGE(diff.empty(), what << ": " << diff);
+}
+
+// One item's image batch: rows × cols with a padded stride, on both backends.
+struct ImagePair {
+  MatView cpu, gpu;
+};
+ImagePair put_images(OnBackend& cpu, OnBackend& gpu, std::int64_t rows, std::int64_t cols, std::int64_t pad,
+                     dtsim::Rng& rng, float lo = -1, float hi = 1) {
+  const Mat m = random_mat(rows, cols, pad, rng, lo, hi);
+  return {cpu.put(m), gpu.put(m)};
+}
 
 }  // namespace
 
@@ -288,6 +311,194 @@ TEST_SUITE("cuda") {
         INFO("item " << i);
         check_close(gpu.get(pg[i], n), cpu.get(pc[i], n), 0, "params");
         check_close(gpu.get(vg[i], n), cpu.get(vc[i], n), 0, "velocity");
+      }
+    }
+  }
+
+  TEST_CASE("cuda gemm: items of one shape, batched (strided or over pointer arrays), give one-item calls' bits") {
+    Backends b;
+    dtsim::Rng rng(6, "cuda-gemm-batched");
+    OnBackend gpu(*b.cuda);
+    constexpr std::int64_t m = 10, n = 50, k = 320, kItems = 12;
+    // Items 0..11 evenly spaced in shared buffers (one strided batch); items 12..23 at irregular
+    // offsets (one batch over pointer arrays); item 24 of another shape (one sgemm).
+    const MatView a_even = gpu.put(random_mat(kItems * m, k, 0, rng)), b_even = gpu.put(random_mat(kItems * n, k, 0, rng));
+    const Mat c_even = random_mat(kItems * m, n, 0, rng);
+    const MatView c_even_batched = gpu.put(c_even), c_even_single = gpu.put(c_even);
+    const MatView a_ragged = gpu.put(random_mat(kItems * m + kItems * kItems, k, 1, rng));
+    std::vector<ConstMatView> av, bv;
+    std::vector<MatView> cv_batched, cv_single;
+    for (std::int64_t i = 0; i < kItems; ++i) {
+      av.push_back(ConstMatView(a_even.data + i * m * k, m, k, k));
+      bv.push_back(ConstMatView(b_even.data + i * n * k, n, k, k));
+      cv_batched.push_back(MatView{c_even_batched.data + i * m * n, m, n, n});
+      cv_single.push_back(MatView{c_even_single.data + i * m * n, m, n, n});
+    }
+    for (std::int64_t i = 0; i <= kItems; ++i) {
+      const bool lone = i == kItems;
+      const std::int64_t row0 = i * m + i * (i - 1) / 2;  // gaps of 0, 1, 2, … rows
+      av.push_back(lone ? ConstMatView(gpu.put(random_mat(3, k, 1, rng)))
+                        : ConstMatView(a_ragged.data + row0 * a_ragged.ld, m, k, a_ragged.ld));
+      bv.push_back(gpu.put(random_mat(n, k, 2, rng)));
+      const Mat c = random_mat(av.back().rows, n, 0, rng);
+      cv_batched.push_back(gpu.put(c));
+      cv_single.push_back(gpu.put(c));
+    }
+
+    // The same products on the cpu, from dense host copies.
+    auto dense = [&](const ConstMatView& v) { return gpu.get(MatView{const_cast<float*>(v.data), v.rows, v.cols, v.ld}); };
+    std::vector<std::vector<float>> a_host, b_host, c_host;
+    std::vector<ConstMatView> ac, bc;
+    std::vector<MatView> cc;
+    for (std::size_t i = 0; i < av.size(); ++i) {
+      a_host.push_back(dense(av[i]));
+      b_host.push_back(dense(bv[i]));
+      c_host.push_back(gpu.get(cv_batched[i]));
+    }
+    for (std::size_t i = 0; i < av.size(); ++i) {
+      ac.push_back(ConstMatView(a_host[i].data(), av[i].rows, k, k));
+      bc.push_back(ConstMatView(b_host[i].data(), n, k, k));
+      cc.push_back(MatView{c_host[i].data(), av[i].rows, n, n});
+    }
+
+    b.cuda->gemm(Trans::no, Trans::yes, -0.5f, av, bv, 1.0f, cv_batched);
+    for (std::size_t i = 0; i < av.size(); ++i) {
+      b.cuda->gemm(Trans::no, Trans::yes, -0.5f, std::span(av).subspan(i, 1), std::span(bv).subspan(i, 1), 1.0f,
+                   std::span(cv_single).subspan(i, 1));
+    }
+    b.cpu->gemm(Trans::no, Trans::yes, -0.5f, ac, bc, 1.0f, cc);
+
+    for (std::size_t i = 0; i < av.size(); ++i) {
+      INFO("item " << i);
+      const auto batched = gpu.get(cv_batched[i]);
+      check_bits(batched, gpu.get(cv_single[i]), n, "C, batched against one item per call");
+      check_close(batched, c_host[i], n, "C against the cpu");
+    }
+  }
+
+  TEST_CASE("cuda conv2d and its backward passes: match the cpu reference for several shapes and ragged items") {
+    Backends b;
+    const std::vector<Conv2dShape> shapes = {{1, 10, 28, 28, 5, 0}, {10, 20, 12, 12, 5, 0}, {32, 64, 14, 14, 5, 2},
+                                             {3, 7, 9, 11, 3, 1},   {4, 13, 5, 7, 3, 3},    {2, 3, 4, 4, 1, 0}};
+    for (const Conv2dShape& s : shapes) {
+      INFO("conv " << s.in_channels << "->" << s.out_channels << ", " << s.height << "x" << s.width << ", kernel "
+                   << s.kernel << ", padding " << s.padding);
+      dtsim::Rng rng(7, "cuda-conv", s.in_channels, s.out_channels);
+      OnBackend cpu(*b.cpu), gpu(*b.cuda);
+      std::vector<ConstMatView> xc, xg, dyc, dyg;
+      std::vector<MatView> yc, yg, dxc, dxg;
+      std::vector<const float*> wc, wg;
+      std::vector<float*> gc, gg;
+      // 35 items for the small shapes: more than one launch takes.
+      const std::int64_t items = s.in_features() < 200 ? 35 : 3;
+      for (std::int64_t i = 0; i < items; ++i) {
+        const std::int64_t rows = i % 3 == 0 ? 10 : i % 3 == 1 ? 1 : 3;
+        const auto x = put_images(cpu, gpu, rows, s.in_features(), i % 2, rng);
+        const auto dy = put_images(cpu, gpu, rows, s.out_features(), 1, rng);
+        const auto y = put_images(cpu, gpu, rows, s.out_features(), 2, rng);
+        const auto dx = put_images(cpu, gpu, rows, s.in_features(), 0, rng);
+        std::vector<float> w(static_cast<std::size_t>(s.parameter_count()));
+        for (auto& v : w) v = static_cast<float>(rng.uniform(-1, 1));
+        xc.push_back(x.cpu);
+        xg.push_back(x.gpu);
+        dyc.push_back(dy.cpu);
+        dyg.push_back(dy.gpu);
+        yc.push_back(y.cpu);
+        yg.push_back(y.gpu);
+        dxc.push_back(dx.cpu);
+        dxg.push_back(dx.gpu);
+        wc.push_back(cpu.put(w));
+        wg.push_back(gpu.put(w));
+        gc.push_back(cpu.put(w));
+        gg.push_back(gpu.put(w));
+      }
+
+      const Cost fwd_c = b.cpu->conv2d(s, xc, wc, yc), fwd_g = b.cuda->conv2d(s, xg, wg, yg);
+      const Cost in_c = b.cpu->conv2d_backward_input(s, dyc, wc, dxc);
+      const Cost in_g = b.cuda->conv2d_backward_input(s, dyg, wg, dxg);
+      const Cost par_c = b.cpu->conv2d_backward_params(s, xc, dyc, -0.01f, gc);
+      const Cost par_g = b.cuda->conv2d_backward_params(s, xg, dyg, -0.01f, gg);
+
+      CHECK(fwd_g.flops == fwd_c.flops);
+      CHECK(fwd_g.bytes == fwd_c.bytes);
+      CHECK(in_g.flops == in_c.flops);
+      CHECK(par_g.flops == par_c.flops);
+      const auto n = static_cast<std::size_t>(s.parameter_count());
+      for (std::size_t i = 0; i < xc.size(); ++i) {
+        INFO("item " << i << " (" << xc[i].rows << " images)");
+        check_sum(gpu.get(yg[i]), cpu.get(yc[i]), static_cast<double>(s.in_channels * s.kernel * s.kernel),
+                  s.out_features(), "y");
+        check_sum(gpu.get(dxg[i]), cpu.get(dxc[i]), static_cast<double>(s.out_channels * s.kernel * s.kernel),
+                  s.in_features(), "dx");
+        check_sum(gpu.get(gg[i], n), cpu.get(gc[i], n),
+                  0.01 * static_cast<double>(xc[i].rows * s.out_height() * s.out_width()), 0, "parameters");
+      }
+    }
+  }
+
+  TEST_CASE("cuda max_pool2d, max_pool2d_backward and relu: match the cpu reference bit for bit, ties included") {
+    Backends b;
+    for (const Pool2dShape& s : {Pool2dShape{10, 24, 24, 2}, Pool2dShape{20, 8, 8, 2}, Pool2dShape{3, 6, 9, 3}}) {
+      INFO("pool window " << s.window << ", " << s.channels << " channels");
+      dtsim::Rng rng(8, "cuda-pool", s.channels);
+      OnBackend cpu(*b.cpu), gpu(*b.cuda);
+      std::vector<ConstMatView> xc, xg, dyc, dyg;
+      std::vector<MatView> yc, yg, dxc, dxg;
+      for (std::int64_t i = 0; i < 35; ++i) {
+        const std::int64_t rows = 1 + i % 4;
+        Mat x = random_mat(rows, s.in_features(), i % 2, rng);
+        for (auto& v : x.host) v = static_cast<float>(static_cast<int>(v * 3)) / 3;  // ties
+        xc.push_back(cpu.put(x));
+        xg.push_back(gpu.put(x));
+        const auto dy = put_images(cpu, gpu, rows, s.out_features(), 1, rng);
+        const auto y = put_images(cpu, gpu, rows, s.out_features(), 0, rng);
+        const auto dx = put_images(cpu, gpu, rows, s.in_features(), 2, rng);
+        dyc.push_back(dy.cpu);
+        dyg.push_back(dy.gpu);
+        yc.push_back(y.cpu);
+        yg.push_back(y.gpu);
+        dxc.push_back(dx.cpu);
+        dxg.push_back(dx.gpu);
+      }
+
+      b.cpu->max_pool2d(s, xc, yc);
+      b.cuda->max_pool2d(s, xg, yg);
+      b.cpu->max_pool2d_backward(s, xc, dyc, dxc);
+      b.cuda->max_pool2d_backward(s, xg, dyg, dxg);
+      b.cpu->relu(dxc);
+      b.cuda->relu(dxg);
+
+      for (std::size_t i = 0; i < xc.size(); ++i) {
+        INFO("item " << i);
+        check_bits(gpu.get(yg[i]), cpu.get(yc[i]), s.out_features(), "pooled");
+        check_bits(gpu.get(dxg[i]), cpu.get(dxc[i]), s.in_features(), "pool gradient after relu");
+      }
+    }
+  }
+
+  TEST_CASE("cuda dropout: the device's masks and values are the cpu's bit for bit (one hash, host and device)") {
+    Backends b;
+    for (auto [p, group] : {std::pair{0.5f, std::int64_t{1}}, std::pair{0.3f, std::int64_t{64}},
+                            std::pair{0.9f, std::int64_t{5}}, std::pair{0.0f, std::int64_t{1}}}) {
+      INFO("p " << p << ", group " << group);
+      dtsim::Rng rng(9, "cuda-dropout");
+      OnBackend cpu(*b.cpu), gpu(*b.cuda);
+      std::vector<MatView> xc, xg;
+      std::vector<std::uint64_t> keys;
+      for (std::int64_t i = 0; i < 35; ++i) {
+        const auto x = put_images(cpu, gpu, 1 + i % 11, 20 * 64, i % 3, rng);
+        xc.push_back(x.cpu);
+        xg.push_back(x.gpu);
+        keys.push_back(rng.next_u64());
+      }
+
+      const Cost cost_c = b.cpu->dropout(p, group, keys, xc);
+      const Cost cost_g = b.cuda->dropout(p, group, keys, xg);
+
+      CHECK(cost_g.flops == cost_c.flops);
+      for (std::size_t i = 0; i < xc.size(); ++i) {
+        INFO("item " << i);
+        check_bits(gpu.get(xg[i]), cpu.get(xc[i]), xc[i].cols, "x");
       }
     }
   }
