@@ -1,46 +1,39 @@
-// MLP: shapes and costs, the trainer's gradient against central finite differences of a double-precision
-// reference, momentum and weight decay against the same reference iterated, learning on a separable
-// problem, determinism across threads and chunk sizes, and the equality of the modelled cost with what
-// the Backend reports.
+// MLP as a Model trained by the LocalTrainer: shapes and costs, the gradient against central finite
+// differences of a double-precision reference (with and without dropout), momentum and weight decay
+// against the same reference iterated, learning on a separable problem, determinism across threads and
+// chunk sizes, and the equality of the modelled cost with what the Backend reports.
 #include "models/mlp.hpp"
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <memory>
-#include <mutex>
-#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "kernels/backend.hpp"
+#include "models/local_trainer.hpp"
 #include "tests/unit/kernels/tensor_compare.hpp"
+#include "tests/unit/models/trainer_test_support.hpp"
 
 namespace {
 
 using namespace dtsim;
 using namespace dtsim::models;
+using dtsim::test::check_same_results;
 using dtsim::test::compare_bits;
 using dtsim::test::compare_close;
+using dtsim::test::CountingBackend;
+using dtsim::test::iota;
+using dtsim::test::make_task;
+using dtsim::test::mlp_reference;
+using dtsim::test::random_dataset;
+using dtsim::test::store_of;
 
 constexpr std::uint64_t kSeeds[] = {1, 2, 3};
-
-Dataset random_dataset(std::int64_t samples, std::int64_t features, std::int64_t classes, std::uint64_t seed) {
-  Dataset d;
-  d.samples = samples;
-  d.features = features;
-  d.classes = classes;
-  Rng rng(seed, "mlp-test-data");
-  for (std::int64_t i = 0; i < samples * features; ++i) d.x.push_back(static_cast<float>(rng.uniform(-1, 1)));
-  for (std::int64_t i = 0; i < samples; ++i)
-    d.y.push_back(static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(classes))));
-  return d;
-}
 
 // Three well separated Gaussian blobs in `features` dimensions.
 Dataset blobs(std::int64_t samples, std::int64_t features, std::uint64_t seed) {
@@ -60,153 +53,28 @@ Dataset blobs(std::int64_t samples, std::int64_t features, std::uint64_t seed) {
   return d;
 }
 
-std::vector<std::int32_t> iota(std::int32_t first, std::int32_t count) {
-  std::vector<std::int32_t> v(static_cast<std::size_t>(count));
-  for (std::int32_t i = 0; i < count; ++i) v[static_cast<std::size_t>(i)] = first + i;
-  return v;
-}
-
 // Mean cross-entropy of the MLP over `rows` of d, in double. min_pre: the smallest |pre-activation| of
 // any hidden unit (how close the point is to a ReLU kink).
 double reference_loss(const MlpShape& shape, const std::vector<double>& p, const Dataset& d,
                       const std::vector<std::int32_t>& rows, double* min_pre = nullptr, std::int64_t* hits = nullptr) {
-  std::vector<std::int64_t> widths = {shape.inputs};
-  widths.insert(widths.end(), shape.hidden.begin(), shape.hidden.end());
-  widths.push_back(shape.classes);
-  double total = 0;
-  if (min_pre) *min_pre = INFINITY;
-  for (std::int32_t row : rows) {
-    std::vector<double> a(d.x.begin() + row * d.features, d.x.begin() + (row + 1) * d.features);
-    std::size_t off = 0;
-    for (std::size_t l = 0; l + 1 < widths.size(); ++l) {
-      const std::int64_t in = widths[l], out = widths[l + 1];
-      std::vector<double> z(static_cast<std::size_t>(out));
-      for (std::int64_t o = 0; o < out; ++o) {
-        double s = p[off + static_cast<std::size_t>(in * out + o)];
-        for (std::int64_t i = 0; i < in; ++i)
-          s += a[static_cast<std::size_t>(i)] * p[off + static_cast<std::size_t>(i * out + o)];
-        z[static_cast<std::size_t>(o)] = s;
-      }
-      off += static_cast<std::size_t>(in * out + out);
-      if (l + 2 < widths.size()) {
-        for (double& v : z) {
-          if (min_pre) *min_pre = std::min(*min_pre, std::abs(v));
-          v = std::max(v, 0.0);
-        }
-      }
-      a = z;
-    }
-    const double mx = *std::max_element(a.begin(), a.end());
-    double s = 0;
-    for (double v : a) s += std::exp(v - mx);
-    const auto label = static_cast<std::size_t>(d.y[static_cast<std::size_t>(row)]);
-    total += std::log(s) - (a[label] - mx);
-    if (hits) *hits += std::max_element(a.begin(), a.end()) - a.begin() == static_cast<std::ptrdiff_t>(label) ? 1 : 0;
-  }
-  return total / static_cast<double>(rows.size());
+  const auto ref = mlp_reference(shape, p, d, rows);
+  if (min_pre) *min_pre = ref.min_pre;
+  if (hits) *hits += ref.hits;
+  return ref.mean_loss();
 }
 
 // ∇ reference_loss at p by central finite differences.
 std::vector<double> fd_gradient(const MlpShape& shape, const std::vector<double>& p, const Dataset& d,
                                 const std::vector<std::int32_t>& rows) {
-  const double eps = 1e-6;
-  std::vector<double> grad;
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    auto plus = p, minus = p;
-    plus[i] += eps;
-    minus[i] -= eps;
-    grad.push_back((reference_loss(shape, plus, d, rows) - reference_loss(shape, minus, d, rows)) / (2 * eps));
-  }
-  return grad;
+  return dtsim::test::fd_gradient([&](const std::vector<double>& q) { return reference_loss(shape, q, d, rows); }, p);
 }
 
-// Forwards to another backend and adds up the cost every operation reports. Its parallel structure is
-// `batched` (the Backend default, as on CUDA) unless it is told to forward the inner backend's.
-class CountingBackend final : public kernels::Backend {
- public:
-  enum class Schedule { batched, forwarded };
-  explicit CountingBackend(kernels::Backend& inner, Schedule schedule = Schedule::batched)
-      : inner_(inner), schedule_(schedule) {}
-  kernels::Cost total;
-  std::atomic<std::int64_t> update_calls{0};  // sgd_step calls
-  std::int64_t for_each_calls = 0;            // for_each_item calls
-  std::int64_t items = 0;                     // items run by for_each_item
-
-  std::string name() const override { return inner_.name(); }
-  int threads() const override { return inner_.threads(); }
-  kernels::ItemSchedule item_schedule() const override {
-    return schedule_ == Schedule::batched ? kernels::ItemSchedule::batched : inner_.item_schedule();
-  }
-  void for_each_item(std::int64_t n, const std::function<void(std::int64_t, int)>& fn) override {
-    ++for_each_calls;
-    items += n;
-    if (schedule_ == Schedule::batched) return kernels::Backend::for_each_item(n, fn);
-    inner_.for_each_item(n, fn);
-  }
-  kernels::Buffer alloc(std::size_t n) override { return inner_.alloc(n); }
-  void upload(const float* host, std::size_t n, float* dst) override { inner_.upload(host, n, dst); }
-  void download(const float* src, std::size_t n, float* host) override { inner_.download(src, n, host); }
-  void copy(const float* src, std::size_t n, float* dst) override { inner_.copy(src, n, dst); }
-  const float* view_host(const float* host, std::size_t n) override { return inner_.view_host(host, n); }
-  kernels::Cost gemm(kernels::Trans ta, kernels::Trans tb, float alpha, std::span<const kernels::ConstMatView> a,
-                     std::span<const kernels::ConstMatView> b, float beta,
-                     std::span<const kernels::MatView> c) override {
-    return add(inner_.gemm(ta, tb, alpha, a, b, beta, c));
-  }
-  kernels::Cost bias_activation(kernels::Activation act, std::span<const float* const> bias,
-                                std::span<const kernels::MatView> x) override {
-    return add(inner_.bias_activation(act, bias, x));
-  }
-  kernels::Cost relu_backward(std::span<const kernels::ConstMatView> act,
-                              std::span<const kernels::MatView> grad) override {
-    return add(inner_.relu_backward(act, grad));
-  }
-  kernels::Cost softmax_xent(std::span<const kernels::MatView> logits, std::span<const std::int32_t* const> labels,
-                             bool with_grad, float grad_scale, std::span<double> loss_sum,
-                             std::span<double> loss_sq_sum, std::span<std::int64_t> correct) override {
-    return add(inner_.softmax_xent(logits, labels, with_grad, grad_scale, loss_sum, loss_sq_sum, correct));
-  }
-  kernels::Cost add_column_sums(float alpha, std::span<const kernels::ConstMatView> g,
-                                std::span<float* const> bias) override {
-    return add(inner_.add_column_sums(alpha, g, bias));
-  }
-  kernels::Cost gather_rows(kernels::ConstMatView src, std::span<const std::int32_t* const> rows,
-                            std::span<const kernels::MatView> dst) override {
-    return add(inner_.gather_rows(src, rows, dst));
-  }
-  kernels::Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n,
-                             float* out) override {
-    return add(inner_.weighted_sum(x, w, n, out));
-  }
-  kernels::Cost sgd_step(const kernels::SgdStep& step, std::span<float* const> params,
-                         std::span<float* const> velocity, std::span<const float* const> anchor,
-                         std::span<const float* const> correction, std::size_t n) override {
-    ++update_calls;
-    return add(inner_.sgd_step(step, params, velocity, anchor, correction, n));
-  }
-
- private:
-  kernels::Cost add(kernels::Cost c) {
-    std::lock_guard lock(mutex_);  // items of for_each_item call in concurrently
-    total += c;
-    return c;
-  }
-  kernels::Backend& inner_;
-  Schedule schedule_;
-  std::mutex mutex_;
-};
-
-void check_same_results(const std::vector<ClientResult>& got, const std::vector<ClientResult>& ref) {
-  REQUIRE(got.size() == ref.size());
-  for (std::size_t k = 0; k < got.size(); ++k) {
-    INFO("client " << k);
-    const auto diff = compare_bits(got[k].params, ref[k].params);
-    CHECK_MESSAGE(diff.empty(), diff);
-    CHECK(got[k].steps == ref[k].steps);
-    CHECK(got[k].samples_seen == ref[k].samples_seen);
-    CHECK(std::memcmp(&got[k].loss_sum, &ref[k].loss_sum, sizeof(double)) == 0);
-    CHECK(got[k].flops == ref[k].flops);
-  }
+// One task per entry of `samples`, client k·3, round 4, from version 0.
+std::vector<TrainTask> tasks_of(const std::vector<std::vector<std::int32_t>>& samples) {
+  std::vector<TrainTask> tasks;
+  for (std::size_t k = 0; k < samples.size(); ++k)
+    tasks.push_back(make_task(static_cast<std::int32_t>(k * 3), samples[k], 4));
+  return tasks;
 }
 
 }  // namespace
@@ -216,7 +84,23 @@ TEST_SUITE("models") {
     CHECK(parameter_count({6, {5, 4}, 3}) == 6 * 5 + 5 + 5 * 4 + 4 + 4 * 3 + 3);
     CHECK(parameter_count({784, {200}, 10}) == 159010);
     CHECK(parameter_count({784, {}, 10}) == 7850);
+    CHECK(make_mlp_model({6, {5, 4}, 3})->parameter_count() == 6 * 5 + 5 + 5 * 4 + 4 + 4 * 3 + 3);
+    CHECK(make_mlp_model({784, {}, 10})->parameter_count() == 7850);
+    CHECK(make_mlp_model({784, {}, 10})->name() == "logistic");
+    CHECK(make_mlp_model({784, {200}, 10})->name() == "mlp");
     CHECK_THROWS_AS(parameter_count({784, {0}, 10}), std::invalid_argument);
+  }
+
+  TEST_CASE("mlp: a bad shape or dropout is rejected by every entry point") {
+    for (const MlpShape& bad : {MlpShape{0, {5}, 3}, MlpShape{6, {5}, 0}, MlpShape{6, {-1}, 3},
+                                MlpShape{6, {5}, 3, 1.0}, MlpShape{6, {5}, 3, -0.1}, MlpShape{6, {5}, 3, NAN}}) {
+      INFO("inputs " << bad.inputs << ", classes " << bad.classes << ", dropout " << bad.dropout);
+      CHECK_THROWS_AS(make_mlp_model(bad), std::invalid_argument);
+      CHECK_THROWS_AS(parameter_count(bad), std::invalid_argument);
+      CHECK_THROWS_AS(train_flops_per_sample(bad), std::invalid_argument);
+    }
+    CHECK_THROWS_WITH_AS(make_mlp_model({6, {5}, 3, 1.5}), doctest::Contains("dropout"), std::invalid_argument);
+    CHECK_NOTHROW(make_mlp_model({6, {5}, 3, 0.0}));
   }
 
   TEST_CASE("mlp: local_steps is epochs times the number of minibatches, a short last one included") {
@@ -228,13 +112,15 @@ TEST_SUITE("models") {
 
   TEST_CASE("mlp: init_parameters draws Glorot-uniform weights and zero biases, the same for the same stream") {
     const MlpShape shape{6, {5}, 3};
-    Rng a(9, "init"), b(9, "init"), c(10, "init");
+    Rng a(9, "init"), b(9, "init"), c(10, "init"), d(9, "init");
 
     const auto pa = init_parameters(shape, a);
     const auto pb = init_parameters(shape, b);
     const auto pc = init_parameters(shape, c);
+    const auto pm = make_mlp_model(shape)->init_parameters(d);
 
     CHECK(pa == pb);
+    CHECK(pa == pm);
     CHECK(pa != pc);
     const double lim0 = std::sqrt(6.0 / 11), lim1 = std::sqrt(6.0 / 8);
     for (std::size_t i = 0; i < 30; ++i) CHECK(std::abs(pa[i]) <= lim0);
@@ -261,29 +147,131 @@ TEST_SUITE("models") {
         auto backend = kernels::make_cpu_backend(1);
         // B = 16 > n on one seed: a short minibatch still takes the mean over its own 8 rows.
         const std::int64_t batch = seed == 2 ? 16 : 8;
-        MlpTrainer trainer(*backend, shape, train, test, {1, batch, 1.0}, seed, 1);
-        const std::vector<ClientWork> work = {{0, rows, 0}};
+        const auto model = make_mlp_model(shape);
+        LocalTrainer trainer(*backend, *model, train, test, {1, batch, 1.0}, seed, 1);
+        const std::vector<TrainTask> tasks = {make_task(0, rows, 0)};
 
-        const auto result = trainer.train(p0, work);
+        const auto result = trainer.train(tasks, store_of(p0));
 
-        std::vector<double> grad_fd, grad_sgd;
-        const double eps = 1e-6;
-        for (std::size_t i = 0; i < p0.size(); ++i) {
-          auto plus = p0d, minus = p0d;
-          plus[i] += eps;
-          minus[i] -= eps;
-          grad_fd.push_back((reference_loss(shape, plus, train, rows) - reference_loss(shape, minus, train, rows)) /
-                            (2 * eps));
+        const auto grad_fd = fd_gradient(shape, p0d, train, rows);
+        std::vector<double> grad_sgd;
+        for (std::size_t i = 0; i < p0.size(); ++i)
           grad_sgd.push_back(static_cast<double>(p0[i]) - static_cast<double>(result[0].params[i]));
-        }
         REQUIRE(result[0].steps == 1);
         CHECK(result[0].loss_sum / 8 == doctest::Approx(loss0).epsilon(1e-6));
         const auto diff = compare_close<double, double>(grad_sgd, grad_fd, 1e-5, 1e-4);
         CHECK_MESSAGE(diff.empty(), diff);
-        const double norm = std::sqrt(std::inner_product(grad_fd.begin(), grad_fd.end(), grad_fd.begin(), 0.0));
-        CHECK(norm > 1e-3);  // the check above compared something
+        CHECK(dtsim::test::norm2(grad_fd) > 1e-3);  // the check above compared something
       }
     }
+  }
+
+  TEST_CASE(
+      "mlp: with dropout, two SGD steps follow the finite-difference gradients of the loss under each step's "
+      "keyed masks") {
+    // Two epochs of one full minibatch each (n = B = 8, lr = 0.5): step s visits the samples in the
+    // order of epoch s's shuffle, and hidden layer l's mask is the one Backend::dropout draws under
+    // dropout_layer_key(Rng(seed, "dropout", client, round, s), l) for row r of the minibatch. The
+    // reference applies those masks to the double-precision MLP and differentiates it.
+    const float p = 0.3f;
+    const MlpShape shape{6, {5, 4}, 3, p};
+    const std::int32_t client = 3;
+    const std::int64_t round = 2;
+    const double lr = 0.5;
+    for (std::uint64_t seed : kSeeds) {
+      INFO("seed " << seed);
+      const Dataset train = random_dataset(8, 6, 3, seed);
+      const Dataset test = random_dataset(4, 6, 3, seed + 100);
+      Rng rng(seed, "init");
+      auto p0 = init_parameters(shape, rng);
+      for (auto& v : p0) v += static_cast<float>(rng.uniform(-0.1, 0.1));
+      const auto rows = iota(0, 8);
+      auto backend = kernels::make_cpu_backend(1);
+      const auto model = make_mlp_model(shape);
+      LocalTrainer trainer(*backend, *model, train, test, {2, 8, lr}, seed, 1);
+      const std::vector<TrainTask> tasks = {make_task(client, rows, round)};
+
+      const auto result = trainer.train(tasks, store_of(p0));
+
+      std::vector<double> pd(p0.begin(), p0.end());
+      std::vector<double> undropped = pd;  // the same two steps without dropout
+      double loss_sum = 0;
+      std::int64_t dropped = 0, kept = 0;
+      for (std::int64_t step = 0; step < 2; ++step) {
+        const auto order = dtsim::test::epoch_order(rows, seed, client, round, step);
+        const std::uint64_t key = dtsim::test::dropout_step_key(seed, client, round, step);
+        std::vector<std::vector<double>> masks;
+        for (std::size_t l = 0; l < shape.hidden.size(); ++l) {
+          masks.push_back(dtsim::test::dropout_mask(*backend, p, 1, dropout_layer_key(key, l), 8, shape.hidden[l]));
+          for (double m : masks.back()) (m == 0 ? dropped : kept) += 1;
+        }
+        const auto ref = mlp_reference(shape, pd, train, order, masks);
+        REQUIRE_MESSAGE(ref.min_pre > 1e-4, "a kept hidden unit sits on a ReLU kink");
+        loss_sum += 8 * ref.mean_loss();
+        const auto g = dtsim::test::fd_gradient(
+            [&](const std::vector<double>& q) { return mlp_reference(shape, q, train, order, masks).mean_loss(); }, pd);
+        const auto g_plain = fd_gradient(shape, undropped, train, rows);
+        for (std::size_t i = 0; i < pd.size(); ++i) {
+          pd[i] -= lr * g[i];
+          undropped[i] -= lr * g_plain[i];
+        }
+      }
+
+      REQUIRE(result[0].steps == 2);
+      CHECK(dropped > 0);  // the masks drop some units and keep others: there is something to get wrong
+      CHECK(kept > 0);
+      CHECK(result[0].loss_sum == doctest::Approx(loss_sum).epsilon(1e-5));
+      const auto diff = compare_close<float, double>(result[0].params, pd, 1e-5, 1e-4);
+      CHECK_MESSAGE(diff.empty(), diff);
+      // The tolerance can tell dropout from none: the undropped reference fails the same comparison.
+      CHECK_FALSE(compare_close<float, double>(result[0].params, undropped, 1e-5, 1e-4).empty());
+    }
+  }
+
+  TEST_CASE("mlp: dropout is keyed by (seed, client, round): the same task repeats, another round or client differs") {
+    const MlpShape shape{6, {16}, 3, 0.5};
+    const Dataset train = random_dataset(10, 6, 3, 1), test = random_dataset(5, 6, 3, 2);
+    auto backend = kernels::make_cpu_backend(1);
+    const auto model = make_mlp_model(shape);
+    LocalTrainer trainer(*backend, *model, train, test, {1, 10, 0.1}, 1, 2);
+    Rng rng(1, "init");
+    const auto store = store_of(init_parameters(shape, rng));
+    // One minibatch of all 10 samples: without dropout the order of its rows would change the minibatch
+    // loss only by float rounding, so a larger change comes from the masks.
+    const auto samples = iota(0, 10);
+
+    const auto r0 = trainer.train(std::vector<TrainTask>{make_task(0, samples, 0)}, store);
+    const auto r0_again = trainer.train(std::vector<TrainTask>{make_task(0, samples, 0)}, store);
+    const auto r1 = trainer.train(std::vector<TrainTask>{make_task(0, samples, 1)}, store);
+    const auto other_client = trainer.train(std::vector<TrainTask>{make_task(1, samples, 0)}, store);
+
+    check_same_results(r0_again, r0);
+    CHECK(std::abs(r0[0].loss_sum - r1[0].loss_sum) > 1e-4 * r0[0].loss_sum);
+    CHECK(std::abs(r0[0].loss_sum - other_client[0].loss_sum) > 1e-4 * r0[0].loss_sum);
+    CHECK(r0[0].params != r1[0].params);
+    CHECK(r0[0].params != other_client[0].params);
+  }
+
+  TEST_CASE("mlp: dropout is off in evaluation") {
+    const Dataset train = random_dataset(10, 6, 3, 1), test = random_dataset(300, 6, 3, 2);
+    auto backend = kernels::make_cpu_backend(2);
+    const auto dropped = make_mlp_model({6, {8, 5}, 3, 0.5});
+    const auto plain = make_mlp_model({6, {8, 5}, 3});
+    LocalTrainer with_dropout(*backend, *dropped, train, test, {1, 10, 0.1}, 1, 2);
+    LocalTrainer without(*backend, *plain, train, test, {1, 10, 0.1}, 1, 2);
+    Rng rng(1, "init");
+    const auto params = plain->init_parameters(rng);
+    std::int64_t hits = 0;
+    const double loss = reference_loss({6, {8, 5}, 3}, std::vector<double>(params.begin(), params.end()), test,
+                                       iota(0, 300), nullptr, &hits);
+
+    const Evaluation a = with_dropout.evaluate(params);
+    const Evaluation b = without.evaluate(params);
+
+    CHECK(a.loss == b.loss);
+    CHECK(a.accuracy == b.accuracy);
+    CHECK(a.loss == doctest::Approx(loss).epsilon(1e-5));
+    CHECK(a.accuracy == doctest::Approx(static_cast<double>(hits) / 300).epsilon(1e-12));
   }
 
   TEST_CASE("mlp: momentum and weight decay follow PyTorch SGD: 3 full-batch steps match a double reference") {
@@ -301,10 +289,11 @@ TEST_SUITE("models") {
           auto p0 = init_parameters(shape, rng);
           for (auto& v : p0) v += static_cast<float>(rng.uniform(-0.1, 0.1));  // non-zero biases too
           const auto rows = iota(0, 8);
-          const std::vector<ClientWork> work = {{0, rows, 0}};
+          const std::vector<TrainTask> tasks = {make_task(0, rows, 0)};
           auto backend = kernels::make_cpu_backend(1);
-          MlpTrainer trainer(*backend, shape, train, test, {3, 8, lr, momentum, weight_decay}, seed, 1);
-          MlpTrainer plain_trainer(*backend, shape, train, test, {3, 8, lr}, seed, 1);
+          const auto model = make_mlp_model(shape);
+          LocalTrainer trainer(*backend, *model, train, test, {3, 8, lr, momentum, weight_decay}, seed, 1);
+          LocalTrainer plain_trainer(*backend, *model, train, test, {3, 8, lr}, seed, 1);
           // The three update equations in double, from the analytic (finite-difference) gradient.
           std::vector<double> p(p0.begin(), p0.end()), v(p0.size(), 0.0);
           double loss_sum = 0;
@@ -319,8 +308,8 @@ TEST_SUITE("models") {
             }
           }
 
-          const auto result = trainer.train(p0, work);
-          const auto plain = plain_trainer.train(p0, work);
+          const auto result = trainer.train(tasks, store_of(p0));
+          const auto plain = plain_trainer.train(tasks, store_of(p0));
 
           REQUIRE(result[0].steps == 3);
           CHECK(result[0].loss_sum == doctest::Approx(loss_sum).epsilon(1e-5));
@@ -342,13 +331,14 @@ TEST_SUITE("models") {
     auto p0 = init_parameters(shape, rng);
     for (auto& v : p0) v += static_cast<float>(rng.uniform(-0.1, 0.1));
     const auto rows = iota(0, 8);
-    const std::vector<ClientWork> work = {{0, rows, 0}};
+    const std::vector<TrainTask> tasks = {make_task(0, rows, 0)};
     auto backend = kernels::make_cpu_backend(1);
-    MlpTrainer decayed(*backend, shape, train, test, {1, 8, 0.1, 0.0, 0.5}, 1, 1);
-    MlpTrainer plain(*backend, shape, train, test, {1, 8, 0.1}, 1, 1);
+    const auto model = make_mlp_model(shape);
+    LocalTrainer decayed(*backend, *model, train, test, {1, 8, 0.1, 0.0, 0.5}, 1, 1);
+    LocalTrainer plain(*backend, *model, train, test, {1, 8, 0.1}, 1, 1);
 
-    const auto a = decayed.train(p0, work);
-    const auto b = plain.train(p0, work);
+    const auto a = decayed.train(tasks, store_of(p0));
+    const auto b = plain.train(tasks, store_of(p0));
 
     std::vector<double> expected, got;
     for (std::size_t i = 0; i < p0.size(); ++i) {
@@ -363,14 +353,15 @@ TEST_SUITE("models") {
     const MlpShape shape{4, {16}, 3};
     const Dataset train = blobs(150, 4, 1), test = blobs(60, 4, 2);
     auto backend = kernels::make_cpu_backend(2);
-    MlpTrainer trainer(*backend, shape, train, test, {20, 10, 0.1}, 1, 4);
+    const auto model = make_mlp_model(shape);
+    LocalTrainer trainer(*backend, *model, train, test, {20, 10, 0.1}, 1, 4);
     Rng rng(1, "init");
     const auto p0 = init_parameters(shape, rng);
-    const auto samples = iota(0, 150);  // ClientWork holds a span: keep the indices alive
-    const std::vector<ClientWork> work = {{0, samples, 0}};
+    const auto samples = iota(0, 150);  // TrainTask holds a span: keep the indices alive
+    const std::vector<TrainTask> tasks = {make_task(0, samples, 0)};
 
     const Evaluation before = trainer.evaluate(p0);
-    const auto result = trainer.train(p0, work);
+    const auto result = trainer.train(tasks, store_of(p0));
     const Evaluation after = trainer.evaluate(result[0].params);
 
     CHECK(result[0].steps == 20 * 15);
@@ -382,7 +373,8 @@ TEST_SUITE("models") {
     const MlpShape shape{12, {9}, 4};
     const Dataset train = random_dataset(10, 12, 4, 5), test = random_dataset(600, 12, 4, 6);  // 256 + 256 + 88 rows
     auto backend = kernels::make_cpu_backend(2);
-    MlpTrainer trainer(*backend, shape, train, test, {1, 10, 0.1}, 1, 1);
+    const auto model = make_mlp_model(shape);
+    LocalTrainer trainer(*backend, *model, train, test, {1, 10, 0.1}, 1, 1);
     Rng rng(5, "init");
     const auto p = init_parameters(shape, rng);
     std::int64_t hits = 0;
@@ -396,9 +388,8 @@ TEST_SUITE("models") {
   }
 
   TEST_CASE(
-      "mlp: trainer results are bit-identical for threads {1, 2, 3} x chunk {1, 3, 10} x batched or concurrent, with "
-      "and without momentum") {
-    const MlpShape shape{30, {24, 16}, 5};
+      "mlp: LocalTrainer results are bit-identical for threads {1, 2, 3} x chunk {1, 3, 10} x batched or "
+      "concurrent, with and without momentum, with and without dropout") {
     const Dataset train = random_dataset(400, 30, 5, 7), test = random_dataset(300, 30, 5, 8);
     const std::vector<std::int32_t> sizes = {0, 1, 7, 10, 23, 40, 3, 55, 12, 9, 31};
     std::vector<std::vector<std::int32_t>> samples;
@@ -407,45 +398,48 @@ TEST_SUITE("models") {
       samples.push_back(iota(next, n));
       next += n;
     }
-    std::vector<ClientWork> work;
-    for (std::size_t k = 0; k < sizes.size(); ++k) work.push_back({static_cast<std::int32_t>(k * 3), samples[k], 4});
-    Rng rng(7, "init");
-    const auto global = init_parameters(shape, rng);
-    for (const LocalTrainingConfig& config :
-         {LocalTrainingConfig{2, 10, 0.05}, LocalTrainingConfig{2, 10, 0.05, 0.9, 1e-3}}) {
-      // The reference steps the clients one at a time through batched calls (the CUDA structure); the
-      // CPU backend runs whole clients concurrently on its lanes (the `concurrent` structure).
-      auto one = kernels::make_cpu_backend(1);
-      CountingBackend batched(*one);
-      MlpTrainer reference_trainer(batched, shape, train, test, config, 11, 1);
-      const auto reference = reference_trainer.train(global, work);
-      const Evaluation reference_eval = reference_trainer.evaluate(reference[5].params);
+    const std::vector<TrainTask> tasks = tasks_of(samples);
+    for (double dropout : {0.0, 0.25}) {
+      const MlpShape shape{30, {24, 16}, 5, dropout};
+      const auto model = make_mlp_model(shape);
+      Rng rng(7, "init");
+      const auto store = store_of(init_parameters(shape, rng));
+      for (const LocalTrainingConfig& config :
+           {LocalTrainingConfig{2, 10, 0.05}, LocalTrainingConfig{2, 10, 0.05, 0.9, 1e-3}}) {
+        // The reference steps the clients one at a time through batched calls (the CUDA structure); the
+        // CPU backend runs whole clients concurrently on its lanes (the `concurrent` structure).
+        auto one = kernels::make_cpu_backend(1);
+        CountingBackend batched(*one);
+        LocalTrainer reference_trainer(batched, *model, train, test, config, 11, 1);
+        const auto reference = reference_trainer.train(tasks, store);
+        const Evaluation reference_eval = reference_trainer.evaluate(reference[5].params);
 
-      for (int threads : {1, 2, 3}) {
-        auto cpu = kernels::make_cpu_backend(threads);
-        CountingBackend lockstep(*cpu);  // batched: clients of a chunk in lockstep
-        for (std::int64_t chunk : {1, 3, 10}) {
-          for (kernels::Backend* backend :
-               {static_cast<kernels::Backend*>(cpu.get()), static_cast<kernels::Backend*>(&lockstep)}) {
-            INFO("momentum " << config.momentum << ", threads " << threads << ", chunk " << chunk << ", "
-                             << (backend == cpu.get() ? "concurrent" : "batched"));
-            MlpTrainer trainer(*backend, shape, train, test, config, 11, chunk);
+        for (int threads : {1, 2, 3}) {
+          auto cpu = kernels::make_cpu_backend(threads);
+          CountingBackend lockstep(*cpu);  // batched: clients of a chunk in lockstep
+          for (std::int64_t chunk : {1, 3, 10}) {
+            for (kernels::Backend* backend :
+                 {static_cast<kernels::Backend*>(cpu.get()), static_cast<kernels::Backend*>(&lockstep)}) {
+              INFO("dropout " << dropout << ", momentum " << config.momentum << ", threads " << threads << ", chunk "
+                              << chunk << ", " << (backend == cpu.get() ? "concurrent" : "batched"));
+              LocalTrainer trainer(*backend, *model, train, test, config, 11, chunk);
 
-            const auto got = trainer.train(global, work);
-            const auto again = trainer.train(global, work);  // the velocity starts at 0 again
-            const Evaluation e = trainer.evaluate(got[5].params);
+              const auto got = trainer.train(tasks, store);
+              const auto again = trainer.train(tasks, store);  // the velocity starts at 0 again
+              const Evaluation e = trainer.evaluate(got[5].params);
 
-            check_same_results(got, reference);
-            check_same_results(again, reference);
-            CHECK(e.loss == reference_eval.loss);
-            CHECK(e.accuracy == reference_eval.accuracy);
+              check_same_results(got, reference);
+              check_same_results(again, reference);
+              CHECK(e.loss == reference_eval.loss);
+              CHECK(e.accuracy == reference_eval.accuracy);
+            }
           }
         }
       }
     }
   }
 
-  TEST_CASE("mlp: on a concurrent backend the trainer forks once per chunk, each item one whole client") {
+  TEST_CASE("mlp: on a concurrent backend the LocalTrainer forks once per chunk, each item one whole client") {
     const MlpShape shape{30, {24}, 5};
     const Dataset train = random_dataset(200, 30, 5, 7), test = random_dataset(50, 30, 5, 8);
     const std::vector<std::int32_t> sizes = {12, 35, 0, 21, 8, 40, 17};  // steps 2, 4, 0, 3, 1, 4, 2 (B = 10)
@@ -455,19 +449,21 @@ TEST_SUITE("models") {
       samples.push_back(iota(next, n));
       next += n;
     }
-    std::vector<ClientWork> work;
-    for (std::size_t k = 0; k < sizes.size(); ++k) work.push_back({static_cast<std::int32_t>(k), samples[k], 1});
+    std::vector<TrainTask> tasks;
+    for (std::size_t k = 0; k < sizes.size(); ++k)
+      tasks.push_back(make_task(static_cast<std::int32_t>(k), samples[k], 1));
     Rng rng(7, "init");
-    const auto global = init_parameters(shape, rng);
+    const auto store = store_of(init_parameters(shape, rng));
     auto cpu = kernels::make_cpu_backend(2);
     CountingBackend concurrent(*cpu, CountingBackend::Schedule::forwarded);
     CountingBackend batched(*cpu);
     const LocalTrainingConfig config{1, 10, 0.05, 0.9, 0.0};
-    MlpTrainer trainer(concurrent, shape, train, test, config, 3, 3);
-    MlpTrainer reference_trainer(batched, shape, train, test, config, 3, 3);
+    const auto model = make_mlp_model(shape);
+    LocalTrainer trainer(concurrent, *model, train, test, config, 3, 3);
+    LocalTrainer reference_trainer(batched, *model, train, test, config, 3, 3);
 
-    const auto got = trainer.train(global, work);
-    const auto reference = reference_trainer.train(global, work);
+    const auto got = trainer.train(tasks, store);
+    const auto reference = reference_trainer.train(tasks, store);
 
     CHECK(concurrent.for_each_calls == 3);  // chunks of 3, 3 and 1 clients
     CHECK(concurrent.items == 7);
@@ -482,107 +478,124 @@ TEST_SUITE("models") {
     const MlpShape shape{30, {24}, 5};
     const Dataset train = random_dataset(100, 30, 5, 7), test = random_dataset(50, 30, 5, 8);
     const auto s0 = iota(0, 37), s1 = iota(37, 63);
-    const std::vector<ClientWork> work = {{0, s0, 2}, {1, s1, 2}};
+    const std::vector<TrainTask> tasks = {make_task(0, s0, 2), make_task(1, s1, 2)};
     Rng rng(7, "init");
-    const auto global = init_parameters(shape, rng);
+    const auto store = store_of(init_parameters(shape, rng));
     auto cpu = kernels::make_cpu_backend(2);
     CountingBackend counting(*cpu);
     LocalTrainingConfig defaults;
     defaults.epochs = 2;
     defaults.lr = 0.05;
     const LocalTrainingConfig zeros{2, 10, 0.05, 0.0, 0.0};
-    MlpTrainer by_default(*cpu, shape, train, test, defaults, 3, 2);
-    MlpTrainer explicit_zeros(counting, shape, train, test, zeros, 3, 2);
-    MlpTrainer with_momentum(*cpu, shape, train, test, {2, 10, 0.05, 0.5, 0.0}, 3, 2);
+    const auto model = make_mlp_model(shape);
+    LocalTrainer by_default(*cpu, *model, train, test, defaults, 3, 2);
+    LocalTrainer explicit_zeros(counting, *model, train, test, zeros, 3, 2);
+    LocalTrainer with_momentum(*cpu, *model, train, test, {2, 10, 0.05, 0.5, 0.0}, 3, 2);
 
-    const auto reference = by_default.train(global, work);
-    const auto got = explicit_zeros.train(global, work);
-    const auto other = with_momentum.train(global, work);
+    const auto reference = by_default.train(tasks, store);
+    const auto got = explicit_zeros.train(tasks, store);
+    const auto other = with_momentum.train(tasks, store);
 
     check_same_results(got, reference);
     CHECK(counting.update_calls == 0);  // no velocity: the SGD update is fused into the gradient GEMM
-    CHECK(update_flops_per_step(shape, zeros) == 0.0);
+    CHECK(update_flops_per_step(*model, zeros) == 0.0);
+    CHECK_FALSE(needs_velocity(zeros));
     CHECK(other[0].params != reference[0].params);  // momentum does change the result
   }
 
-  TEST_CASE("mlp: a client with no samples returns the global model after 0 steps") {
+  TEST_CASE("mlp: a client with no samples returns its start model after 0 steps") {
     const MlpShape shape{6, {5}, 3};
     const Dataset train = random_dataset(20, 6, 3, 1), test = random_dataset(5, 6, 3, 2);
     auto backend = kernels::make_cpu_backend(2);
-    MlpTrainer trainer(*backend, shape, train, test, {1, 10, 0.1}, 1, 3);
+    const auto model = make_mlp_model(shape);
+    LocalTrainer trainer(*backend, *model, train, test, {1, 10, 0.1}, 1, 3);
     Rng rng(1, "init");
     const auto global = init_parameters(shape, rng);
     const auto samples = iota(0, 20);
-    const std::vector<ClientWork> work = {{0, {}, 0}, {1, samples, 0}};
+    const std::vector<TrainTask> tasks = {make_task(0, {}, 0), make_task(1, samples, 0)};
 
-    const auto r = trainer.train(global, work);
+    const auto r = trainer.train(tasks, store_of(global));
 
     CHECK(r[0].params == global);
     CHECK(r[0].steps == 0);
     CHECK(r[0].samples_seen == 0);
     CHECK(r[0].loss_sum == 0.0);
+    CHECK(r[0].loss_sq_sum == 0.0);
+    CHECK(r[0].correct == 0);
     CHECK(r[0].flops == 0.0);
     CHECK(r[1].steps == 2);
     CHECK(r[1].params != global);
   }
 
-  TEST_CASE("mlp: the shuffle is keyed by (seed, client, round): another round differs, the same one repeats") {
+  TEST_CASE(
+      "mlp: the shuffle is keyed by (seed, client, round): another round, client or seed differs, the same repeats") {
     const MlpShape shape{6, {5}, 3};
     const Dataset train = random_dataset(50, 6, 3, 1), test = random_dataset(5, 6, 3, 2);
     auto backend = kernels::make_cpu_backend(1);
-    MlpTrainer trainer(*backend, shape, train, test, {1, 10, 0.1}, 1, 2);
+    const auto model = make_mlp_model(shape);
+    LocalTrainer trainer(*backend, *model, train, test, {1, 10, 0.1}, 1, 2);
+    LocalTrainer other_seed(*backend, *model, train, test, {1, 10, 0.1}, 2, 2);
     Rng rng(1, "init");
-    const auto global = init_parameters(shape, rng);
+    const auto store = store_of(init_parameters(shape, rng));
     const auto samples = iota(0, 50);
 
-    const auto r0 = trainer.train(global, std::vector<ClientWork>{{0, samples, 0}});
-    const auto r1 = trainer.train(global, std::vector<ClientWork>{{0, samples, 1}});
-    const auto other_client = trainer.train(global, std::vector<ClientWork>{{1, samples, 0}});
-    const auto r0_again = trainer.train(global, std::vector<ClientWork>{{0, samples, 0}});
+    const auto r0 = trainer.train(std::vector<TrainTask>{make_task(0, samples, 0)}, store);
+    const auto r1 = trainer.train(std::vector<TrainTask>{make_task(0, samples, 1)}, store);
+    const auto other_client = trainer.train(std::vector<TrainTask>{make_task(1, samples, 0)}, store);
+    const auto seed2 = other_seed.train(std::vector<TrainTask>{make_task(0, samples, 0)}, store);
+    const auto r0_again = trainer.train(std::vector<TrainTask>{make_task(0, samples, 0)}, store);
 
     CHECK(r0[0].params != r1[0].params);
     CHECK(r0[0].params != other_client[0].params);
+    CHECK(r0[0].params != seed2[0].params);
     check_same_results(r0_again, r0);
   }
 
   TEST_CASE("mlp: train, update and forward flops equal what the Backend reports, with and without momentum") {
     const std::vector<LocalTrainingConfig> configs = {
         {2, 10, 0.01}, {2, 10, 0.01, 0.9, 0.01}, {2, 10, 0.01, 0.5, 0.0}, {2, 10, 0.01, 0.0, 0.01}};
-    for (const MlpShape& shape : {MlpShape{784, {200}, 10}, MlpShape{30, {24, 16}, 5}, MlpShape{8, {}, 4}}) {
+    for (const MlpShape& shape :
+         {MlpShape{784, {200}, 10}, MlpShape{30, {24, 16}, 5}, MlpShape{8, {}, 4}, MlpShape{30, {24, 16}, 5, 0.5}}) {
+      const auto model = make_mlp_model(shape);
       for (const LocalTrainingConfig& config : configs) {
-        INFO("hidden layers " << shape.hidden.size() << ", momentum " << config.momentum << ", weight decay "
-                              << config.weight_decay);
+        INFO("hidden layers " << shape.hidden.size() << ", dropout " << shape.dropout << ", momentum "
+                              << config.momentum << ", weight decay " << config.weight_decay);
         const Dataset train = random_dataset(120, shape.inputs, shape.classes, 3);
         const Dataset test = random_dataset(300, shape.inputs, shape.classes, 4);
         auto cpu = kernels::make_cpu_backend(2);
         CountingBackend counting(*cpu);
-        MlpTrainer trainer(counting, shape, train, test, config, 1, 3);
+        LocalTrainer trainer(counting, *model, train, test, config, 1, 3);
         Rng rng(3, "init");
         const auto global = init_parameters(shape, rng);
         // Ragged minibatches: 25 = 10 + 10 + 5, 1 = 1, 17 = 10 + 7.
         const auto s0 = iota(0, 25), s1 = iota(25, 1), s2 = iota(26, 17);
-        const std::vector<ClientWork> work = {{0, s0, 0}, {1, s1, 0}, {2, s2, 0}, {3, {}, 0}};
+        const std::vector<TrainTask> tasks = {make_task(0, s0, 0), make_task(1, s1, 0), make_task(2, s2, 0),
+                                              make_task(3, {}, 0)};
 
-        const auto results = trainer.train(global, work);
+        const auto results = trainer.train(tasks, store_of(global));
         const double train_reported = counting.total.flops;
-        counting.total = {};
+        const std::string by_op = counting.report();
+        counting.reset();
         trainer.evaluate(global);
         const double eval_reported = counting.total.flops;
 
+        INFO("training's reported flops by operation:\n" << by_op);
         double seen = 0, steps = 0, result_flops = 0;
         for (const auto& r : results) {
           seen += static_cast<double>(r.samples_seen);
           steps += static_cast<double>(r.steps);
           result_flops += r.flops;
         }
-        const double per_step = update_flops_per_step(shape, config);
+        const double per_step = update_flops_per_step(*model, config);
         CHECK(seen == 2 * (25 + 1 + 17));
         CHECK(steps == 2 * (3 + 1 + 2));
         CHECK((per_step > 0) == (config.momentum > 0 || config.weight_decay > 0));
         CHECK(train_reported == seen * train_flops_per_sample(shape) + steps * per_step);
+        CHECK(model->train_flops_per_sample() == train_flops_per_sample(shape));
         CHECK(result_flops == train_reported);
         CHECK(results[0].flops == 50 * train_flops_per_sample(shape) + 6 * per_step);
         CHECK(eval_reported == 300 * forward_flops_per_sample(shape));
+        CHECK(model->forward_flops_per_sample() == forward_flops_per_sample(shape));
         // One update pass per lockstep step of the chunk (the longest client takes 6 steps), none for plain SGD.
         CHECK(counting.update_calls == (per_step > 0 ? 6 : 0));
       }
@@ -590,41 +603,53 @@ TEST_SUITE("models") {
   }
 
   TEST_CASE("mlp: update_flops_per_step counts one fused update pass over all parameters, weight decay included") {
-    const MlpShape shape{8, {}, 4};  // 36 parameters
+    const auto model = make_mlp_model({8, {}, 4});  // 36 parameters
 
-    CHECK(update_flops_per_step(shape, {1, 10, 0.01}) == 0.0);
-    CHECK(update_flops_per_step(shape, {1, 10, 0.01, 0.9, 0.0}) == 3 * 36);   // p −= lr·v; v *= m
-    CHECK(update_flops_per_step(shape, {1, 10, 0.01, 0.0, 0.01}) == 5 * 36);  // and v += wd·p
-    CHECK(update_flops_per_step(shape, {1, 10, 0.01, 0.9, 0.01}) == 5 * 36);
-    CHECK(update_flops_per_step({784, {200}, 10}, {1, 10, 0.01, 0.5, 0.0}) == 3 * 159010);
+    CHECK(update_flops_per_step(*model, {1, 10, 0.01}) == 0.0);
+    CHECK(update_flops_per_step(*model, {1, 10, 0.01, 0.9, 0.0}) == 3 * 36);   // p −= lr·v; v *= m
+    CHECK(update_flops_per_step(*model, {1, 10, 0.01, 0.0, 0.01}) == 5 * 36);  // and v += wd·p
+    CHECK(update_flops_per_step(*model, {1, 10, 0.01, 0.9, 0.01}) == 5 * 36);
+    CHECK(update_flops_per_step(*make_mlp_model({784, {200}, 10}), {1, 10, 0.01, 0.5, 0.0}) == 3 * 159010);
   }
 
   TEST_CASE(
-      "mlp: the trainer rejects a bad chunk or optimizer setting, a wrong-sized model, unknown samples and mismatched "
-      "data") {
+      "mlp: the LocalTrainer rejects a bad chunk or optimizer setting, a wrong-sized model, unknown samples and "
+      "mismatched data") {
     const MlpShape shape{6, {5}, 3};
     const Dataset train = random_dataset(20, 6, 3, 1), test = random_dataset(5, 6, 3, 2);
     const Dataset wrong = random_dataset(5, 7, 3, 2);
+    Dataset bad_label = random_dataset(5, 6, 3, 2);
+    bad_label.y[3] = 3;
+    Dataset short_x = random_dataset(5, 6, 3, 2);
+    short_x.x.pop_back();
     auto backend = kernels::make_cpu_backend(1);
-    MlpTrainer trainer(*backend, shape, train, test, {1, 10, 0.1}, 1, 2);
+    const auto model = make_mlp_model(shape);
+    LocalTrainer trainer(*backend, *model, train, test, {1, 10, 0.1}, 1, 2);
     Rng rng(1, "init");
-    const auto global = init_parameters(shape, rng);
-    const std::vector<std::int32_t> bad = {0, 20};
+    const auto global = store_of(init_parameters(shape, rng));
+    const std::vector<std::int32_t> bad = {0, 20}, negative = {-1};
 
-    CHECK_THROWS_AS(MlpTrainer(*backend, shape, train, test, {1, 10, 0.1}, 1, 0), std::invalid_argument);
+    CHECK_THROWS_AS(LocalTrainer(*backend, *model, train, test, {1, 10, 0.1}, 1, 0), std::invalid_argument);
     for (const LocalTrainingConfig& bad_config :
          {LocalTrainingConfig{1, 10, 0.1, 1.0, 0}, LocalTrainingConfig{1, 10, 0.1, -0.1, 0},
           LocalTrainingConfig{1, 10, 0.1, NAN, 0}, LocalTrainingConfig{1, 10, 0.1, 0, -1e-4},
-          LocalTrainingConfig{1, 10, 0.1, 0, INFINITY}}) {
-      INFO("momentum " << bad_config.momentum << ", weight decay " << bad_config.weight_decay);
-      CHECK_THROWS_AS(MlpTrainer(*backend, shape, train, test, bad_config, 1, 1), std::invalid_argument);
-      CHECK_THROWS_AS(update_flops_per_step(shape, bad_config), std::invalid_argument);
+          LocalTrainingConfig{1, 10, 0.1, 0, INFINITY}, LocalTrainingConfig{1, 0, 0.1},
+          LocalTrainingConfig{-1, 10, 0.1}, LocalTrainingConfig{1, 10, NAN}}) {
+      INFO("epochs " << bad_config.epochs << ", batch " << bad_config.batch_size << ", lr " << bad_config.lr
+                     << ", momentum " << bad_config.momentum << ", weight decay " << bad_config.weight_decay);
+      CHECK_THROWS_AS(LocalTrainer(*backend, *model, train, test, bad_config, 1, 1), std::invalid_argument);
+      CHECK_THROWS_AS(update_flops_per_step(*model, bad_config), std::invalid_argument);
     }
-    CHECK_THROWS_AS(MlpTrainer(*backend, shape, train, wrong, {1, 10, 0.1}, 1, 1), std::invalid_argument);
+    CHECK_THROWS_AS(LocalTrainer(*backend, *model, train, wrong, {1, 10, 0.1}, 1, 1), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(LocalTrainer(*backend, *model, train, bad_label, {1, 10, 0.1}, 1, 1),
+                         doctest::Contains("label 3"), std::invalid_argument);
+    CHECK_THROWS_AS(LocalTrainer(*backend, *model, short_x, test, {1, 10, 0.1}, 1, 1), std::invalid_argument);
     const auto five = iota(0, 5);
-    CHECK_THROWS_AS(trainer.train(std::vector<float>(3), std::vector<ClientWork>{{0, five, 0}}), std::invalid_argument);
-    CHECK_THROWS_WITH_AS(trainer.train(global, std::vector<ClientWork>{{0, bad, 0}}), doctest::Contains("20"),
+    CHECK_THROWS_AS(trainer.train(std::vector<TrainTask>{make_task(0, five, 0)}, store_of(std::vector<float>(3))),
+                    std::invalid_argument);
+    CHECK_THROWS_WITH_AS(trainer.train(std::vector<TrainTask>{make_task(0, bad, 0)}, global), doctest::Contains("20"),
                          std::invalid_argument);
+    CHECK_THROWS_AS(trainer.train(std::vector<TrainTask>{make_task(0, negative, 0)}, global), std::invalid_argument);
     CHECK_THROWS_AS(trainer.evaluate(std::vector<float>(3)), std::invalid_argument);
   }
 }

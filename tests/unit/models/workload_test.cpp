@@ -6,6 +6,7 @@
 
 #include <numeric>
 
+#include "models/local_trainer.hpp"
 #include "models/mlp.hpp"
 #include "models/registry.hpp"
 
@@ -89,7 +90,7 @@ TEST_SUITE("models") {
     ModelSpec mlp;
     mlp.name = "mlp";
     mlp.hidden = {16};
-    const auto model = model_registry().at("mlp").make(mlp, {source->features(), source->classes()});
+    const auto model = model_registry().at("mlp").make(mlp, {source->features(), source->classes(), {}});
     LocalTrainingConfig local{3, 7, 0.1, 0.5, 0};
     const auto workload = Workload::build({*source, *partitioner, *model, local, 2, 8}, {true, false});
     const MlpShape shape{60, {16}, 10};
@@ -102,7 +103,7 @@ TEST_SUITE("models") {
       CHECK(w.samples == n);
       CHECK(w.steps == steps);
       CHECK(w.flops == 3.0 * static_cast<double>(n) * train_flops_per_sample(shape) +
-                           static_cast<double>(steps) * update_flops_per_step(shape, local));
+                           static_cast<double>(steps) * update_flops_per_step(*model, local));
       CHECK(workload.indices_of(ClientId{c}).size() == static_cast<std::size_t>(n));
     }
   }
@@ -110,7 +111,7 @@ TEST_SUITE("models") {
   TEST_CASE("registries: every component has a name, a description and a factory") {
     for (const auto* names : {&dataset_registry().entries()}) CHECK(names->size() == 2);
     CHECK(partition_registry().names() == std::vector<std::string>{"iid", "dirichlet", "shards", "natural"});
-    CHECK(model_registry().names() == std::vector<std::string>{"logistic", "mlp"});
+    CHECK(model_registry().names() == std::vector<std::string>{"logistic", "mlp", "cnn"});
     CHECK_THROWS_AS(model_registry().at("transformer"), std::logic_error);
   }
 }
