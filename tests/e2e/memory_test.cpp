@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
+
 #include <cstdio>
 
 #include "e2e_util.hpp"
@@ -218,14 +220,18 @@ TEST_SUITE("e2e") {
     CHECK(e.parts.at("training") > 0.5 * e.sum());
   }
 
-  TEST_CASE("memory: synthetic 2-32768-10, the evaluation workspace dominates") {
-    // 360 users hold about 17,700 test samples: a full evaluation pass of 64 items of 256 rows × 32,778
-    // layer outputs (2 GiB) while the model has only 426,000 parameters.
+  TEST_CASE("memory: synthetic 2-32768-10, an evaluation pass holds at most 64 MiB of workspace") {
+    // 360 users hold about 17,700 test samples, 70 items of 256 rows × 32,778 layer outputs (33.6 MB each):
+    // one item per pass fits in 64 MiB, beside the evaluated copy of the 425,994 parameters.
     const auto e = check_case({"synthetic [32768]",
                                "synthetic_fedprox.yaml",
                                {"platform.clients.count=360", "workload.dataset.dimension=2", "workload.model.name=mlp",
                                 "workload.model.hidden=[32768]", "training.rounds=1", "workload.local.epochs=1"}});
-    CHECK(e.parts.at("evaluation") > 0.8 * e.sum());
+    const double item = 4.0 * 256 * (32768 + 10), params = 2 * 32768 + 32768 + 32768 * 10 + 10;
+    const double items = std::max(1.0, std::floor(64.0 * 1024 * 1024 / item));
+    CHECK(items == 1);
+    // The estimate prints MiB with one decimal: within 0.05 MiB.
+    CHECK(std::abs(e.parts.at("evaluation") - (items * item + 4 * params)) <= 0.05 * 1024 * 1024);
   }
 
   TEST_CASE("memory: synthetic with 3,000 users, the generator dominates") {

@@ -85,16 +85,28 @@ TEST_SUITE("e2e") {
   TEST_CASE("divergence: a training loss above factor × the first one ends the run, diverged, at that round") {
     const auto scenario = (source_dir() / "tests" / "e2e" / "synthetic_small" / "scenario.yaml").string();
     const auto out = scratch("divergence_factor");
-    const double factor = 1.01;
-    const auto r = run_dtsim({"run", scenario, "--out", (out / "o").string(), "--quiet", "--set",
-                              "workload.local.lr=5", "--set", "training.divergence.factor=1.01"});
+    // A probe run at a large learning rate (no divergence check that could fire: the default factor) gives
+    // the losses; the factor is chosen between the first later round's ratio above 1 and 1, so the run
+    // must end exactly at that round.
+    REQUIRE(run_dtsim({"run", scenario, "--out", (out / "probe").string(), "--quiet", "--set", "workload.local.lr=2"})
+                .exit_code == 0);
+    const auto probe = read_csv(out / "probe" / "rounds.csv");
+    REQUIRE(probe.size() >= 2);
+    const double base = std::max(std::stod(probe.front().at("train_loss")), std::log(10.0));
+    std::size_t stop = 0;
+    for (std::size_t i = 1; i < probe.size() && stop == 0; ++i)
+      if (std::stod(probe[i].at("train_loss")) > base) stop = i;
+    REQUIRE_MESSAGE(stop > 0, "lr 2 no longer makes a later round's loss exceed the first: pick a larger lr");
+    const double factor = (1 + std::stod(probe[stop].at("train_loss")) / base) / 2;
+    const auto r = run_dtsim({"run", scenario, "--out", (out / "o").string(), "--quiet", "--set", "workload.local.lr=2",
+                              "--set", "training.divergence.factor=" + std::to_string(factor)});
     CHECK(r.exit_code == 1);
     const auto rounds = read_csv(out / "o" / "rounds.csv");
-    REQUIRE(rounds.size() >= 2);
-    const double first = std::stod(rounds.front().at("train_loss"));
-    const double limit = factor * std::max(first, std::log(10.0));
+    REQUIRE(rounds.size() == stop + 1);
+    const double limit = factor * base;
     for (std::size_t i = 0; i + 1 < rounds.size(); ++i) CHECK(std::stod(rounds[i].at("train_loss")) <= limit);
     CHECK(std::stod(rounds.back().at("train_loss")) > limit);
+    CHECK(rounds.back().at("train_loss") == probe[stop].at("train_loss"));
     const auto runs = read_csv(out / "o" / "runs.csv");
     CHECK(runs.at(0).at("status") == "diverged");
     CHECK(runs.at(0).at("message").find("exceeded") != std::string::npos);

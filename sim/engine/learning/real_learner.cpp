@@ -116,7 +116,7 @@ std::vector<MemoryPart> real_learner_memory(const models::Model& model, const mo
                                  "workload.model"}};
   if (trainer.evaluation > 0)
     parts.push_back({"evaluation", trainer.evaluation,
-                     "(" + std::to_string(trainer.evaluation_items) + " items of " +
+                     "(" + std::to_string(trainer.evaluation_items) + (trainer.evaluation_items == 1 ? " item of " : " items of ") +
                          std::to_string(trainer.evaluation_rows) + " test rows × " +
                          std::to_string(trainer.layer_outputs) + " layer outputs)",
                      "workload.model"});
