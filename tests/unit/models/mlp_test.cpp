@@ -184,6 +184,33 @@ class CountingBackend final : public kernels::Backend {
     ++update_calls;
     return add(inner_.sgd_step(step, params, velocity, anchor, correction, n));
   }
+  kernels::Cost conv2d(const kernels::Conv2dShape& shape, std::span<const kernels::ConstMatView> x,
+                       std::span<const float* const> w, std::span<const kernels::MatView> y) override {
+    return add(inner_.conv2d(shape, x, w, y));
+  }
+  kernels::Cost conv2d_backward_input(const kernels::Conv2dShape& shape, std::span<const kernels::ConstMatView> dy,
+                                      std::span<const float* const> w, std::span<const kernels::MatView> dx) override {
+    return add(inner_.conv2d_backward_input(shape, dy, w, dx));
+  }
+  kernels::Cost conv2d_backward_params(const kernels::Conv2dShape& shape, std::span<const kernels::ConstMatView> x,
+                                       std::span<const kernels::ConstMatView> dy, float alpha,
+                                       std::span<float* const> g) override {
+    return add(inner_.conv2d_backward_params(shape, x, dy, alpha, g));
+  }
+  kernels::Cost max_pool2d(const kernels::Pool2dShape& shape, std::span<const kernels::ConstMatView> x,
+                           std::span<const kernels::MatView> y) override {
+    return add(inner_.max_pool2d(shape, x, y));
+  }
+  kernels::Cost max_pool2d_backward(const kernels::Pool2dShape& shape, std::span<const kernels::ConstMatView> x,
+                                    std::span<const kernels::ConstMatView> dy,
+                                    std::span<const kernels::MatView> dx) override {
+    return add(inner_.max_pool2d_backward(shape, x, dy, dx));
+  }
+  kernels::Cost relu(std::span<const kernels::MatView> x) override { return add(inner_.relu(x)); }
+  kernels::Cost dropout(float p, std::int64_t group, std::span<const std::uint64_t> keys,
+                        std::span<const kernels::MatView> x) override {
+    return add(inner_.dropout(p, group, keys, x));
+  }
 
  private:
   kernels::Cost add(kernels::Cost c) {
