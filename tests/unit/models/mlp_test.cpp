@@ -176,8 +176,8 @@ TEST_SUITE("models") {
       "mlp: with dropout, two SGD steps follow the finite-difference gradients of the loss under each step's "
       "keyed masks") {
     // Two epochs of one full minibatch each (n = B = 8, lr = 0.5): step s visits the samples in the
-    // order of epoch s's shuffle, and hidden layer l's mask is the one Backend::dropout draws under
-    // dropout_layer_key(Rng(seed, "dropout", client, round, s), l) for row r of the minibatch. The
+    // order of epoch s's shuffle, and hidden layer l's mask is Backend::dropout's (the contract's hash)
+    // under dropout_layer_key(Rng(seed, "dropout", client, round, s), l) for row r of the minibatch. The
     // reference applies those masks to the double-precision MLP and differentiates it.
     const float p = 0.3f;
     const MlpShape shape{6, {5, 4}, 3, p};
@@ -208,7 +208,7 @@ TEST_SUITE("models") {
         const std::uint64_t key = dtsim::test::dropout_step_key(seed, client, round, step);
         std::vector<std::vector<double>> masks;
         for (std::size_t l = 0; l < shape.hidden.size(); ++l) {
-          masks.push_back(dtsim::test::dropout_mask(*backend, p, 1, dropout_layer_key(key, l), 8, shape.hidden[l]));
+          masks.push_back(dtsim::test::dropout_mask(p, 1, dropout_layer_key(key, l), 8, shape.hidden[l]));
           for (double m : masks.back()) (m == 0 ? dropped : kept) += 1;
         }
         const auto ref = mlp_reference(shape, pd, train, order, masks);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "kernels/backend.hpp"
+#include "kernels/dropout_hash.hpp"
 #include "models/dataset.hpp"
 #include "models/local_trainer.hpp"
 #include "models/mlp.hpp"
@@ -86,19 +87,20 @@ inline std::uint64_t dropout_step_key(std::uint64_t seed, std::int32_t client, s
   return Rng(seed, "dropout", static_cast<std::int64_t>(client), round, step).next_u64();
 }
 
-// The multipliers Backend::dropout applies to a rows × cols matrix under `key` (0 for a dropped unit,
-// 1/(1 − p) for a kept one), read by dropping out a matrix of ones: the mask a reference multiplies in.
-inline std::vector<double> dropout_mask(kernels::Backend& be, float p, std::int64_t group, std::uint64_t key,
-                                        std::int64_t rows, std::int64_t cols) {
-  const auto n = static_cast<std::size_t>(rows * cols);
-  std::vector<float> host(n, 1.0f);
-  kernels::Buffer buf = be.alloc(n);
-  be.upload(host.data(), n, buf.data());
-  const kernels::MatView x = buf.mat(rows, cols);
-  const std::uint64_t keys[] = {key};
-  be.dropout(p, group, keys, std::span<const kernels::MatView>(&x, 1));
-  be.download(buf.data(), n, host.data());
-  return std::vector<double>(host.begin(), host.end());
+// The multipliers Backend::dropout's contract applies to a rows × cols matrix under `key`, units of
+// `group` columns: 1/(1 − p) (rounded to float) where contract::dropout_uniform(key, row, unit) >= p, else
+// 0. The mask a reference multiplies in.
+inline std::vector<double> dropout_mask(float p, std::int64_t group, std::uint64_t key, std::int64_t rows,
+                                        std::int64_t cols) {
+  const double scale = static_cast<double>(1.0f / (1.0f - p));
+  std::vector<double> mask(static_cast<std::size_t>(rows * cols));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t c = 0; c < cols; ++c) {
+      const bool keep = kernels::contract::dropout_uniform(key, r, c / group) >= static_cast<double>(p);
+      mask[static_cast<std::size_t>(r * cols + c)] = keep ? scale : 0.0;
+    }
+  }
+  return mask;
 }
 
 // Forwards every Backend virtual to another backend and adds up the cost each operation reports, in
