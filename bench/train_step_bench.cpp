@@ -117,11 +117,11 @@ int main(int argc, char** argv) {
       for (int r = 0; r <= rounds; ++r) {
         std::vector<dtsim::models::TrainTask> work;
         for (std::int64_t c = 0; c < kClients; ++c) {
-          dtsim::models::TrainTask t;
-          t.client = static_cast<std::int32_t>(c);
-          t.samples = samples[c];
-          t.round = r;
-          work.push_back(t);
+          dtsim::models::TrainTask task;
+          task.client = static_cast<std::int32_t>(c);
+          task.samples = samples[c];
+          task.round = r;
+          work.push_back(task);
         }
         const auto start = Clock::now();
         const auto results = trainer.train(work, store);
