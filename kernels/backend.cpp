@@ -1,6 +1,5 @@
 #include "kernels/backend.hpp"
 
-
 namespace dtsim::kernels {
 
 std::unique_ptr<Backend> make_backend(BackendKind kind, int threads) {
@@ -17,4 +16,3 @@ std::unique_ptr<Backend> make_backend(BackendKind kind, int threads) {
 }
 
 }  // namespace dtsim::kernels
-

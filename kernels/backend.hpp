@@ -23,7 +23,6 @@
 #include <functional>
 #include <memory>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -199,56 +198,42 @@ class Backend {
   // b × (C·H·W) row-major matrix, each row one image in channel-major order (PyTorch's NCHW: element
   // (c, y, x) at column (c·H + y)·W + x). Convolutions have stride 1 and zero padding `padding` on every
   // side; the filters of one layer are out_channels × (in_channels·kernel·kernel) row-major (PyTorch's
-  // weight[o][c][ky][kx]), followed by out_channels biases: conv2d_parameter_count() floats.
+  // weight[o][c][ky][kx]), followed by out_channels biases: Conv2dShape::parameter_count() floats.
   //
   // y[i] = conv(x[i], W[i]) + bias[i]: x[i] is b × (Cin·H·W), y[i] is b × (Cout·Ho·Wo) with
   // Ho = H + 2·padding − kernel + 1 (and Wo likewise). w[i] points at the layer's filters, its biases
   // right after them.
   virtual Cost conv2d(const Conv2dShape& shape, std::span<const ConstMatView> x, std::span<const float* const> w,
-                      std::span<const MatView> y) {
-    return not_implemented("conv2d");  // until every backend implements it (temporary)
-  }
+                      std::span<const MatView> y) = 0;
   // dx[i] = ∂/∂x of Σ dy[i]·y, i.e. the transposed convolution of dy[i] (b × Cout·Ho·Wo) with W[i];
   // dx[i] (b × Cin·H·W) is overwritten.
   virtual Cost conv2d_backward_input(const Conv2dShape& shape, std::span<const ConstMatView> dy,
-                                     std::span<const float* const> w, std::span<const MatView> dx) {
-    return not_implemented("conv2d_backward_input");  // until every backend implements it (temporary)
-  }
-  // g[i] (the layer's filters then biases, conv2d_parameter_count() floats) += alpha · the gradient of
+                                     std::span<const float* const> w, std::span<const MatView> dx) = 0;
+  // g[i] (the layer's filters then biases, parameter_count() floats) += alpha · the gradient of
   // Σ dy[i]·y with respect to them, summed over the b images of the item. With g = the parameters and
   // alpha = −lr this is the fused plain-SGD update (call conv2d_backward_input first).
   virtual Cost conv2d_backward_params(const Conv2dShape& shape, std::span<const ConstMatView> x,
-                                      std::span<const ConstMatView> dy, float alpha, std::span<float* const> g) {
-    return not_implemented("conv2d_backward_params");  // until every backend implements it (temporary)
-  }
+                                      std::span<const ConstMatView> dy, float alpha, std::span<float* const> g) = 0;
 
   // Max pooling over non-overlapping window×window tiles (stride = window; H and W divisible by it), per
   // channel: x[i] b × (C·H·W) → y[i] b × (C·(H/window)·(W/window)). The maximum of a tile is its first
   // largest element in row-major order within the tile (NaN never occurs in training).
-  virtual Cost max_pool2d(const Pool2dShape& shape, std::span<const ConstMatView> x, std::span<const MatView> y) {
-    return not_implemented("max_pool2d");  // until every backend implements it (temporary)
-  }
+  virtual Cost max_pool2d(const Pool2dShape& shape, std::span<const ConstMatView> x, std::span<const MatView> y) = 0;
   // dx[i] (overwritten) = dy[i] routed to the element max_pool2d chose in each tile, 0 elsewhere; x[i] is
   // the pooled input (the choice is recomputed from it).
   virtual Cost max_pool2d_backward(const Pool2dShape& shape, std::span<const ConstMatView> x,
-                                   std::span<const ConstMatView> dy, std::span<const MatView> dx) {
-    return not_implemented("max_pool2d_backward");  // until every backend implements it (temporary)
-  }
+                                   std::span<const ConstMatView> dy, std::span<const MatView> dx) = 0;
 
   // x[i] = max(x[i], 0) in place (after pooling, where there is no bias to fuse with).
-  virtual Cost relu(std::span<const MatView> x) {
-    return not_implemented("relu");  // until every backend implements it (temporary)
-  }
+  virtual Cost relu(std::span<const MatView> x) = 0;
 
   // Inverted dropout in place, the same op for the forward pass (on activations) and the backward pass
-  // (on their gradients, with the same keys): x[i](r, c) *= keep / (1 − p), where keep is 1 when
-  // contract::dropout_uniform(keys[i], r, c / group) >= p and 0 otherwise. group = 1 drops elements
+  // (on their gradients, with the same keys): x[i](r, c) *= keep · s, where s = 1 / (1 − p) rounded to
+  // float and keep is 1 when contract::dropout_uniform(keys[i], r, c / group) >= p (in double), else 0. group = 1 drops elements
   // (nn.Dropout); group = H·W drops whole channels of an image (nn.Dropout2d). x[i].cols is a multiple of
   // group. The mask depends only on the key, the row and the unit, so it is the same on every backend,
   // thread count and chunk. p in [0, 1); p = 0 leaves x unchanged.
-  virtual Cost dropout(float p, std::int64_t group, std::span<const std::uint64_t> keys, std::span<const MatView> x) {
-    return not_implemented("dropout");  // until every backend implements it (temporary)
-  }
+  virtual Cost dropout(float p, std::int64_t group, std::span<const std::uint64_t> keys, std::span<const MatView> x) = 0;
 
   // One local-SGD step over n parameters per item, in a single pass (p[i], v[i]: n floats each,
   // backend memory, not overlapping; anchor[i] and correction[i]: n floats or absent), per element j:
@@ -266,11 +251,6 @@ class Backend {
   virtual Cost sgd_step(const SgdStep& step, std::span<float* const> params, std::span<float* const> velocity,
                         std::span<const float* const> anchor, std::span<const float* const> correction,
                         std::size_t n) = 0;
-
- private:
-  [[noreturn]] Cost not_implemented(const char* op) const {
-    throw std::logic_error(std::string(op) + " is not implemented by the " + name() + " backend");
-  }
 };
 
 enum class BackendKind { cpu, cuda, automatic };
