@@ -82,7 +82,7 @@ inline Mask first(std::int64_t n) {
 
 // Copies n <= 16 floats, m = first(n): up to 8 with 256-bit operations, which AMD's Zen 4 runs at
 // twice the rate of masked 512-bit ones (measured: conv2d_backward_params 15-20 % faster).
-inline void copy_short(float* dst, const float* src, std::int64_t n, Mask m) {
+inline void copy_short(float* dst, const float* src, [[maybe_unused]] std::int64_t n, Mask m) {
 #if defined(__AVX512VL__)
   if (n <= kLanes / 2) {
     const auto half = static_cast<__mmask8>(m);
