@@ -108,8 +108,7 @@ int main(int argc, char** argv) {
       {"pool1 max_pool2d", true, [&] { return be->max_pool2d(p1, one(c(m(a1, b, 5760))), one(m(h1, b, 1440))); }},
       {"pool1 relu", true, [&] { return be->relu(one(m(h1, b, 1440))); }},
       {"conv2 conv2d", true, [&] { return be->conv2d(c2, one(c(m(h1, b, 1440))), one(w2p), one(m(a2, b, 1280))); }},
-      {"conv2 dropout2d", true,
-       [&] { return be->dropout(0.5f, 64, one(++key), one(m(a2, b, 1280))); }},
+      {"conv2 dropout2d", true, [&] { return be->dropout(0.5f, 64, one(++key), one(m(a2, b, 1280))); }},
       {"pool2 max_pool2d", true, [&] { return be->max_pool2d(p2, one(c(m(a2, b, 1280))), one(m(h2, b, 320))); }},
       {"pool2 relu", true, [&] { return be->relu(one(m(h2, b, 320))); }},
       {"fc1 gemm+bias_relu", true,
@@ -120,17 +119,20 @@ int main(int argc, char** argv) {
        }},
       {"fc2 gemm+bias", true,
        [&] {
-         Cost cost = be->gemm(Trans::no, Trans::yes, 1, one(c(m(h3, b, kHidden))), one(c(W4)), 0, one(m(z, b, kClasses)));
+         Cost cost =
+             be->gemm(Trans::no, Trans::yes, 1, one(c(m(h3, b, kHidden))), one(c(W4)), 0, one(m(z, b, kClasses)));
          cost += be->bias_activation(Activation::none, one(b4), one(m(z, b, kClasses)));
          return cost;
        }},
       {"softmax_xent", true,
        [&] {
-         return be->softmax_xent(one(m(z, b, kClasses)), one(lab), true, 1.0f / b, std::span(&loss, 1), {}, std::span(&hits, 1));
+         return be->softmax_xent(one(m(z, b, kClasses)), one(lab), true, 1.0f / b, std::span(&loss, 1), {},
+                                 std::span(&hits, 1));
        }},
       {"fc2 backward", true,
        [&] {
-         Cost cost = be->gemm(Trans::no, Trans::no, 1, one(c(m(z, b, kClasses))), one(c(W4)), 0, one(m(dh3, b, kHidden)));
+         Cost cost =
+             be->gemm(Trans::no, Trans::no, 1, one(c(m(z, b, kClasses))), one(c(W4)), 0, one(m(dh3, b, kHidden)));
          cost += be->gemm(Trans::yes, Trans::no, -lr, one(c(m(z, b, kClasses))), one(c(m(h3, b, kHidden))), 1, one(W4));
          cost += be->add_column_sums(-lr, one(c(m(z, b, kClasses))), one(b4g));
          cost += be->relu_backward(one(c(m(h3, b, kHidden))), one(m(dh3, b, kHidden)));
@@ -138,7 +140,8 @@ int main(int argc, char** argv) {
        }},
       {"fc1 backward", true,
        [&] {
-         Cost cost = be->gemm(Trans::no, Trans::no, 1, one(c(m(dh3, b, kHidden))), one(c(W3)), 0, one(m(dh2, b, kFlat)));
+         Cost cost =
+             be->gemm(Trans::no, Trans::no, 1, one(c(m(dh3, b, kHidden))), one(c(W3)), 0, one(m(dh2, b, kFlat)));
          cost += be->gemm(Trans::yes, Trans::no, -lr, one(c(m(dh3, b, kHidden))), one(c(m(h2, b, kFlat))), 1, one(W3));
          cost += be->add_column_sums(-lr, one(c(m(dh3, b, kHidden))), one(b3g));
          cost += be->relu_backward(one(c(m(h2, b, kFlat))), one(m(dh2, b, kFlat)));
@@ -152,19 +155,14 @@ int main(int argc, char** argv) {
       {"conv2 conv2d_backward_input", true,
        [&] { return be->conv2d_backward_input(c2, one(c(m(da2, b, 1280))), one(w2p), one(m(dh1, b, 1440))); }},
       {"conv2 conv2d_backward_params", true,
-       [&] {
-         return be->conv2d_backward_params(c2, one(c(m(h1, b, 1440))), one(c(m(da2, b, 1280))), -lr, one(w2g));
-       }},
-      {"pool1 relu_backward", true,
-       [&] { return be->relu_backward(one(c(m(h1, b, 1440))), one(m(dh1, b, 1440))); }},
+       [&] { return be->conv2d_backward_params(c2, one(c(m(h1, b, 1440))), one(c(m(da2, b, 1280))), -lr, one(w2g)); }},
+      {"pool1 relu_backward", true, [&] { return be->relu_backward(one(c(m(h1, b, 1440))), one(m(dh1, b, 1440))); }},
       {"pool1 max_pool2d_backward", true,
        [&] {
          return be->max_pool2d_backward(p1, one(c(m(a1, b, 5760))), one(c(m(dh1, b, 1440))), one(m(da1, b, 5760)));
        }},
       {"conv1 conv2d_backward_params", true,
-       [&] {
-         return be->conv2d_backward_params(c1, one(c(m(x, b, 784))), one(c(m(da1, b, 5760))), -lr, one(w1g));
-       }},
+       [&] { return be->conv2d_backward_params(c1, one(c(m(x, b, 784))), one(c(m(da1, b, 5760))), -lr, one(w1g)); }},
       {"conv1 conv2d_backward_input", false,
        [&] { return be->conv2d_backward_input(c1, one(c(m(da1, b, 5760))), one(w1p), one(m(dx, b, 784))); }},
   };

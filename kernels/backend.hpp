@@ -229,11 +229,12 @@ class Backend {
 
   // Inverted dropout in place, the same op for the forward pass (on activations) and the backward pass
   // (on their gradients, with the same keys): x[i](r, c) *= keep · s, where s = 1 / (1 − p) rounded to
-  // float and keep is 1 when contract::dropout_uniform(keys[i], r, c / group) >= p (in double), else 0. group = 1 drops elements
-  // (nn.Dropout); group = H·W drops whole channels of an image (nn.Dropout2d). x[i].cols is a multiple of
-  // group. The mask depends only on the key, the row and the unit, so it is the same on every backend,
-  // thread count and chunk. p in [0, 1); p = 0 leaves x unchanged.
-  virtual Cost dropout(float p, std::int64_t group, std::span<const std::uint64_t> keys, std::span<const MatView> x) = 0;
+  // float, and keep is 1 when contract::dropout_uniform(keys[i], r, c / group) >= p (in double), else 0.
+  // group = 1 drops elements (nn.Dropout); group = H·W drops whole channels of an image (nn.Dropout2d).
+  // x[i].cols is a multiple of group. The mask depends only on the key, the row and the unit, so it is
+  // the same on every backend, thread count and chunk. p in [0, 1); p = 0 leaves x unchanged.
+  virtual Cost dropout(float p, std::int64_t group, std::span<const std::uint64_t> keys,
+                       std::span<const MatView> x) = 0;
 
   // One local-SGD step over n parameters per item, in a single pass (p[i], v[i]: n floats each,
   // backend memory, not overlapping; anchor[i] and correction[i]: n floats or absent), per element j:

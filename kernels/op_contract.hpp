@@ -242,9 +242,7 @@ inline double conv2d_macs(const Conv2dShape& s) {
   return static_cast<double>(s.out_channels) * static_cast<double>(s.out_height() * s.out_width()) *
          static_cast<double>(s.in_channels * s.kernel * s.kernel);
 }
-inline double conv2d_flops(const Conv2dShape& s) {
-  return 2 * conv2d_macs(s) + static_cast<double>(s.out_features());
-}
+inline double conv2d_flops(const Conv2dShape& s) { return 2 * conv2d_macs(s) + static_cast<double>(s.out_features()); }
 inline double conv2d_backward_input_flops(const Conv2dShape& s) { return 2 * conv2d_macs(s); }
 inline double conv2d_backward_params_flops(const Conv2dShape& s) { return conv2d_flops(s); }
 inline double max_pool2d_flops(const Pool2dShape& s) { return static_cast<double>(s.in_features()); }
@@ -276,8 +274,8 @@ inline void check_pool_shape(const char* op, const Pool2dShape& s) {
 }
 
 // v must be rows × cols (an image batch of `rows` images of `cols` features).
-inline void check_images(const char* op, std::size_t item, const char* name, const ConstMatView& v,
-                         std::int64_t rows, std::int64_t cols) {
+inline void check_images(const char* op, std::size_t item, const char* name, const ConstMatView& v, std::int64_t rows,
+                         std::int64_t cols) {
   check_view(op, item, name, v);
   if (v.rows != rows || v.cols != cols) {
     fail(op, item, std::string(name) + " is " + shape(v.rows, v.cols) + ", expected " + shape(rows, cols));
@@ -297,8 +295,8 @@ inline Cost conv2d(const Conv2dShape& s, std::span<const ConstMatView> x, std::s
     if (x[i].rows > 0 && w[i] == nullptr) fail(op, i, "w is null");
     const auto b = static_cast<double>(x[i].rows);
     cost.flops += b * conv2d_flops(s);
-    cost.bytes += 4 * (b * static_cast<double>(s.in_features() + s.out_features()) +
-                       static_cast<double>(s.parameter_count()));
+    cost.bytes +=
+        4 * (b * static_cast<double>(s.in_features() + s.out_features()) + static_cast<double>(s.parameter_count()));
   }
   return cost;
 }
@@ -316,8 +314,8 @@ inline Cost conv2d_backward_input(const Conv2dShape& s, std::span<const ConstMat
     if (dy[i].rows > 0 && w[i] == nullptr) fail(op, i, "w is null");
     const auto b = static_cast<double>(dy[i].rows);
     cost.flops += b * conv2d_backward_input_flops(s);
-    cost.bytes += 4 * (b * static_cast<double>(s.in_features() + s.out_features()) +
-                       static_cast<double>(s.weight_count()));
+    cost.bytes +=
+        4 * (b * static_cast<double>(s.in_features() + s.out_features()) + static_cast<double>(s.weight_count()));
   }
   return cost;
 }
@@ -356,8 +354,8 @@ inline Cost max_pool2d(const Pool2dShape& s, std::span<const ConstMatView> x, st
   return cost;
 }
 
-inline Cost max_pool2d_backward(const Pool2dShape& s, std::span<const ConstMatView> x,
-                                std::span<const ConstMatView> dy, std::span<const MatView> dx) {
+inline Cost max_pool2d_backward(const Pool2dShape& s, std::span<const ConstMatView> x, std::span<const ConstMatView> dy,
+                                std::span<const MatView> dx) {
   const char* op = "max_pool2d_backward";
   check_pool_shape(op, s);
   check_items(op, x.size(), dy.size(), "dy");
@@ -390,15 +388,15 @@ inline Cost relu(std::span<const MatView> x) { return elementwise("relu", x); }
 
 inline Cost dropout(float p, std::int64_t group, std::span<const std::uint64_t> keys, std::span<const MatView> x) {
   const char* op = "dropout";
-  if (!(p >= 0.0f && p < 1.0f)) throw std::invalid_argument(std::string(op) + ": p = " + std::to_string(p) +
-                                                             " is outside [0, 1)");
+  if (!(p >= 0.0f && p < 1.0f))
+    throw std::invalid_argument(std::string(op) + ": p = " + std::to_string(p) + " is outside [0, 1)");
   if (group < 1) throw std::invalid_argument(std::string(op) + ": group " + std::to_string(group) + " is < 1");
   check_items(op, x.size(), keys.size(), "keys");
   const Cost cost = elementwise(op, x);
   for (std::size_t i = 0; i < x.size(); ++i) {
     if (x[i].cols % group != 0) {
-      fail(op, i, "x has " + std::to_string(x[i].cols) + " columns, not a multiple of the group " +
-                      std::to_string(group));
+      fail(op, i,
+           "x has " + std::to_string(x[i].cols) + " columns, not a multiple of the group " + std::to_string(group));
     }
   }
   return cost;

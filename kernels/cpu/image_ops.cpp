@@ -76,9 +76,7 @@ inline Vec add(Vec a, Vec b) {
 #endif
 
 // The first n lanes (n clamped to [0, 16]).
-inline Mask first(std::int64_t n) {
-  return static_cast<Mask>((1u << std::clamp<std::int64_t>(n, 0, kLanes)) - 1u);
-}
+inline Mask first(std::int64_t n) { return static_cast<Mask>((1u << std::clamp<std::int64_t>(n, 0, kLanes)) - 1u); }
 
 // Copies n <= 16 floats, m = first(n): up to 8 with 256-bit operations, which AMD's Zen 4 runs at
 // twice the rate of masked 512-bit ones (measured: conv2d_backward_params 15-20 % faster).
@@ -190,9 +188,18 @@ struct ConvDims {
   std::int64_t n;   // Ho·Wo, output positions
   std::int64_t kw;  // Ci·k², filter weights per output channel
   explicit ConvDims(const Conv2dShape& s)
-      : ci(s.in_channels), co(s.out_channels), h(s.height), w(s.width), k(s.kernel), pad(s.padding),
-        hp(s.height + 2 * s.padding), wp(s.width + 2 * s.padding), ho(s.out_height()), wo(s.out_width()),
-        n(ho * wo), kw(ci * k * k) {}
+      : ci(s.in_channels),
+        co(s.out_channels),
+        h(s.height),
+        w(s.width),
+        k(s.kernel),
+        pad(s.padding),
+        hp(s.height + 2 * s.padding),
+        wp(s.width + 2 * s.padding),
+        ho(s.out_height()),
+        wo(s.out_width()),
+        n(ho * wo),
+        kw(ci * k * k) {}
   std::int64_t padded_floats() const { return pad > 0 ? ci * hp * wp : 0; }
 };
 

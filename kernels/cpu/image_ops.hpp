@@ -23,8 +23,7 @@ void conv2d_backward_input_rows(const Conv2dShape& s, const ConstMatView& dy, co
 
 // g (filters then biases) += alpha · ∂(Σ dy·y)/∂(filters, biases), summed over all b images of x (b × Ci·H·W)
 // and dy (b × Co·Ho·Wo) in image order.
-void conv2d_backward_params(const Conv2dShape& s, const ConstMatView& x, const ConstMatView& dy, float alpha,
-                            float* g);
+void conv2d_backward_params(const Conv2dShape& s, const ConstMatView& x, const ConstMatView& dy, float alpha, float* g);
 
 // Rows [r0, r1) of y (b × C·Ho·Wo) = the tiles' maxima of x's rows (b × C·H·W).
 void max_pool2d_rows(const Pool2dShape& s, const ConstMatView& x, const MatView& y, std::int64_t r0, std::int64_t r1);

@@ -246,9 +246,11 @@ struct ConvDims {
   long long ci, co, h, w, k, pad, ho, wo, kw;  // kw = ci·k², weights per filter
 };
 __host__ __device__ ConvDims conv_dims(const ConvShape& s) {
-  const long long ho = s.height + 2 * s.padding - s.kernel + 1, wo = s.width + 2 * s.padding - s.kernel + 1;
-  return {s.in_channels, s.out_channels, s.height, s.width, s.kernel, s.padding, ho, wo,
-          s.in_channels * s.kernel * s.kernel};
+  ConvDims d{s.in_channels, s.out_channels, s.height, s.width, s.kernel, s.padding, 0, 0, 0};
+  d.ho = d.h + 2 * d.pad - d.k + 1;
+  d.wo = d.w + 2 * d.pad - d.k + 1;
+  d.kw = d.ci * d.k * d.k;
+  return d;
 }
 
 // y(r, (o, oy, ox)) = bias[o] + Σ over (c, ky, kx), in that order, of W[o][c][ky][kx]·x(r, (c, iy, ix)).
@@ -295,8 +297,7 @@ __global__ void conv2d_backward_input_kernel(ConvBatch batch, ConvShape shape) {
         if (oy < 0 || oy >= d.ho) continue;
         for (long long kx = 0; kx < d.k; ++kx) {
           const long long ox = ix + d.pad - kx;
-          if (ox >= 0 && ox < d.wo)
-            acc += w[o * d.kw + (c * d.k + ky) * d.k + kx] * grad[(o * d.ho + oy) * d.wo + ox];
+          if (ox >= 0 && ox < d.wo) acc += w[o * d.kw + (c * d.k + ky) * d.k + kx] * grad[(o * d.ho + oy) * d.wo + ox];
         }
       }
     dx.data[r * dx.ld + j] = acc;
@@ -541,15 +542,15 @@ void gemm(Context* ctx, bool trans_a, bool trans_b, float alpha, const DeviceMat
     if (g.m == 0 || g.n == 0) {
       // nothing to compute
     } else if (count == 1) {
-      check(cublasSgemm(ctx->blas, op_b, op_a, g.n, g.m, g.k, &alpha, b[first].data, g.ldb, a[first].data, g.lda,
-                        &beta, c[first].data, g.ldc),
+      check(cublasSgemm(ctx->blas, op_b, op_a, g.n, g.m, g.k, &alpha, b[first].data, g.ldb, a[first].data, g.lda, &beta,
+                        c[first].data, g.ldc),
             "cublasSgemm");
     } else if (even_stride(a, first, count, sa) && even_stride(b, first, count, sb) &&
                even_stride(c, first, count, sc) && sc >= static_cast<long long>(g.m - 1) * g.ldc + g.n) {
-      check(cublasSgemmStridedBatched(ctx->blas, op_b, op_a, g.n, g.m, g.k, &alpha, b[first].data, g.ldb, sb,
-                                      a[first].data, g.lda, sa, &beta, c[first].data, g.ldc, sc,
-                                      static_cast<int>(count)),
-            "cublasSgemmStridedBatched");
+      check(
+          cublasSgemmStridedBatched(ctx->blas, op_b, op_a, g.n, g.m, g.k, &alpha, b[first].data, g.ldb, sb,
+                                    a[first].data, g.lda, sa, &beta, c[first].data, g.ldc, sc, static_cast<int>(count)),
+          "cublasSgemmStridedBatched");
     } else {
       // Device arrays of the items' pointers: [B][A][C], in the order of the call's operands.
       std::vector<const float*>& host = ctx->host_pointers;
@@ -835,8 +836,8 @@ void max_pool2d(Context* ctx, const PoolShape& s, const DeviceMat* x, const Devi
       });
 }
 
-void max_pool2d_backward(Context* ctx, const PoolShape& s, const DeviceMat* x, const DeviceMat* dy,
-                         const DeviceMat* dx, std::size_t items) {
+void max_pool2d_backward(Context* ctx, const PoolShape& s, const DeviceMat* x, const DeviceMat* dy, const DeviceMat* dx,
+                         std::size_t items) {
   launch_items<MatTripleBatch>(
       items,
       [&](MatTripleBatch& batch, std::size_t j, std::size_t i) {

@@ -80,8 +80,8 @@ void conv2d_backward_params(Context* ctx, const ConvShape& s, const DeviceMat* x
 // y[i] (b × C·Ho·Wo) = each tile's first maximum of x[i] (b × C·H·W); one thread per tile.
 void max_pool2d(Context* ctx, const PoolShape& s, const DeviceMat* x, const DeviceMat* y, std::size_t items);
 // dx[i] (overwritten) = dy[i] at each tile's first maximum of x[i], 0 elsewhere; one thread per tile.
-void max_pool2d_backward(Context* ctx, const PoolShape& s, const DeviceMat* x, const DeviceMat* dy,
-                         const DeviceMat* dx, std::size_t items);
+void max_pool2d_backward(Context* ctx, const PoolShape& s, const DeviceMat* x, const DeviceMat* dy, const DeviceMat* dx,
+                         std::size_t items);
 // x[i] = max(x[i], 0) in place.
 void relu(Context* ctx, const DeviceMat* x, std::size_t items);
 // x[i](r, c) *= scale when contract::dropout_uniform(keys[i], r, c / group) >= p, else *= 0; keys is a

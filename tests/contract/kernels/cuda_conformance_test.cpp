@@ -275,7 +275,8 @@ TEST_SUITE("cuda") {
     check_close(gpu.get(out_g, n), cpu.get(out_c, n), 0, "weighted sum");
   }
 
-  TEST_CASE("cuda sgd_step: matches the cpu reference with weight decay, proximal term and correction, over 32+ items") {
+  TEST_CASE(
+      "cuda sgd_step: matches the cpu reference with weight decay, proximal term and correction, over 32+ items") {
     Backends b;
     const std::size_t n = 159010, items = 35;  // more items than one launch takes
     for (auto [momentum, weight_decay, mu] :
@@ -302,8 +303,10 @@ TEST_SUITE("cuda") {
       const bool with_terms = mu != 0.0f;
       const SgdStep step{0.05f, momentum, weight_decay, mu};
       using Ptrs = std::span<const float* const>;
-      const Cost cost_cpu = b.cpu->sgd_step(step, pc, vc, with_terms ? Ptrs(ac) : Ptrs(), with_terms ? Ptrs(cc) : Ptrs(), n);
-      const Cost cost_gpu = b.cuda->sgd_step(step, pg, vg, with_terms ? Ptrs(ag) : Ptrs(), with_terms ? Ptrs(cg) : Ptrs(), n);
+      const Cost cost_cpu =
+          b.cpu->sgd_step(step, pc, vc, with_terms ? Ptrs(ac) : Ptrs(), with_terms ? Ptrs(cc) : Ptrs(), n);
+      const Cost cost_gpu =
+          b.cuda->sgd_step(step, pg, vg, with_terms ? Ptrs(ag) : Ptrs(), with_terms ? Ptrs(cg) : Ptrs(), n);
 
       CHECK(cost_gpu.flops == cost_cpu.flops);
       CHECK(cost_gpu.bytes == cost_cpu.bytes);
@@ -322,7 +325,8 @@ TEST_SUITE("cuda") {
     constexpr std::int64_t m = 10, n = 50, k = 320, kItems = 12;
     // Items 0..11 evenly spaced in shared buffers (one strided batch); items 12..23 at irregular
     // offsets (one batch over pointer arrays); item 24 of another shape (one sgemm).
-    const MatView a_even = gpu.put(random_mat(kItems * m, k, 0, rng)), b_even = gpu.put(random_mat(kItems * n, k, 0, rng));
+    const MatView a_even = gpu.put(random_mat(kItems * m, k, 0, rng)),
+                  b_even = gpu.put(random_mat(kItems * n, k, 0, rng));
     const Mat c_even = random_mat(kItems * m, n, 0, rng);
     const MatView c_even_batched = gpu.put(c_even), c_even_single = gpu.put(c_even);
     const MatView a_ragged = gpu.put(random_mat(kItems * m + kItems * kItems, k, 1, rng));
@@ -346,7 +350,9 @@ TEST_SUITE("cuda") {
     }
 
     // The same products on the cpu, from dense host copies.
-    auto dense = [&](const ConstMatView& v) { return gpu.get(MatView{const_cast<float*>(v.data), v.rows, v.cols, v.ld}); };
+    auto dense = [&](const ConstMatView& v) {
+      return gpu.get(MatView{const_cast<float*>(v.data), v.rows, v.cols, v.ld});
+    };
     std::vector<std::vector<float>> a_host, b_host, c_host;
     std::vector<ConstMatView> ac, bc;
     std::vector<MatView> cc;

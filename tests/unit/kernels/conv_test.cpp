@@ -148,9 +148,8 @@ std::int64_t pool_pick(const Pool2dShape& s, const Images& x, std::int64_t r, st
 // exercise the tiling's remainders, 1×1 kernels, padding beyond kernel − 1 and a kernel wider than the
 // unpadded input.
 const std::vector<Conv2dShape> kConvShapes = {
-    {1, 10, 28, 28, 5, 0}, {10, 20, 12, 12, 5, 0}, {1, 32, 28, 28, 5, 2}, {32, 64, 14, 14, 5, 2},
-    {3, 7, 9, 11, 3, 1},   {2, 5, 6, 5, 1, 0},     {4, 13, 5, 7, 3, 3},   {1, 2, 3, 3, 5, 1},
-    {17, 3, 6, 6, 2, 0},
+    {1, 10, 28, 28, 5, 0}, {10, 20, 12, 12, 5, 0}, {1, 32, 28, 28, 5, 2}, {32, 64, 14, 14, 5, 2}, {3, 7, 9, 11, 3, 1},
+    {2, 5, 6, 5, 1, 0},    {4, 13, 5, 7, 3, 3},    {1, 2, 3, 3, 5, 1},    {17, 3, 6, 6, 2, 0},
 };
 
 std::string describe(const Conv2dShape& s) {
@@ -256,9 +255,9 @@ TEST_SUITE("kernels") {
 
       for (std::size_t i = 0; i < x.size(); ++i) {
         INFO(describe(s) << ", item " << i);
-        const auto diff = compare_close<float, double>(y[i].dense(), conv_ref(s, x[i], w),
-                                                       sum_atol(static_cast<double>(s.in_channels * s.kernel * s.kernel)),
-                                                       1e-5, s.out_features());
+        const auto diff = compare_close<float, double>(
+            y[i].dense(), conv_ref(s, x[i], w), sum_atol(static_cast<double>(s.in_channels * s.kernel * s.kernel)),
+            1e-5, s.out_features());
         CHECK_MESSAGE(diff.empty(), diff);
         CHECK(y[i].padding_intact());
       }
@@ -288,9 +287,9 @@ TEST_SUITE("kernels") {
 
       for (std::size_t i = 0; i < dy.size(); ++i) {
         INFO(describe(s) << ", item " << i);
-        const auto diff = compare_close<float, double>(dx[i].dense(), conv_backward_input_ref(s, dy[i], w),
-                                                       sum_atol(static_cast<double>(s.out_channels * s.kernel * s.kernel)),
-                                                       1e-5, s.in_features());
+        const auto diff = compare_close<float, double>(
+            dx[i].dense(), conv_backward_input_ref(s, dy[i], w),
+            sum_atol(static_cast<double>(s.out_channels * s.kernel * s.kernel)), 1e-5, s.in_features());
         CHECK_MESSAGE(diff.empty(), diff);
         CHECK(dx[i].padding_intact());
       }
@@ -403,7 +402,8 @@ TEST_SUITE("kernels") {
         for (std::int64_t r = 0; r < x[i].rows; ++r)
           for (std::int64_t c = 0; c < s.channels; ++c)
             for (std::int64_t ty = 0; ty < s.out_height(); ++ty)
-              for (std::int64_t tx = 0; tx < s.out_width(); ++tx) expected.push_back(x[i].at(r, pool_pick(s, x[i], r, c, ty, tx)));
+              for (std::int64_t tx = 0; tx < s.out_width(); ++tx)
+                expected.push_back(x[i].at(r, pool_pick(s, x[i], r, c, ty, tx)));
         const auto diff = compare_bits(y[i].dense(), expected, s.out_features());
         CHECK_MESSAGE(diff.empty(), diff);
         CHECK(y[i].padding_intact());
@@ -522,8 +522,7 @@ TEST_SUITE("kernels") {
     }
     CHECK(sum / kDraws == doctest::Approx(0.5).epsilon(0.01));
     CHECK(equal_neighbours == 0);
-    CHECK(contract::dropout_uniform(7, 3, 4) ==
-          contract::dropout_unit_uniform(contract::dropout_row_state(7, 3), 4));
+    CHECK(contract::dropout_uniform(7, 3, 4) == contract::dropout_unit_uniform(contract::dropout_row_state(7, 3), 4));
   }
 
   TEST_CASE("cpu dropout: keeps a unit when dropout_uniform >= p and scales it by 1/(1 - p), else zeroes it") {
@@ -623,9 +622,11 @@ TEST_SUITE("kernels") {
     const auto one_per_call = run_image_ops(*two, {1, 1, 1, 1, 1});
     const auto uneven = run_image_ops(*three, {2, 3});
     std::vector<std::vector<float>> lanes(3);
-    three->for_each_item(3, [&](std::int64_t i, int) { lanes[static_cast<std::size_t>(i)] = run_image_ops(*three, {5}); });
+    three->for_each_item(3,
+                         [&](std::int64_t i, int) { lanes[static_cast<std::size_t>(i)] = run_image_ops(*three, {5}); });
 
-    for (const std::vector<float>* got : std::initializer_list<const std::vector<float>*>{&two_threads, &three_threads, &one_per_call, &uneven, &lanes[0], &lanes[1], &lanes[2]}) {
+    for (const std::vector<float>* got : std::initializer_list<const std::vector<float>*>{
+             &two_threads, &three_threads, &one_per_call, &uneven, &lanes[0], &lanes[1], &lanes[2]}) {
       const auto diff = compare_bits(*got, reference);
       CHECK_MESSAGE(diff.empty(), diff);
     }
@@ -638,8 +639,10 @@ TEST_SUITE("kernels") {
     constexpr std::int64_t b = 3;
     std::vector<float> x(b * s.in_features()), y(b * s.out_features()), w(s.parameter_count()),
         pooled(b * ps.out_features());
-    const ConstMatView xv(x.data(), b, s.in_features(), s.in_features()), yc(y.data(), b, s.out_features(), s.out_features());
-    const MatView yv{y.data(), b, s.out_features(), s.out_features()}, xm{x.data(), b, s.in_features(), s.in_features()};
+    const ConstMatView xv(x.data(), b, s.in_features(), s.in_features()),
+        yc(y.data(), b, s.out_features(), s.out_features());
+    const MatView yv{y.data(), b, s.out_features(), s.out_features()},
+        xm{x.data(), b, s.in_features(), s.in_features()};
     const MatView pv{pooled.data(), b, ps.out_features(), ps.out_features()};
     const ConstMatView pc(pv);
 
@@ -694,10 +697,13 @@ TEST_SUITE("kernels") {
                          doctest::Contains("kernel 7 is larger than the padded input 6x6"), std::invalid_argument);
     CHECK_THROWS_WITH_AS(be->conv2d(Conv2dShape{0, 2, 4, 4, 3, 0}, one(x), one(w), one(y)),
                          doctest::Contains("bad shape"), std::invalid_argument);
-    CHECK_THROWS_WITH_AS(be->conv2d_backward_input(s, ycs, ws, std::vector<MatView>{MatView{buf.data(), 2, 16, 16}, MatView{buf.data(), 2, 16, 16}}),
-                         doctest::Contains("conv2d_backward_input: item 1: w is null"), std::invalid_argument);
-    CHECK_THROWS_WITH_AS(be->conv2d_backward_input(s, one(ConstMatView(x)), one(w), one(MatView{buf.data(), 2, 16, 16})),
-                         doctest::Contains("dy is 2x16, expected 2x8"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(
+        be->conv2d_backward_input(s, ycs, ws,
+                                  std::vector<MatView>{MatView{buf.data(), 2, 16, 16}, MatView{buf.data(), 2, 16, 16}}),
+        doctest::Contains("conv2d_backward_input: item 1: w is null"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(
+        be->conv2d_backward_input(s, one(ConstMatView(x)), one(w), one(MatView{buf.data(), 2, 16, 16})),
+        doctest::Contains("dy is 2x16, expected 2x8"), std::invalid_argument);
     CHECK_THROWS_WITH_AS(be->conv2d_backward_params(s, xs, ycs, -0.1f, gs),
                          doctest::Contains("conv2d_backward_params: item 1: g is null"), std::invalid_argument);
     CHECK_THROWS_WITH_AS(be->conv2d_backward_params(s, one(x), one(ConstMatView(buf.data(), 1, 8, 8)), -0.1f, one(g)),
@@ -706,15 +712,17 @@ TEST_SUITE("kernels") {
     const Pool2dShape ps{1, 4, 4, 2};
     const MatView pooled{buf.data() + 100, 2, 4, 4};
     CHECK_THROWS_WITH_AS(be->max_pool2d(Pool2dShape{1, 4, 4, 3}, one(x), one(pooled)),
-                         doctest::Contains("max_pool2d: input 4x4 is not divisible by the window 3"), std::invalid_argument);
+                         doctest::Contains("max_pool2d: input 4x4 is not divisible by the window 3"),
+                         std::invalid_argument);
     CHECK_THROWS_WITH_AS(be->max_pool2d(ps, one(x), one(MatView{buf.data() + 100, 2, 5, 5})),
                          doctest::Contains("item 0: y is 2x5, expected 2x4"), std::invalid_argument);
     CHECK_THROWS_WITH_AS(be->max_pool2d(ps, xs, one(pooled)), doctest::Contains("y has 1 items, expected 2"),
                          std::invalid_argument);
-    CHECK_THROWS_WITH_AS(be->max_pool2d_backward(ps, one(x), one(ConstMatView(pooled)), one(MatView{buf.data(), 2, 15, 15})),
-                         doctest::Contains("max_pool2d_backward: item 0: dx is 2x15, expected 2x16"), std::invalid_argument);
-    CHECK_THROWS_WITH_AS(be->relu(one(MatView{buf.data(), 2, 4, 3})), doctest::Contains("relu: item 0: x has ld 3 < cols 4"),
-                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(
+        be->max_pool2d_backward(ps, one(x), one(ConstMatView(pooled)), one(MatView{buf.data(), 2, 15, 15})),
+        doctest::Contains("max_pool2d_backward: item 0: dx is 2x15, expected 2x16"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(be->relu(one(MatView{buf.data(), 2, 4, 3})),
+                         doctest::Contains("relu: item 0: x has ld 3 < cols 4"), std::invalid_argument);
     CHECK_THROWS_WITH_AS(be->relu(one(MatView{nullptr, 2, 4, 4})), doctest::Contains("is 2x4 but null"),
                          std::invalid_argument);
 
