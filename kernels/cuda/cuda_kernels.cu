@@ -311,6 +311,7 @@ __global__ void conv2d_backward_params_kernel(ConvParamsBatch batch, ConvShape s
   const DeviceMat x = batch.x[blockIdx.y], dy = batch.dy[blockIdx.y];
   float* g = batch.g[blockIdx.y];
   const long long n = d.ho * d.wo, terms = x.rows * n, weights = d.co * d.kw, params = weights + d.co;
+  if (terms == 0) return;  // an item without images may have no g
   const int lane = threadIdx.x & 31;
   const long long warps = blockDim.x / 32;
   for (long long j = blockIdx.x * warps + threadIdx.x / 32; j < params; j += gridDim.x * warps) {

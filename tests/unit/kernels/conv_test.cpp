@@ -709,6 +709,13 @@ TEST_SUITE("kernels") {
     CHECK_THROWS_WITH_AS(be->conv2d_backward_params(s, one(x), one(ConstMatView(buf.data(), 1, 8, 8)), -0.1f, one(g)),
                          doctest::Contains("dy is 1x8, expected 2x8"), std::invalid_argument);
 
+    // An item without images may have null parameters.
+    const std::vector<ConstMatView> empty = {ConstMatView(nullptr, 0, 16, 16)},
+                                    empty_dy = {ConstMatView(nullptr, 0, 8, 8)};
+    CHECK_NOTHROW(be->conv2d(s, empty, one<const float*>(nullptr), one(MatView{nullptr, 0, 8, 8})));
+    CHECK_NOTHROW(be->conv2d_backward_input(s, empty_dy, one<const float*>(nullptr), one(MatView{nullptr, 0, 16, 16})));
+    CHECK_NOTHROW(be->conv2d_backward_params(s, empty, empty_dy, -0.1f, one<float*>(nullptr)));
+
     const Pool2dShape ps{1, 4, 4, 2};
     const MatView pooled{buf.data() + 100, 2, 4, 4};
     CHECK_THROWS_WITH_AS(be->max_pool2d(Pool2dShape{1, 4, 4, 3}, one(x), one(pooled)),
