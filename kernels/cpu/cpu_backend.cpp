@@ -44,6 +44,10 @@ using ConstMap = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
 // Below this much work (flops, or elements touched) a call runs inline: a fork/join costs about a
 // microsecond, which is what a couple of ten thousand element-wise flops cost.
 constexpr double kParallelMinWork = 32768;
+// The dense products the register-tiled kernel takes: at most this many rows of op(A)·B (NN), or this
+// inner depth (TN, a weight gradient over a minibatch). Minibatches are 10 to a few tens of rows.
+constexpr std::int64_t kDenseMaxRows = 32;
+constexpr std::int64_t kDenseMaxDepth = 32;
 
 ConstMap as_map(const ConstMatView& v) { return ConstMap(v.data, v.rows, v.cols, Eigen::OuterStride<>(v.ld)); }
 Map as_map(const MatView& v) { return Map(v.data, v.rows, v.cols, Eigen::OuterStride<>(v.ld)); }
@@ -51,6 +55,17 @@ Map as_map(const MatView& v) { return Map(v.data, v.rows, v.cols, Eigen::OuterSt
 // C = alpha·op(A)·op(B) + beta·C. beta = 0 never reads C (it may hold garbage, as in BLAS).
 template <bool TransA, bool TransB>
 void gemm_item(float alpha, const ConstMatView& a, const ConstMatView& b, float beta, const MatView& c) {
+  // Minibatch products go to the register-tiled kernel (kernels/cpu/image_ops.hpp): a few rows times a
+  // weight matrix (forward, Z = A·W) and a rank-few weight gradient (W += alpha·Aᵀ·dZ), where Eigen
+  // spends a tenth of a training step packing the weights (measured on the reference MLP).
+  if constexpr (!TransB) {
+    const std::int64_t depth = TransA ? a.rows : a.cols;
+    const bool few = TransA ? depth <= kDenseMaxDepth : c.rows <= kDenseMaxRows;
+    if (few && (beta == 0.0f || beta == 1.0f)) {
+      cpu::dense_gemm(alpha, a, TransA, b, beta == 1.0f, c);
+      return;
+    }
+  }
   const ConstMap am = as_map(a), bm = as_map(b);
   Map cm = as_map(c);
   auto op_a = [&]() -> decltype(auto) {

@@ -109,6 +109,10 @@ struct Gemm {
   std::int64_t ldc;
   Start start;
   const float* bias;
+  // dense_gemm's alpha != 1: the tile starts from 0 and stores alpha·acc, plus C's old value when
+  // add_c (so the k loop is the same FMA chain as every other product's, alpha out of it).
+  float alpha = 1;
+  bool add_c = false;
 };
 
 constexpr int kMaxTileRows = 12;
@@ -146,6 +150,14 @@ void gemm_tile(const Gemm& g, std::int64_t m0, std::int64_t n0) {
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[r][v] = fma(ar, bk[v], acc[r][v]);
     }
+  }
+  if (g.alpha != 1.0f) {
+    const Vec alpha = splat(g.alpha);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        acc[r][v] = fma(alpha, acc[r][v], g.add_c ? load(c + r * ldc + v * kLanes, mask[v]) : zero());
   }
 #pragma GCC unroll 12
   for (int r = 0; r < MR; ++r)
@@ -275,6 +287,15 @@ void col2im(const ConvDims& d, const float* dcols, float* out) {
 }
 
 }  // namespace
+
+void dense_gemm(float alpha, const ConstMatView& a, bool trans_a, const ConstMatView& b, bool accumulate,
+                const MatView& c) {
+  // op(A)(m, k): A(m, k) = a[m·ld + k], or Aᵀ(m, k) = a[k·ld + m].
+  const std::int64_t m = c.rows, n = c.cols, k = trans_a ? a.rows : a.cols;
+  const bool scaled = alpha != 1.0f;
+  gemm({m, n, k, a.data, trans_a ? 1 : a.ld, trans_a ? a.ld : 1, b.data, b.ld, c.data, c.ld,
+        accumulate && !scaled ? Start::c : Start::zero, nullptr, alpha, accumulate && scaled});
+}
 
 void conv2d_rows(const Conv2dShape& s, const ConstMatView& x, const float* w, const MatView& y, std::int64_t r0,
                  std::int64_t r1) {

@@ -13,6 +13,14 @@
 
 namespace dtsim::kernels::cpu {
 
+// C = alpha·op(A)·B (+ C when accumulate), row-major, op(A) = A or Aᵀ: the convolutions' register-tiled
+// kernel, also the CPU backend's gemm for the small dense products of minibatch training (a few rows of
+// activations times a weight matrix, or a rank-b weight gradient), where Eigen's packing costs more than
+// the product. Each element of C is one fused multiply-add chain over k in order: its value depends only
+// on the operands.
+void dense_gemm(float alpha, const ConstMatView& a, bool trans_a, const ConstMatView& b, bool accumulate,
+                const MatView& c);
+
 // Rows [r0, r1) of y (b × Co·Ho·Wo) = conv(rows of x (b × Ci·H·W), w's filters) + w's biases.
 void conv2d_rows(const Conv2dShape& s, const ConstMatView& x, const float* w, const MatView& y, std::int64_t r0,
                  std::int64_t r1);
