@@ -63,7 +63,10 @@ struct GemmShape {
 
 // The four transpose combinations × several (alpha, beta) × ragged items with padded strides.
 void check_gemm(Backend& be, Trans ta, Trans tb, float alpha, float beta, std::uint64_t seed) {
-  const std::vector<GemmShape> shapes = {{1, 1, 1, 0}, {5, 7, 3, 2}, {17, 33, 65, 3}, {4, 3, 0, 1}, {64, 40, 50, 0}};
+  // Minibatch shapes too: 10 rows times a weight matrix (ragged 16-column panels), and a depth-10 weight
+  // gradient, which the register-tiled kernel computes instead of Eigen.
+  const std::vector<GemmShape> shapes = {{1, 1, 1, 0},   {5, 7, 3, 2},   {17, 33, 65, 3}, {4, 3, 0, 1},
+                                         {64, 40, 50, 0}, {10, 70, 100, 1}, {90, 50, 10, 2}};
   dtsim::Rng rng(seed, "gemm-test");
   std::vector<HostMat> a, b, c;
   for (const auto& s : shapes) {
