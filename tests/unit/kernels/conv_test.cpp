@@ -15,6 +15,7 @@
 #include "kernels/backend.hpp"
 #include "kernels/op_contract.hpp"
 #include "sim/common/rng.hpp"
+#include "tests/unit/kernels/host_mat.hpp"
 #include "tests/unit/kernels/tensor_compare.hpp"
 
 namespace {
@@ -26,33 +27,8 @@ using dtsim::test::compare_close;
 constexpr std::uint64_t kSeeds[] = {1, 2, 3};
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-// A batch of `rows` images of `cols` floats with a padded row stride (ld = cols + pad). The padding holds
-// NaN, so a kernel that reads it poisons its result and one that writes it is caught by padding_intact().
-struct Images {
-  std::int64_t rows = 0, cols = 0, ld = 0;
-  std::vector<float> data;
-  Images(std::int64_t r, std::int64_t c, std::int64_t pad, dtsim::Rng& rng, float lo = -1, float hi = 1)
-      : rows(r), cols(c), ld(c + pad), data(static_cast<std::size_t>(std::max<std::int64_t>(r * (c + pad), 1)), kNaN) {
-    for (std::int64_t i = 0; i < r; ++i)
-      for (std::int64_t j = 0; j < c; ++j) at(i, j) = static_cast<float>(rng.uniform(lo, hi));
-  }
-  float& at(std::int64_t r, std::int64_t c) { return data[static_cast<std::size_t>(r * ld + c)]; }
-  float at(std::int64_t r, std::int64_t c) const { return data[static_cast<std::size_t>(r * ld + c)]; }
-  MatView view() { return MatView{data.data(), rows, cols, ld}; }
-  ConstMatView cview() const { return ConstMatView(data.data(), rows, cols, ld); }
-  std::vector<float> dense() const {
-    std::vector<float> out;
-    for (std::int64_t i = 0; i < rows; ++i)
-      for (std::int64_t j = 0; j < cols; ++j) out.push_back(at(i, j));
-    return out;
-  }
-  bool padding_intact() const {
-    for (std::int64_t i = 0; i < rows; ++i)
-      for (std::int64_t j = cols; j < ld; ++j)
-        if (!std::isnan(at(i, j))) return false;
-    return true;
-  }
-};
+// A batch of `rows` images of `cols` floats with a padded row stride (tests/unit/kernels/host_mat.hpp).
+using Images = dtsim::test::HostMat;
 
 std::vector<float> random_floats(std::int64_t n, dtsim::Rng& rng, float scale = 1) {
   std::vector<float> v(static_cast<std::size_t>(n));

@@ -14,6 +14,7 @@
 #include "kernels/backend.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 #include "sim/common/rng.hpp"
+#include "tests/unit/kernels/host_mat.hpp"
 #include "tests/unit/kernels/tensor_compare.hpp"
 
 namespace {
@@ -21,37 +22,10 @@ namespace {
 using namespace dtsim::kernels;
 using dtsim::test::compare_bits;
 using dtsim::test::compare_close;
+using dtsim::test::HostMat;
 
 constexpr std::uint64_t kSeeds[] = {1, 2, 3};
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-// A host matrix with a padded row stride: ld = cols + pad. Padding holds NaN, so a kernel that reads
-// it poisons its result and one that writes it is caught by padding_intact().
-struct HostMat {
-  std::int64_t rows = 0, cols = 0, ld = 0;
-  std::vector<float> data;
-  HostMat(std::int64_t r, std::int64_t c, std::int64_t pad, dtsim::Rng& rng, float lo = -1, float hi = 1)
-      : rows(r), cols(c), ld(c + pad), data(static_cast<std::size_t>(std::max<std::int64_t>(r * (c + pad), 1)), kNaN) {
-    for (std::int64_t i = 0; i < r; ++i)
-      for (std::int64_t j = 0; j < c; ++j) at(i, j) = static_cast<float>(rng.uniform(lo, hi));
-  }
-  float& at(std::int64_t r, std::int64_t c) { return data[static_cast<std::size_t>(r * ld + c)]; }
-  float at(std::int64_t r, std::int64_t c) const { return data[static_cast<std::size_t>(r * ld + c)]; }
-  MatView view() { return MatView{data.data(), rows, cols, ld}; }
-  ConstMatView cview() const { return ConstMatView(data.data(), rows, cols, ld); }
-  std::vector<float> dense() const {
-    std::vector<float> out;
-    for (std::int64_t i = 0; i < rows; ++i)
-      for (std::int64_t j = 0; j < cols; ++j) out.push_back(at(i, j));
-    return out;
-  }
-  bool padding_intact() const {
-    for (std::int64_t i = 0; i < rows; ++i)
-      for (std::int64_t j = cols; j < ld; ++j)
-        if (!std::isnan(at(i, j))) return false;
-    return true;
-  }
-};
 
 double op_at(const HostMat& m, Trans t, std::int64_t r, std::int64_t c) {
   return t == Trans::no ? m.at(r, c) : m.at(c, r);
