@@ -114,10 +114,12 @@ class CnnModel final : public Model {
   double forward_flops_per_sample() const override { return models::forward_flops_per_sample(shape_); }
   double train_flops_per_sample() const override { return models::train_flops_per_sample(shape_); }
 
+  // Per row: the forward buffers, and when training a gradient buffer for each but the logits (their
+  // gradient overwrites them).
   std::size_t workspace_floats(std::int64_t rows, bool train) const override {
-    return forward_row_floats() * (train ? 2 : 1) * static_cast<std::size_t>(std::max<std::int64_t>(rows, 0)) -
-           (train ? static_cast<std::size_t>(shape_.classes) * static_cast<std::size_t>(std::max<std::int64_t>(rows, 0))
-                  : 0);
+    const std::size_t forward = forward_row_floats();
+    const std::size_t per_row = forward + (train ? forward - static_cast<std::size_t>(shape_.classes) : 0);
+    return per_row * static_cast<std::size_t>(std::max<std::int64_t>(rows, 0));
   }
 
   // The dense layers' GEMMs (the convolutions' kernels allocate nothing per call).

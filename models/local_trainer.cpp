@@ -165,7 +165,7 @@ struct LocalTrainer::Impl {
   // group a single task, the lanes running at the same time (for_each_item).
   struct Lane {
     std::vector<Slot> slots;
-    std::vector<Slot*> active, group;
+    std::vector<Slot*> active;
     CallArgs args;
     std::vector<ModelItem> items, sub;
     std::vector<MatView> logits, views;
@@ -269,7 +269,6 @@ struct LocalTrainer::Impl {
         }
       }
       g.active.reserve(n);
-      g.group.reserve(n);
       g.items.reserve(n);
       g.sub.reserve(n);
       g.logits.reserve(n);

@@ -104,7 +104,7 @@ class MlpModel final : public Model {
     Cost cost;
     for (std::size_t l = 0; l < L; ++l) {
       for (std::size_t i = 0; i < n; ++i) {
-        args.a[i] = input_of(items[i], l, train);
+        args.a[i] = input_of(items[i], l);
         args.b[i] = weights(items[i], l);
         args.c[i] = output_of(items[i], l);
         args.cp[i] = items[i].params + layers_[l].b;
@@ -136,7 +136,7 @@ class MlpModel final : public Model {
         cost += be.gemm(Trans::no, Trans::yes, 1.0f, args.a, args.b, 0.0f, args.c);
       }
       for (std::size_t i = 0; i < n; ++i) {
-        args.a[i] = input_of(items[i], l, true);
+        args.a[i] = input_of(items[i], l);
         args.b[i] = grad_out(items[i], l);
         args.c[i] = MatView{g[i] + layers_[l].w, layers_[l].in, layers_[l].out, layers_[l].out};
         args.p[i] = g[i] + layers_[l].b;
@@ -145,7 +145,7 @@ class MlpModel final : public Model {
       cost += be.add_column_sums(scale, args.b, args.p);
       if (l > 0) {
         for (std::size_t i = 0; i < n; ++i) {
-          args.a[i] = input_of(items[i], l, true);
+          args.a[i] = input_of(items[i], l);
           args.c[i] = grad_in(items[i], l);
         }
         if (drop) {
@@ -172,7 +172,7 @@ class MlpModel final : public Model {
     for (std::size_t k = 1; k < l; ++k) off += static_cast<std::size_t>(layers_[k].in);
     return off * static_cast<std::size_t>(capacity);
   }
-  ConstMatView input_of(const ModelItem& it, std::size_t l, bool) const {
+  ConstMatView input_of(const ModelItem& it, std::size_t l) const {
     if (l == 0) return it.x;
     return ConstMatView(it.workspace + act_offset(l, it.capacity), it.x.rows, layers_[l].in, layers_[l].in);
   }
