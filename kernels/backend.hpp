@@ -115,6 +115,9 @@ class Buffer {
 
   float* data() const { return data_; }
   std::size_t size() const { return size_; }
+  // The memory as doubles (size() / 2 of them): for buffers from Backend::alloc_doubles, whose alloc
+  // aligns to at least 64 bytes.
+  double* doubles() const { return reinterpret_cast<double*>(data_); }
   MatView mat(std::int64_t rows, std::int64_t cols, std::size_t offset = 0) const {
     return MatView{data_ + offset, rows, cols, cols};
   }
@@ -191,8 +194,19 @@ class Backend {
   virtual Cost gather_rows(ConstMatView src, std::span<const std::int32_t* const> rows,
                            std::span<const MatView> dst) = 0;
 
-  // out[j] = Σ_i w[i] · x[i][j] for j < n, accumulated in double in item order; out may alias no x[i].
-  virtual Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n, float* out) = 0;
+  // The weighted sum of aggregation, in double (DESIGN "AggregationPolicy": linear rules stream their
+  // updates through it chunk by chunk and round once). For j < n:
+  //   acc[j] = (accumulate ? acc[j] : 0) + w[0]·x[0][j] + w[1]·x[1][j] + …
+  // adding the items one at a time in item order, in double; items with w[i] = 0 are skipped (a zero
+  // weight has no effect, even on a non-finite value). Then, when out is not null, out[j] = float(acc[j])
+  // (the one rounding). acc: n doubles of backend memory (alloc_doubles); x[i], out: n floats of backend
+  // memory. out may be one of the x[i] itself (each element is read before it is written), but may not
+  // otherwise overlap an x[i], and nothing may overlap acc. With no items, accumulate = true and out set,
+  // it only rounds.
+  virtual Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n,
+                            bool accumulate, double* acc, float* out) = 0;
+  // n doubles of backend memory, zero-initialised (Buffer::doubles()).
+  Buffer alloc_doubles(std::size_t n) { return alloc(2 * n); }
 
   // Images (conv2d, max_pool2d, dropout with channel groups): an item's minibatch of b images is a
   // b × (C·H·W) row-major matrix, each row one image in channel-major order (PyTorch's NCHW: element

@@ -9,7 +9,8 @@
 //   softmax_xent         5·m·n flops (+ 2·m·n for grad) m·n · 4 B (·2 with grad) + m labels · 4 B
 //   add_column_sums      m·n flops                      (m·n + 2·n) · 4 B
 //   gather_rows          0 flops                        2·rows·cols · 4 B + rows indices · 4 B
-//   weighted_sum         2·items·n flops                (items + 1)·n · 4 B
+//   weighted_sum         2·items·n flops                items·n · 4 B + n · 8 B (+ n · 8 B accumulating,
+//                                                       + n · 4 B rounding into out)
 //   sgd_step             3·n flops (+ 2·n for wd, + 3·n for μ, + n for a correction)
 //                        4·n · 4 B (+ n · 4 B for the anchor, + n · 4 B for the correction)
 // sgd_step's flops: p −= lr·v is 2, v *= momentum 1, v += wd·p 2, v += μ·(p − anchor) 3, v += c 1; its
@@ -192,19 +193,28 @@ inline Cost gather_rows(ConstMatView src, std::span<const std::int32_t* const> r
   return cost;
 }
 
-inline Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n, const float* out) {
+inline Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n, bool accumulate,
+                         const double* acc, const float* out) {
   const char* op = "weighted_sum";
   check_items(op, x.size(), w.size(), "w");
-  if (n > 0 && out == nullptr) throw std::invalid_argument(std::string(op) + ": out is null");
-  const auto lo = reinterpret_cast<std::uintptr_t>(out), hi = lo + n * sizeof(float);
+  if (n > 0 && acc == nullptr) throw std::invalid_argument(std::string(op) + ": acc is null");
+  const auto overlap = [n](const void* a, std::size_t a_bytes, const void* b, std::size_t b_bytes) {
+    const auto lo = reinterpret_cast<std::uintptr_t>(a), blo = reinterpret_cast<std::uintptr_t>(b);
+    return n > 0 && lo < blo + b_bytes && blo < lo + a_bytes;
+  };
+  const std::size_t fb = n * sizeof(float), db = n * sizeof(double);
+  if (out != nullptr && overlap(out, fb, acc, db)) throw std::invalid_argument(std::string(op) + ": out overlaps acc");
   for (std::size_t i = 0; i < x.size(); ++i) {
     if (n > 0 && x[i] == nullptr) fail(op, i, "x is null");
-    const auto xlo = reinterpret_cast<std::uintptr_t>(x[i]), xhi = xlo + n * sizeof(float);
-    if (n > 0 && xlo < hi && lo < xhi) fail(op, i, "x overlaps out");
+    if (overlap(x[i], fb, acc, db)) fail(op, i, "x overlaps acc");
+    if (out != nullptr && x[i] != out && overlap(x[i], fb, out, fb)) fail(op, i, "x overlaps out");
   }
-  const double kn = static_cast<double>(x.size()) * static_cast<double>(n);
-  return Cost{2 * kn, 4 * (kn + static_cast<double>(n))};
+  const double kn = static_cast<double>(x.size()) * static_cast<double>(n), dn = static_cast<double>(n);
+  return Cost{2 * kn, 4 * kn + 8 * dn + (accumulate ? 8 * dn : 0) + (out != nullptr ? 4 * dn : 0)};
 }
+
+// weighted_sum's flops for `items` items of n values (the table above): what a rule's server_flops counts.
+inline double weighted_sum_flops(double items, double n) { return 2 * items * n; }
 
 // sgd_step's flops for one item of n parameters (see the table above).
 inline double sgd_step_flops(const SgdStep& step, bool correction, double n) {

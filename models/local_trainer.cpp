@@ -104,14 +104,13 @@ std::span<const float> ModelStore::at(std::int64_t version) const {
 }
 
 bool needs_velocity(const LocalTrainingConfig& config, const LocalObjective& objective) {
-  return config.momentum != 0 || config.weight_decay != 0 || objective.proximal_mu != 0 ||
-         !objective.correction.empty();
+  return config.momentum != 0 || config.weight_decay != 0 || objective.proximal_mu != 0 || objective.corrected;
 }
 
 double update_flops_per_step(const Model& model, const LocalTrainingConfig& config, const LocalObjective& objective) {
   check_config(config);
   if (!needs_velocity(config, objective)) return 0;
-  return kernels::contract::sgd_step_flops(sgd_of(config, objective), !objective.correction.empty(),
+  return kernels::contract::sgd_step_flops(sgd_of(config, objective), objective.corrected,
                                            static_cast<double>(model.parameter_count()));
 }
 
@@ -144,7 +143,6 @@ struct LocalTrainer::Impl {
     kernels::Buffer velocity;    // pre-scaled by momentum; allocated for the first task that needs it
     kernels::Buffer x;           // the minibatch input, rows_cap × features
     kernels::Buffer workspace;   // Model::workspace_floats(rows_cap, true)
-    kernels::Buffer correction;  // a copy of the task's correction, for backends that cannot view host memory
     std::vector<std::int32_t> order;   // this epoch's sample order
     std::vector<std::int32_t> labels;  // labels of the current minibatch
 
@@ -292,10 +290,10 @@ struct LocalTrainer::Impl {
         throw std::invalid_argument("LocalTrainer::train: model version " + std::to_string(t.from) + " has " +
                                     std::to_string(from.size()) + " parameters, expected " + std::to_string(params_n));
       }
-      if (!t.objective.correction.empty() && t.objective.correction.size() != params_n) {
-        throw std::invalid_argument("LocalTrainer::train: client " + std::to_string(t.client) + "'s correction has " +
-                                    std::to_string(t.objective.correction.size()) + " values, expected " +
-                                    std::to_string(params_n));
+      if (t.objective.corrected != (t.objective.correction != nullptr)) {
+        throw std::invalid_argument("LocalTrainer::train: client " + std::to_string(t.client) +
+                                    (t.objective.corrected ? " is corrected but has no correction"
+                                                           : " has a correction but is not corrected"));
       }
       for (std::int32_t i : t.samples) {
         if (i < 0 || i >= train.samples) {
@@ -359,7 +357,7 @@ struct LocalTrainer::Impl {
       s.steps_per_epoch = ceil_div(samples, config.batch_size);
       s.plain = !needs_velocity(config, t.objective);
       s.from = version_ptr.at(t.from);
-      s.corr = t.objective.correction.empty() ? nullptr : on_backend(t.objective.correction, s.correction);
+      s.corr = t.objective.correction;
       s.loss_sum = s.loss_sq_sum = 0;
       s.correct = s.samples_seen = 0;
       s.b = 0;

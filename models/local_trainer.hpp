@@ -29,11 +29,6 @@
 
 namespace dtsim::models {
 
-// How an aggregation rule changes local training (FedProx, SCAFFOLD; "Aggregation over the Backend").
-struct LocalObjective {
-  double proximal_mu = 0;            // FedProx's μ: adds μ·(p − from) to the gradient
-  std::span<const float> correction;  // SCAFFOLD's c − c_i (parameter_count() floats), or empty
-};
 
 // The versions of the global model that tasks start from (host memory), by version number.
 class ModelStore {

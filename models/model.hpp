@@ -30,6 +30,17 @@ struct LocalTrainingConfig {
   double weight_decay = 0;  // >= 0 (L2 coefficient, per unit of parameter)
 };
 
+// How an aggregation rule changes local training (FedProx, SCAFFOLD; "Aggregation over the Backend").
+// The rule says what to add (policies::LocalObjective); the caller puts the correction where the backend
+// computes. Cost and memory depend only on the shape (proximal_mu != 0, corrected), so the simulated
+// timing can be planned before anything is trained.
+struct LocalObjective {
+  double proximal_mu = 0;             // FedProx's μ: adds μ·(p − from) to the gradient
+  bool corrected = false;             // adds a correction to every step's gradient (SCAFFOLD's c − c_i)
+  const float* correction = nullptr;  // that correction, when training: parameter_count() floats of backend
+                                      // memory, unchanged until the task's train() returns
+};
+
 // SGD steps a client with `samples` training samples takes: epochs * ceil(samples / batch_size).
 std::int64_t local_steps(std::int64_t samples, const LocalTrainingConfig& config);
 

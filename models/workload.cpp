@@ -19,15 +19,15 @@ Workload::Workload(LoadedData data, ClientSamples samples, const Model& model, L
       indices_(std::move(samples.indices)),
       model_(&model),
       local_(local),
-      flops_per_sample_(model.train_flops_per_sample()),
-      flops_per_step_(update_flops_per_step(model, local)) {}
+      flops_per_sample_(model.train_flops_per_sample()) {}
 
-WorkItem Workload::work(ClientId client, std::int64_t /*round: per-round work (epochs_dist) comes later*/) const {
+WorkItem Workload::work(ClientId client, std::int64_t /*round: per-round work (epochs_dist) comes later*/,
+                        const LocalObjective& objective) const {
   WorkItem w;
   w.samples = samples_of(client);
   w.steps = local_steps(w.samples, local_);
   w.flops = static_cast<double>(local_.epochs) * static_cast<double>(w.samples) * flops_per_sample_ +
-            static_cast<double>(w.steps) * flops_per_step_;
+            static_cast<double>(w.steps) * update_flops_per_step(*model_, local_, objective);
   return w;
 }
 

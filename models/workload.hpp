@@ -35,7 +35,8 @@ class Workload {
   static Workload build(const Parts& parts, const DataNeeds& needs);
 
   std::int64_t clients() const { return static_cast<std::int64_t>(sizes_.size()); }
-  WorkItem work(ClientId client, std::int64_t round) const;
+  // Under `objective` (the aggregation rule's local terms), whose shape adds to the per-step flops.
+  WorkItem work(ClientId client, std::int64_t round, const LocalObjective& objective = {}) const;
   std::int64_t samples_of(ClientId client) const { return sizes_.at(client.index()); }
   // The client's training-sample indices; empty when the samples were not loaded (timing-only synthetic).
   std::span<const std::int32_t> indices_of(ClientId client) const;
@@ -50,7 +51,7 @@ class Workload {
   Partition indices_;
   const Model* model_;
   LocalTrainingConfig local_;
-  double flops_per_sample_ = 0, flops_per_step_ = 0;
+  double flops_per_sample_ = 0;
 };
 
 }  // namespace dtsim::models

@@ -1,9 +1,9 @@
-// Shared vocabulary of the policy families. Policies never see SimGrid or the Backend: they get plain
-// values (ids, sample counts, parameter vectors) so their tests run in microseconds.
+// Shared vocabulary of the policy families. Policies never see SimGrid or a model: they get plain values
+// (ids, sample counts, steps) and, for aggregation, parameter vectors in Backend memory, so their tests
+// run in microseconds.
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -26,24 +26,6 @@ using dtsim::ClientStatus;
 class PolicyError : public std::logic_error {
  public:
   using std::logic_error::logic_error;
-};
-
-// What an aggregation rule asks of the clients' local training (shared/reference/POLICIES.md §7).
-// FedAvg needs none of these; FedProx sets proximal_mu, SCAFFOLD control_variates, and so on.
-struct LocalTrainingHooks {
-  double proximal_mu = 0.0;        // μ of the proximal term (μ/2)‖w − x_t‖² (FedProx)
-  bool control_variates = false;   // clients need c and c_i (SCAFFOLD)
-  bool needs_start_model = false;  // the update must carry the model version it started from (async)
-};
-
-// One client's result of local training, as the server receives it.
-struct ClientUpdate {
-  ClientId client;
-  std::span<const float> params;   // y_k, the client's model after local training (d values)
-  double samples = 0;              // n_k, the client's training-sample count (weight of FedAvg)
-  std::int64_t local_steps = 0;    // τ_k, SGD steps taken
-  std::int64_t start_version = 0;  // the global model version (round) the client started from
-  double bytes_up = 0;             // bytes the client sent
 };
 
 // Round-level context handed to policies.

@@ -308,21 +308,24 @@ class CpuBackend final : public Backend {
   }
 
   // Split over elements, not items: each element is summed over the items in item order by one thread.
-  Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n, float* out) override {
-    const Cost cost = contract::weighted_sum(x, w, n, out);
-    constexpr std::int64_t kBlock = 512;
+  Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n, bool accumulate,
+                    double* acc, float* out) override {
+    const Cost cost = contract::weighted_sum(x, w, n, accumulate, acc, out);
+    constexpr std::int64_t kBlock = 4096;
     const std::int64_t blocks = (static_cast<std::int64_t>(n) + kBlock - 1) / kBlock;
-    dispatch(static_cast<std::size_t>(blocks), cost.flops, [&](std::int64_t blk) {
-      alignas(64) double acc[kBlock];
+    dispatch(static_cast<std::size_t>(blocks), cost.bytes / 4, [&](std::int64_t blk) {
       const std::int64_t j0 = blk * kBlock;
       const std::int64_t width = std::min<std::int64_t>(kBlock, static_cast<std::int64_t>(n) - j0);
-      std::fill(acc, acc + width, 0.0);
+      double* a = acc + j0;
+      if (!accumulate) std::fill(a, a + width, 0.0);
       for (std::size_t i = 0; i < x.size(); ++i) {
-        const float* xi = x[i] + j0;
         const double wi = w[i];
-        for (std::int64_t j = 0; j < width; ++j) acc[j] += wi * static_cast<double>(xi[j]);
+        if (wi == 0) continue;
+        const float* xi = x[i] + j0;
+        for (std::int64_t j = 0; j < width; ++j) a[j] += wi * static_cast<double>(xi[j]);
       }
-      for (std::int64_t j = 0; j < width; ++j) out[j0 + j] = static_cast<float>(acc[j]);
+      if (out != nullptr)
+        for (std::int64_t j = 0; j < width; ++j) out[j0 + j] = static_cast<float>(a[j]);
     });
     return cost;
   }

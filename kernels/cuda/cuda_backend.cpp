@@ -84,9 +84,10 @@ class CudaBackend final : public Backend {
     return cost;
   }
 
-  Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n, float* out) override {
-    const Cost cost = contract::weighted_sum(x, w, n, out);
-    cuda::weighted_sum(ctx_, x.data(), w.data(), x.size(), n, out);
+  Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n, bool accumulate,
+                    double* acc, float* out) override {
+    const Cost cost = contract::weighted_sum(x, w, n, accumulate, acc, out);
+    cuda::weighted_sum(ctx_, x.data(), w.data(), x.size(), n, accumulate, acc, out);
     return cost;
   }
 

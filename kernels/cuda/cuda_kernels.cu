@@ -190,12 +190,16 @@ __global__ void gather_rows_kernel(DeviceMat src, OffsetBatch batch, const int* 
   }
 }
 
-__global__ void weighted_sum_kernel(const float* const* x, const double* w, long long items, long long n, float* out) {
+// One thread per element: the CPU's order (items one by one, zero weights skipped), in double.
+__global__ void weighted_sum_kernel(const float* const* x, const double* w, long long items, long long n,
+                                    bool accumulate, double* acc, float* out) {
   for (long long j = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; j < n;
        j += static_cast<long long>(gridDim.x) * blockDim.x) {
-    double acc = 0;
-    for (long long i = 0; i < items; ++i) acc += w[i] * static_cast<double>(x[i][j]);
-    out[j] = static_cast<float>(acc);
+    double a = accumulate ? acc[j] : 0.0;
+    for (long long i = 0; i < items; ++i)
+      if (w[i] != 0) a += w[i] * static_cast<double>(x[i][j]);
+    acc[j] = a;
+    if (out != nullptr) out[j] = static_cast<float>(a);
   }
 }
 
@@ -715,7 +719,8 @@ void gather_rows(Context* ctx, DeviceMat src, const std::int32_t* const* rows, c
   }
 }
 
-void weighted_sum(Context* ctx, const float* const* x, const double* w, std::size_t items, std::size_t n, float* out) {
+void weighted_sum(Context* ctx, const float* const* x, const double* w, std::size_t items, std::size_t n,
+                  bool accumulate, double* acc, float* out) {
   if (n == 0) return;
   // Stage the item pointers and weights: [pointers (items × 8 B)][weights (items × 8 B)].
   const std::size_t table = items * sizeof(float*);
@@ -729,7 +734,7 @@ void weighted_sum(Context* ctx, const float* const* x, const double* w, std::siz
   }
   weighted_sum_kernel<<<blocks_for(static_cast<long long>(n)), kThreads, 0, ctx->stream>>>(
       reinterpret_cast<const float* const*>(dev), reinterpret_cast<const double*>(dev + table),
-      static_cast<long long>(items), static_cast<long long>(n), out);
+      static_cast<long long>(items), static_cast<long long>(n), accumulate, acc, out);
   check_launch("weighted_sum_kernel");
 }
 

@@ -52,7 +52,8 @@ void add_column_sums(Context* ctx, float alpha, const DeviceMat* g, float* const
 // dst[i] row r = src row rows[i][r]; rows[i] is host memory (dst[i].rows ints).
 void gather_rows(Context* ctx, DeviceMat src, const std::int32_t* const* rows, const DeviceMat* dst, std::size_t items);
 // out[j] = Σ_i w[i]·x[i][j] in double, in item order; w is host memory (items doubles).
-void weighted_sum(Context* ctx, const float* const* x, const double* w, std::size_t items, std::size_t n, float* out);
+void weighted_sum(Context* ctx, const float* const* x, const double* w, std::size_t items, std::size_t n,
+                  bool accumulate, double* acc, float* out);
 // Backend::sgd_step per element j < n of every item: v += wd·p (wd != 0); v += mu·(p − anchor) (mu != 0);
 // v += correction (when correction is not null and correction[i] is not null); p −= lr·v; v *= momentum.
 // p, v, anchor (null when mu == 0) and correction (null: none) are host arrays of `items` device pointers.

@@ -1,5 +1,6 @@
 // What a component's factory may know about the run it is built for (DESIGN "Registries"): the
-// population, the model's size, the local optimizer, the training mode and the worker/device counts.
+// population, the model's size, the local optimizer, the training mode, the round shape and the
+// worker/device counts.
 // Plain values only, so policy tests build one in a line.
 #pragma once
 
@@ -21,6 +22,8 @@ struct BuildContext {
   std::int64_t parameter_count = 0;  // d, the model's parameters
   LocalOptimizer optimizer;
   TrainingMode mode = TrainingMode::sync;
+  std::int64_t clients_per_round = 0;  // updates per aggregation, at most (training.clients_per_round)
+  std::int64_t rounds = 0;             // aggregations in the run (training.rounds)
   std::int64_t workers = 0;  // data-parallel workers (0 when the paradigm has none)
   std::int64_t devices = 0;  // expert-parallel devices
 };

@@ -46,9 +46,17 @@ Components build_components(Scenario& s) {
   build.parameter_count = c.model ? c.model->parameter_count() : 0;
   build.optimizer = {w.local.lr, w.local.momentum, w.local.weight_decay};
   build.mode = s.training.mode;
+  build.clients_per_round = std::min(s.training.clients_per_round, s.platform.clients.count);
+  build.rounds = s.training.rounds;
   auto& a = s.policies.aggregation;
-  if (const auto* entry = policies::aggregation_registry().lookup(a.name, *a.params))
+  if (const auto* entry = policies::aggregation_registry().lookup(a.name, *a.params)) {
     c.aggregation = entry->make(*a.params, build);
+    if (!c.aggregation->supports(s.training.mode)) {
+      a.params->error("name", "aggregation policy '" + a.name + "' does not support training.mode " +
+                                  std::string(to_string(s.training.mode)));
+      c.aggregation.reset();
+    }
+  }
   auto& sc = s.policies.scheduling;
   if (const auto* entry = policies::scheduling_registry().lookup(sc.name, *sc.params))
     c.scheduling = entry->make(*sc.params, build);
@@ -63,14 +71,15 @@ MemoryEstimate estimate_memory(const Scenario& s, const Components& c, const Exe
   const auto participants = std::min(s.training.clients_per_round, s.platform.clients.count);
   for (auto& part : c.dataset->memory({real, true}, &sizes)) m.parts.push_back(part);
   if (real)
-    for (auto& part : real_learner_memory(*c.model, local_training(s), participants, sizes.test))
+    for (auto& part : real_learner_memory(*c.model, local_training(s), *c.aggregation, sizes.test))
       m.parts.push_back(part);
   for (auto& part : c.platform->memory(s.platform)) m.parts.push_back(part);
   for (auto& part : c.paradigm->memory(s)) m.parts.push_back(part);
   m.parts.push_back(process_memory());
   // Last, what depends on the machine and the command line (its cores, --threads, --chunk).
   if (real)
-    for (auto& part : real_learner_execution_memory(*c.model, local_training(s), participants, sizes.test, execution))
+    for (auto& part :
+         real_learner_execution_memory(*c.model, local_training(s), *c.aggregation, participants, sizes.test, execution))
       m.parts.push_back(part);
   return m;
 }

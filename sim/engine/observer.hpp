@@ -1,5 +1,6 @@
 // Observers of a run (DESIGN "Observers"): called in the order on_run_start, then per round on_client
-// (each selected client), on_round and on_policy_metric, then on_run_end. An observer that throws ends
+// (each selected client), on_policy_metric (each of the round's policy figures) and on_round — last, so
+// that it can commit the whole round — then on_run_end. An observer that throws ends
 // the run as failed.
 #pragma once
 

@@ -27,9 +27,10 @@ namespace dtsim::engine {
 
 struct PreparedRun {
   Scenario scenario;
+  // Before the components: a rule's state in backend memory is freed before its backend goes.
+  std::unique_ptr<kernels::Backend> backend;  // null for timing-only runs
   Components components;
   std::optional<models::Workload> workload;
-  std::unique_ptr<kernels::Backend> backend;  // null for timing-only runs
   std::string backend_name;
   OutputPlan output;  // run: the folder, and what a resume continues from
   std::vector<std::string> simgrid_args;  // checked against dtsim's allow-list

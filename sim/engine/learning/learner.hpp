@@ -4,6 +4,8 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <utility>
 #include <span>
 #include <vector>
 
@@ -27,6 +29,8 @@ struct RoundLearning {
   std::vector<std::int64_t> client_samples;
   std::vector<std::optional<double>> client_train_loss;
   bool diverged = false;  // loss or model became NaN/infinite
+  // What the aggregation rule recorded this round (metric, value), in its order (policy_metrics.csv).
+  std::vector<std::pair<std::string, double>> aggregation_metrics;
 };
 
 // Checkpointable: the real learner saves the global model.

@@ -27,16 +27,19 @@ struct RealLearnerSetup {
 std::unique_ptr<Learner> make_real_learner(const RealLearnerSetup& setup);
 
 // Modelled memory of real learning on the CPU backend (Model::trainer_memory). What the scenario alone
-// decides: "training" — the global model, each participant's result, the aggregation's accumulator — and
-// "evaluation" — the evaluation workspace for a test set of `test_samples`, kept once allocated.
-// `participants`: clients trained per round (at most clients_per_round).
+// decides: "training" — the global model and its stored version, the trainer's shared buffers — the
+// rule's own parts (AggregationPolicy::memory, "aggregation"), and "evaluation" — the evaluation workspace
+// for a test set of `test_samples`, kept once allocated.
 std::vector<MemoryPart> real_learner_memory(const models::Model& model, const models::LocalTrainingConfig& local,
-                                            std::int64_t participants, std::int64_t test_samples);
+                                            const policies::AggregationPolicy& rule, std::int64_t test_samples);
 // What also depends on how the run executes (--threads, --chunk; the defaults resolved as the CPU backend
-// does): "slots" — the trainer's min(chunk, participants) client slots (parameters, velocity with
-// momentum or weight decay, minibatch activations) — and "backend" — per thread, its GEMM workspace.
+// does): "slots" — the trainer's client slots (parameters, velocity with momentum, weight decay or an
+// objective term, minibatch activations) — "updates" — the trained models of one chunk (of every
+// participant when the rule needs them all), with their corrections — and "backend" — per thread, its
+// GEMM workspace. `participants`: clients trained per round (at most clients_per_round).
 std::vector<MemoryPart> real_learner_execution_memory(const models::Model& model,
                                                       const models::LocalTrainingConfig& local,
+                                                      const policies::AggregationPolicy& rule,
                                                       std::int64_t participants, std::int64_t test_samples,
                                                       const ExecutionShape& execution);
 

@@ -4,13 +4,14 @@
 // deadline).
 //
 // Each round, at t0: the scheduling policy plans it (clients, deadline, keep_first K); every planned
-// client runs a task (download 4·d bytes, compute its local training's flops on its host, upload 4·d
-// bytes); the collector keeps the first K to arrive and stops the others at the K-th arrival or at
-// t0 + deadline, whichever is first. With at least training.min_completed updates the server aggregates
-// (2·d flops per update, executed on its host) and the learner trains the kept clients for real and
-// applies the aggregation policy (timing settled first, DESIGN principle 2); with fewer the model is
-// kept, and the round is still counted, evaluated and fed back. Updates are used in plan order (the
-// order of the policy's list), whatever order they arrived in.
+// client runs a task (download the aggregation rule's down bytes — 4·d for FedAvg — compute its local
+// training's flops on its host, under the rule's local objective, upload the rule's up bytes); the
+// collector keeps the first K to arrive and stops the others at the K-th arrival or at t0 + deadline,
+// whichever is first. With at least training.min_completed updates the server aggregates (the rule's
+// server_flops, executed on its host) and the learner trains the kept clients for real and applies the
+// aggregation rule (timing settled first, DESIGN principle 2); with fewer the model is kept, and the
+// round is still counted, evaluated and fed back. The rule sees the updates in ascending client order,
+// whatever order they arrived in.
 #include <algorithm>
 #include <stdexcept>
 #include <memory>
@@ -110,9 +111,9 @@ class FederatedSync final : public Paradigm {
  private:
   void do_coordinate(RunContext& run, ParadigmOutcome& outcome) override {
     const auto& training = run.scenario.training;
-    const double d = static_cast<double>(run.workload.model().parameter_count());
-    const double model_bytes = 4 * d;               // float32 parameters, each way
-    const double aggregation_flops_per_update = 2 * d;  // one multiply-add per parameter
+    const std::int64_t d = run.workload.model().parameter_count();
+    policies::AggregationPolicy& aggregation = run.policies.aggregation;
+    const policies::WireBytes wire = aggregation.wire_bytes(d);
     const std::int64_t population = run.platform.participant_count();
     const std::int64_t classes = run.workload.data().train.classes;
     State state;
@@ -153,9 +154,10 @@ class FederatedSync final : public Paradigm {
       std::vector<std::shared_ptr<actors::Task>> tasks;
       tasks.reserve(plan.clients.size());
       for (const ClientId id : plan.clients) {
-        const models::WorkItem work = run.workload.work(id, round);
-        actors::TaskPlan task{id,         round,      run.platform.coordinator(), run.platform.host_of(id),
-                              model_bytes, work.flops, model_bytes,                work.steps};
+        const policies::LocalObjective objective = aggregation.local_objective(id, round);
+        const models::WorkItem work = run.workload.work(id, round, {objective.proximal_mu, objective.corrected});
+        actors::TaskPlan task{id,              round,      run.platform.coordinator(), run.platform.host_of(id),
+                              wire.down_bytes, work.flops, wire.up_bytes,              work.steps};
         tasks.push_back(std::make_shared<actors::Task>(task, arrivals, tasks.size()));
         actors::start_task_actor(tasks.back());
       }
@@ -170,8 +172,7 @@ class FederatedSync final : public Paradigm {
       for (std::size_t i = 0; i < tasks.size(); ++i)
         if (kept[i]) participants.push_back(plan.clients[i]);
       const bool aggregate = static_cast<std::int64_t>(participants.size()) >= training.min_completed;
-      if (aggregate)
-        sg4::this_actor::execute(aggregation_flops_per_update * static_cast<double>(participants.size()));
+      if (aggregate) sg4::this_actor::execute(aggregation.server_flops(static_cast<std::int64_t>(participants.size()), d));
       LearnRequest request{{round, version, sg4::Engine::get_clock()}, participants, aggregate,
                            evaluation_due(training, round)};
       const RoundLearning learned = run.learner.learn(request);
@@ -236,6 +237,8 @@ class FederatedSync final : public Paradigm {
       else if (learned.train_loss)
         diverged = divergence(*learned.train_loss, state.first_train_loss, training.divergence_factor, classes);
       if (learned.train_loss && !state.first_train_loss && !diverged) state.first_train_loss = learned.train_loss;
+      for (const auto& [metric, value] : learned.aggregation_metrics)
+        run.observer.on_policy_metric({round, "aggregation", run.scenario.policies.aggregation.name, metric, value});
       run.observer.on_round(row);
       run.policies.scheduling.feedback(ctx.round, feedback);
 

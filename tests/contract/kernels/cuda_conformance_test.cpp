@@ -267,8 +267,16 @@ TEST_SUITE("cuda") {
     b.cuda->add_column_sums(-0.01f, gg, bg);
     b.cpu->gather_rows(src_c, rv, dc);
     b.cuda->gather_rows(src_g, rv, dg);
-    b.cpu->weighted_sum(xc, w, n, out_c);
-    b.cuda->weighted_sum(xg, w, n, out_g);
+    // Two chunks accumulated in double, then rounded; one zero weight (skipped).
+    w[5] = 0;
+    auto acc_c = b.cpu->alloc_doubles(n), acc_g = b.cuda->alloc_doubles(n);
+    for (auto* be : {b.cpu.get(), b.cuda.get()}) {
+      auto& x = be == b.cpu.get() ? xc : xg;
+      double* acc = (be == b.cpu.get() ? acc_c : acc_g).doubles();
+      be->weighted_sum(std::span(x).first(7), std::span(w).first(7), n, false, acc, nullptr);
+      be->weighted_sum(std::span(x).subspan(7), std::span(w).subspan(7), n, true, acc,
+                       be == b.cpu.get() ? out_c : out_g);
+    }
 
     for (std::size_t i = 0; i < gc.size(); ++i) check_close(gpu.get(bg[i], 300), cpu.get(bc[i], 300), 0, "bias");
     for (std::size_t i = 0; i < dc.size(); ++i) check_close(gpu.get(dg[i]), cpu.get(dc[i]), 784, "gathered rows");

@@ -203,7 +203,8 @@ std::vector<float> run_every_op(Backend& be, const std::vector<std::size_t>& gro
   std::vector<float> out(5000);
   std::vector<const float*> wp;
   for (auto& v : wx) wp.push_back(v.data());
-  be.weighted_sum(wp, w, out.size(), out.data());
+  auto acc = be.alloc_doubles(out.size());
+  be.weighted_sum(wp, w, out.size(), false, acc.doubles(), out.data());
 
   for (std::size_t i = 0; i < kItems; ++i) {
     for (const auto* m : {&c[i], &x[i], &gathered[i]}) {
@@ -434,11 +435,58 @@ TEST_SUITE("kernels") {
     std::vector<const float*> x = {a.data(), b.data(), c.data()};
     std::vector<double> w = {1.0, 1.0, 1.0};
     std::vector<float> out(2, kNaN);
+    auto acc = be->alloc_doubles(2);
 
-    be->weighted_sum(x, w, 2, out.data());
+    be->weighted_sum(x, w, 2, false, acc.doubles(), out.data());
 
     CHECK(out[0] == 1.0f);
     CHECK(out[1] == 9.0f);
+  }
+
+  TEST_CASE("cpu weighted_sum: chunks accumulated in double and rounded once equal one call over every item") {
+    auto be = make_cpu_backend(2);
+    dtsim::Rng rng(12, "wsum-chunks");
+    const std::size_t n = 9001;  // several blocks, the last ragged
+    std::vector<std::vector<float>> xs(7);
+    std::vector<double> w;
+    for (auto& v : xs) {
+      for (std::size_t j = 0; j < n; ++j) v.push_back(static_cast<float>(rng.uniform(-1, 1)));
+      w.push_back(rng.uniform(0, 1));
+    }
+    w[3] = 0;  // a zero weight skips its item, even a non-finite one
+    xs[3][5] = std::numeric_limits<float>::infinity();
+    std::vector<const float*> x;
+    for (auto& v : xs) x.push_back(v.data());
+    std::vector<float> whole(n), chunked(n, kNaN);
+    auto acc = be->alloc_doubles(n);
+    be->weighted_sum(x, w, n, false, acc.doubles(), whole.data());
+    // Chunks of 1, 2 and 4 items, then a rounding-only call.
+    std::size_t first = 0;
+    for (const std::size_t count : {1, 2, 4}) {
+      be->weighted_sum(std::span(x).subspan(first, count), std::span(w).subspan(first, count), n, first > 0,
+                       acc.doubles(), nullptr);
+      first += count;
+    }
+    be->weighted_sum({}, {}, n, true, acc.doubles(), chunked.data());
+    CHECK(std::memcmp(whole.data(), chunked.data(), n * sizeof(float)) == 0);
+    CHECK(std::isfinite(whole[5]));
+    // The sum of every item, in double, in item order: the same bits.
+    for (std::size_t j = 0; j < n; ++j) {
+      double e = 0;
+      for (std::size_t i = 0; i < xs.size(); ++i)
+        if (w[i] != 0) e += w[i] * static_cast<double>(xs[i][j]);
+      REQUIRE(whole[j] == static_cast<float>(e));
+    }
+  }
+
+  TEST_CASE("cpu weighted_sum: out may be one of the items (each element is read before it is written)") {
+    auto be = make_cpu_backend(2);
+    std::vector<float> c{1, 2, 3}, y{10, 20, 30};
+    std::vector<const float*> x{c.data(), y.data()};
+    std::vector<double> w{1, -0.5};
+    auto acc = be->alloc_doubles(3);
+    be->weighted_sum(x, w, 3, false, acc.doubles(), c.data());
+    CHECK(c == std::vector<float>{-4, -8, -12});
   }
 
   TEST_CASE("cpu weighted_sum: matches a double reference on many elements with unequal weights") {
@@ -455,8 +503,9 @@ TEST_SUITE("kernels") {
     std::vector<const float*> x;
     for (auto& v : xs) x.push_back(v.data());
     std::vector<float> out(n);
+    auto acc = be->alloc_doubles(n);
 
-    be->weighted_sum(x, w, n, out.data());
+    be->weighted_sum(x, w, n, false, acc.doubles(), out.data());
 
     const auto diff = compare_close<float, double>(out, expected, 1e-7, 1e-6);
     CHECK_MESSAGE(diff.empty(), diff);
@@ -707,7 +756,10 @@ TEST_SUITE("kernels") {
                          std::invalid_argument);
     std::vector<const float*> x = {buf.data()};
     std::vector<double> w = {1.0};
-    CHECK_THROWS_WITH_AS(be->weighted_sum(x, w, 10, buf.data() + 5), doctest::Contains("overlaps"),
+    auto acc = be->alloc_doubles(10);
+    CHECK_THROWS_WITH_AS(be->weighted_sum(x, w, 10, false, acc.doubles(), buf.data() + 5), doctest::Contains("overlaps"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(be->weighted_sum(x, w, 10, false, nullptr, nullptr), doctest::Contains("acc is null"),
                          std::invalid_argument);
     std::vector<float*> p = {buf.data() + 20}, two_v = {buf.data() + 40, buf.data() + 60}, null_v = {nullptr};
     std::vector<float*> overlapping_v = {buf.data() + 25}, two_p = {buf.data() + 20, nullptr};

@@ -111,7 +111,7 @@ TEST_SUITE("models") {
           LocalTrainer trainer(*backend, *model, train, test, {3, 8, lr, c.momentum, c.weight_decay}, seed, 1);
           TrainTask task = make_task(0, rows, 0);
           task.objective.proximal_mu = c.mu;
-          if (c.corrected) task.objective.correction = correction;
+          if (c.corrected) task.objective = {c.mu, true, correction.data()};
           Optimizer full{lr, c.momentum, c.weight_decay, c.mu, to_double(p0), {}};
           if (c.corrected) full.correction = to_double(correction);
           Optimizer without_objective = full;
@@ -471,7 +471,7 @@ TEST_SUITE("models") {
     const auto model = make_mlp_model(shape);
     const double n = static_cast<double>(model->parameter_count());
     const std::vector<float> corr(static_cast<std::size_t>(model->parameter_count()), 0.01f);
-    const LocalObjective none, prox{0.1, {}}, corrected{0.0, corr}, both{0.1, corr};
+    const LocalObjective none, prox{0.1}, corrected{0.0, true}, both{0.1, true};
     const LocalTrainingConfig plain{1, 10, 0.01}, momentum{1, 10, 0.01, 0.9}, decayed{1, 10, 0.01, 0.9, 0.01};
 
     CHECK(update_flops_per_step(*model, plain, none) == 0.0);
@@ -540,7 +540,7 @@ TEST_SUITE("models") {
       if (k % 4 == 1) t.max_steps = 3;
       if (k % 4 == 2) t.epochs = 3;
       if (k % 3 == 1) t.objective.proximal_mu = 0.05;
-      if (k % 5 == 2) t.objective.correction = corr;
+      if (k % 5 == 2) t.objective = {t.objective.proximal_mu, true, corr.data()};
       tasks.push_back(t);
     }
     for (const LocalTrainingConfig& config :
@@ -568,7 +568,7 @@ TEST_SUITE("models") {
     }
   }
 
-  TEST_CASE("LocalTrainer: rejects a correction of the wrong size, and evaluating on an empty test set") {
+  TEST_CASE("LocalTrainer: rejects a corrected task without its correction, and evaluating on an empty test set") {
     const MlpShape shape{5, {4}, 3};
     const Dataset train = random_dataset(10, 5, 3, 1), test = random_dataset(4, 5, 3, 2);
     const auto model = make_mlp_model(shape);
@@ -576,10 +576,9 @@ TEST_SUITE("models") {
     LocalTrainer trainer(*backend, *model, train, test, {1, 5, 0.1}, 1, 2);
     const auto p0 = perturbed_init(shape, 1);
     const auto store = store_of(p0);
-    const std::vector<float> short_corr(p0.size() - 1, 0.0f);
     const auto rows = iota(0, 10);
     TrainTask bad = make_task(4, rows, 0);
-    bad.objective.correction = short_corr;
+    bad.objective.corrected = true;
     Dataset no_test;
     no_test.features = 5;
     LocalTrainer without_test(*backend, *model, train, no_test, {1, 5, 0.1}, 1, 2);

@@ -175,8 +175,8 @@ class CountingBackend final : public kernels::Backend {
     return add("gather_rows", inner_.gather_rows(src, rows, dst));
   }
   kernels::Cost weighted_sum(std::span<const float* const> x, std::span<const double> w, std::size_t n,
-                             float* out) override {
-    return add("weighted_sum", inner_.weighted_sum(x, w, n, out));
+                             bool accumulate, double* acc, float* out) override {
+    return add("weighted_sum", inner_.weighted_sum(x, w, n, accumulate, acc, out));
   }
   kernels::Cost conv2d(const kernels::Conv2dShape& shape, std::span<const kernels::ConstMatView> x,
                        std::span<const float* const> w, std::span<const kernels::MatView> y) override {
