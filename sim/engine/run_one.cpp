@@ -133,7 +133,7 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
   }
   const auto& c = run->components;
   bool memory_fits = false;  // known to fit: only then is anything loaded
-  if (c.dataset && c.model && c.platform && c.paradigm) {
+  if (c.dataset && c.model && c.platform && c.paradigm && c.aggregation) {
     try {
       memory_fits = check_memory(estimate_memory(s, c, execution), options.mem_limit_bytes, *s.context);
     } catch (const models::DataError& e) {  // the dataset's headers cannot be read: load() would fail alike

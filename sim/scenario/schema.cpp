@@ -518,9 +518,9 @@ std::vector<KeySpec> build_table() {
 
   // policies
   add(mapping("policies").help("the swappable rules that steer training (dtsim list names them)"));
-  add(mapping("policies.aggregation").open().help("the aggregation rule; its other keys are the rule's parameters"));
+  add(mapping("policies.aggregation").open().help("the aggregation rule"));
   add(string("policies.aggregation.name").def("fedavg").help("a registered aggregation policy"));
-  add(mapping("policies.scheduling").open().help("the client selection; its other keys are the policy's parameters"));
+  add(mapping("policies.scheduling").open().help("the client selection"));
   add(string("policies.scheduling.name").def("uniform").help("a registered scheduling policy"));
   add(mapping("policies.coding").planned().help("gradient coding against stragglers"));
   add(string("policies.coding.name").planned().help("a coding scheme (cyclic_repetition, ...)"));

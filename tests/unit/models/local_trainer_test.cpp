@@ -388,11 +388,11 @@ TEST_SUITE("models") {
     std::vector<TrainTask> tasks = {make_task(0, s0, 1, 0),        make_task(0, s0, 1, 0),    make_task(1, s1, 1, 1),
                                     make_task(2, s2, 1, 0),        make_task(3, s3, 1, 1, 2), make_task(4, s4, 1, 0),
                                     make_task(5, s1, 1, 0, -1, 2), make_task(6, s0, 1, 1)};
-    tasks[1].objective = {0.1, {}};
-    tasks[2].objective = {0.01, {}};
-    tasks[3].objective = {0.0, c1};
-    tasks[4].objective = {0.1, c2};
-    tasks[6].objective = {0.1, c1};
+    tasks[1].objective = {0.1, false, nullptr};
+    tasks[2].objective = {0.01, false, nullptr};
+    tasks[3].objective = {0.0, true, c1.data()};
+    tasks[4].objective = {0.1, true, c2.data()};
+    tasks[6].objective = {0.1, true, c1.data()};
     for (const LocalTrainingConfig& config : {LocalTrainingConfig{2, 10, 0.1}, LocalTrainingConfig{2, 10, 0.1, 0.9}}) {
       auto one = kernels::make_cpu_backend(1);
       LocalTrainer alone_trainer(*one, *model, train, test, config, 3, 1);
@@ -492,8 +492,8 @@ TEST_SUITE("models") {
     std::vector<TrainTask> tasks = {make_task(0, s0, 0), make_task(1, s1, 0), make_task(2, s2, 0, 0, 3),
                                     make_task(3, s3, 0)};
     tasks[1].objective = prox;
-    tasks[2].objective = corrected;
-    tasks[3].objective = both;
+    tasks[2].objective = {0.0, true, corr.data()};
+    tasks[3].objective = {0.1, true, corr.data()};
     for (const LocalTrainingConfig& config : {plain, decayed}) {
       INFO("momentum " << config.momentum);
       auto cpu = kernels::make_cpu_backend(2);
