@@ -38,6 +38,7 @@ Components build_components(Scenario& s) {
     }
   }
   if (!has_error_under(ctx, "platform.topology")) c.platform = platform_registry().at(s.platform.topology).make();
+  if (c.platform && !has_error_under(ctx, "platform")) c.platform->check(s.platform, *s.context);
   if (!has_error_under(ctx, "training.paradigm") && !has_error_under(ctx, "training.mode"))
     c.paradigm = paradigm_registry().at(paradigm_name(s.training.paradigm, s.training.mode)).make();
 

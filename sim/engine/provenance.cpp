@@ -62,7 +62,7 @@ std::string text_of(const YAML::Node& n) { return n && n.IsScalar() ? n.Scalar()
 
 }  // namespace
 
-YAML::Node provenance(const std::string& backend, const Checksums& checksums) {
+YAML::Node provenance(const std::string& backend, const Checksums& checksums, const Checksums& platform_files) {
   YAML::Node p;
   p["dtsim_version"] = build_info::version;
   p["git_commit"] = build_info::git_commit;
@@ -76,6 +76,11 @@ YAML::Node provenance(const std::string& backend, const Checksums& checksums) {
   YAML::Node sums(YAML::NodeType::Map);
   for (const auto& [file, sum] : checksums) sums[file] = "sha256:" + sum;
   p["dataset_checksums"] = sums;
+  if (!platform_files.empty()) {
+    YAML::Node files(YAML::NodeType::Map);
+    for (const auto& [file, sum] : platform_files) files[file] = "sha256:" + sum;
+    p["platform_checksums"] = files;
+  }
   YAML::Node root;
   root["provenance"] = p;
   return root;
@@ -84,17 +89,18 @@ YAML::Node provenance(const std::string& backend, const Checksums& checksums) {
 void check_provenance(const YAML::Node& recorded, const YAML::Node& now, ParamsContext& ctx) {
   if (!recorded || !recorded.IsMap()) return;
   const YAML::Node current = now["provenance"];
-  const YAML::Node sums = recorded["dataset_checksums"];
-  if (sums && sums.IsMap()) {
+  for (const std::string section : {"dataset_checksums", "platform_checksums"}) {
+    const YAML::Node sums = recorded[section];
+    if (!sums || !sums.IsMap()) continue;
     for (const auto& kv : sums) {
       const std::string file = kv.first.Scalar();
-      const YAML::Node got = current["dataset_checksums"][file];
+      const YAML::Node got = current[section][file];
       if (!got)
-        report_at(ctx, Severity::error, "provenance.dataset_checksums",
+        report_at(ctx, Severity::error, "provenance." + section,
                   "the run that wrote this file read '" + file + "', this one does not",
                   {"a rerun reads the same input files; restore them, or run the original scenario instead"});
       else if (got.Scalar() != kv.second.Scalar())
-        report_at(ctx, Severity::error, "provenance.dataset_checksums",
+        report_at(ctx, Severity::error, "provenance." + section,
                   "'" + file + "' changed since the run that wrote this file (" + kv.second.Scalar() + " then, " +
                       got.Scalar() + " now)",
                   {"a rerun on other data is another run: restore the file, or remove the provenance block"});

@@ -17,8 +17,9 @@ namespace dtsim::engine {
 using Checksums = std::vector<std::pair<std::string, std::string>>;  // (file, SHA-256 hex)
 
 // {provenance: {dtsim_version, git_commit, simgrid_version, build_type, compiler, flags, isa, cpu_model,
-// backend, dataset_checksums: {path: "sha256:..."}}}
-YAML::Node provenance(const std::string& backend, const Checksums& checksums);
+// backend, dataset_checksums: {path: "sha256:..."}, platform_checksums: {path: "sha256:..."}}} (the
+// second only when the topology reads files)
+YAML::Node provenance(const std::string& backend, const Checksums& checksums, const Checksums& platform_files = {});
 
 // When the scenario carries a provenance block (it is a run.yaml): errors for input files whose checksum
 // differs or that were not read, warnings for another build, CPU class or backend; located at their keys.

@@ -20,6 +20,10 @@ struct PlatformRecord {
   double bandwidth_bytes_per_s = 0;
   double latency_s = 0;
   std::int64_t samples = 0;  // its training samples
+  std::string host;          // its SimGrid host, and its route to the server:
+  std::int64_t route_links = 0;
+  double route_latency_s = 0;
+  std::optional<double> route_bandwidth_bytes_per_s;  // empty when the route has no link
 };
 
 struct RunStart {

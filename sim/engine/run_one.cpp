@@ -2,6 +2,7 @@
 // collected), then execute (SimGrid → platform → observers → learner → paradigm → outputs).
 #include "sim/engine/run_one.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -32,6 +33,7 @@ struct PreparedRun {
   Components components;
   std::optional<models::Workload> workload;
   std::string backend_name;
+  Checksums platform_files;  // the platform builder's input files (topology xml)
   OutputPlan output;  // run: the folder, and what a resume continues from
   std::vector<std::string> simgrid_args;  // checked against dtsim's allow-list
 };
@@ -155,9 +157,12 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
   finish_validation(s);
   if (purpose == Purpose::run && !run->output.finished) {
     load(*run, {s.training.compute == ComputeMode::real, true});
+    if (c.platform)
+      for (const auto& file : c.platform->input_files(s.platform))
+        run->platform_files.emplace_back(file, models::sha256_file(file));
     if (run->workload && s.context->root["provenance"])  // a run.yaml run again: the same inputs?
-      check_provenance(s.context->root["provenance"], provenance(run->backend_name, run->workload->data().checksums),
-                       *s.context);
+      check_provenance(s.context->root["provenance"],
+                       provenance(run->backend_name, run->workload->data().checksums, run->platform_files), *s.context);
     s.context->errors.throw_if_any(s.context->strict);
   }
   return run;
@@ -212,7 +217,7 @@ RunSummary execute_run(PreparedRun& run, const RunOptions& options) {
   if (!resume && run.output.holds_run) remove_run_files(dir);  // --force, or a resume with no checkpoint yet
   if (!resume)
     report::write_file_atomic((dir / "run.yaml").string(),
-                              resolved_yaml(s, provenance(run.backend_name, run.workload->data().checksums)));
+                              resolved_yaml(s, provenance(run.backend_name, run.workload->data().checksums, run.platform_files)));
 
   CsvObserver csv(dir, RunIdentity{s.name, s.file, s.seed, run.backend_name}, s.output, resume);
   const double wall_before = resume ? resume->wall_time_s : 0;
@@ -234,17 +239,27 @@ RunSummary execute_run(PreparedRun& run, const RunOptions& options) {
   }
   try {
     start_simgrid(run.simgrid_args);
-    configure_network_model(s.platform.network_model);
+    const bool user_sets_optim = std::any_of(run.simgrid_args.begin(), run.simgrid_args.end(), [](const std::string& a) {
+      return a.find("network/optim") != std::string::npos;
+    });
+    configure_network_model(s.platform.network_model, s.platform.topology, user_sets_optim);
     const auto platform = run.components.platform->build(s.platform, s.seed);
     const auto& workload = *run.workload;
     observers.on_run_start({s.name, platform->participant_count(), [&](ClientId id) {
                               const ClientHostSpec spec = platform->spec_of(id);
-                              return PlatformRecord{id,
-                                                    platform->host_class_of(id),
-                                                    spec.speed_flops_per_s,
-                                                    spec.bandwidth_bytes_per_s,
-                                                    spec.latency_s,
-                                                    workload.samples_of(id)};
+                              const RouteInfo route = platform->route_of(id);
+                              PlatformRecord r{id,
+                                               platform->host_class_of(id),
+                                               spec.speed_flops_per_s,
+                                               spec.bandwidth_bytes_per_s,
+                                               spec.latency_s,
+                                               workload.samples_of(id),
+                                               route.host,
+                                               route.links,
+                                               route.latency_s,
+                                               std::nullopt};
+                              if (route.links > 0) r.route_bandwidth_bytes_per_s = route.bandwidth_bytes_per_s;
+                              return r;
                             }});
     auto& c = run.components;
     const PolicySet policies{*c.aggregation, *c.scheduling};

@@ -94,9 +94,16 @@ const Table& platform_table() {
                         {"client", I, "", false, "the client's id"},
                         {"host_class", T, "", true, "its host class (empty until host classes exist)"},
                         {"speed_flops_per_s", R, "flops/s", false, "compute speed"},
-                        {"bandwidth_bytes_per_s", R, "bytes/s", false, "its link's bandwidth, each direction"},
-                        {"latency_s", R, "s", false, "its link's latency"},
-                        {"samples", I, "", false, "its training samples"}}};
+                        {"bandwidth_bytes_per_s", R, "bytes/s", false,
+                         "its own link's bandwidth, each direction (fat_tree: the tree's links; xml: the route's "
+                         "smallest)"},
+                        {"latency_s", R, "s", false, "its own link's latency (xml: the route's)"},
+                        {"samples", I, "", false, "its training samples"},
+                        {"host", T, "", false, "its SimGrid host (several clients may share one with topology xml)"},
+                        {"route_links", I, "", false, "links on its route to the server"},
+                        {"route_latency_s", R, "s", false, "their summed latency"},
+                        {"route_bandwidth_bytes_per_s", R, "bytes/s", true,
+                         "the smallest of their bandwidths (empty without a link)"}}};
   return t;
 }
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <regex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -371,6 +372,24 @@ bool valid_name(const std::string& name) {
 // there, and keys not built yet are refused by Params::finish(). What remains here is the shape of the
 // tree, which keys each variant reads, and the rules that relate keys to each other.
 
+// A path key's value, absolute: a relative path in a file means "next to that file"; one given by --set,
+// "from here". The resolved tree (run.yaml, at `resolved_at`) keeps the absolute path, so a rerun from
+// anywhere reads the same files.
+std::string resolve_path(Params& p, const std::string& key, const std::vector<std::string>& resolved_at) {
+  std::string path = p.get_string(key);
+  if (!path.empty() && std::filesystem::path(path).is_relative()) {
+    const bool from_command_line = p.location(key).file == kCommandLine;
+    std::error_code ec;
+    const auto base = from_command_line ? std::filesystem::current_path(ec)
+                                        : std::filesystem::absolute(p.context().file, ec).parent_path();
+    path = (base / path).lexically_normal().string();
+    YAML::Node node = p.context().resolved;
+    for (std::size_t i = 0; i + 1 < resolved_at.size(); ++i) node.reset(node[resolved_at[i]]);
+    node[resolved_at.back()] = path;
+  }
+  return path;
+}
+
 void read_platform(Params p, PlatformSpec& out) {
   out.topology = p.get_choice("topology");
   out.network_model = p.get_choice("network_model") == "analytic" ? NetworkModel::analytic : NetworkModel::flow;
@@ -383,29 +402,71 @@ void read_platform(Params p, PlatformSpec& out) {
 
   Params clients = p.child("clients");
   out.clients.count = clients.get_int("count");
+  out.clients.speed_given = clients.has("speed");
   out.clients.speed = clients.get_distribution("speed");
-  out.clients.bandwidth = clients.get_distribution("bandwidth");
-  out.clients.latency = clients.get_distribution("latency");
+  if (clients.applies("bandwidth")) out.clients.bandwidth = clients.get_distribution("bandwidth");
+  if (clients.applies("latency")) out.clients.latency = clients.get_distribution("latency");
   clients.finish();
+
+  const auto read_link = [](Params& link, LinkSpec& into) {
+    into.bandwidth_bytes_per_s = link.get_quantity("bandwidth");
+    into.latency_s = link.get_quantity("latency");
+    link.finish();
+  };
+  if (p.applies("sites")) {
+    Params sites = p.child("sites");
+    out.sites.count = sites.get_int("count");
+    out.sites.uplink_bytes_per_s = sites.get_quantity("uplink");
+    Params wan = sites.child("wan");
+    read_link(wan, out.sites.wan);
+    sites.finish();
+  }
+  if (p.applies("cluster")) {
+    Params cluster = p.child("cluster");
+    Params backbone = cluster.child("backbone");
+    read_link(backbone, out.cluster.backbone);
+    cluster.finish();
+  }
+  if (p.applies("fat_tree")) {
+    Params ft = p.child("fat_tree");
+    auto& f = out.fat_tree;
+    f.levels = ft.get_int("levels");
+    f.down = ft.get_int_list("down");
+    f.up = ft.get_int_list("up");
+    f.parallel = ft.get_int_list("parallel");
+    Params link = ft.child("link");
+    read_link(link, f.link);
+    for (const char* key : {"down", "up", "parallel"}) {
+      const auto& list = std::string(key) == "down" ? f.down : std::string(key) == "up" ? f.up : f.parallel;
+      if (!has_error_at(p.context(), std::string("platform.fat_tree.") + key) &&
+          !has_error_at(p.context(), "platform.fat_tree.levels") && static_cast<std::int64_t>(list.size()) != f.levels)
+        ft.error(key, fmt::format("{} has {} entries; a fat tree of {} levels needs one per level", key, list.size(),
+                                  f.levels));
+    }
+    ft.finish();
+  }
+  if (p.applies("file")) {
+    out.xml.file = resolve_path(p, "file", {"platform", "file"});
+    Params map = p.child("map");
+    out.xml.server_pattern = map.get_string("server");
+    out.xml.clients_pattern = map.get_string("clients");
+    for (const char* key : {"server", "clients"}) {
+      try {
+        std::regex(std::string(key) == "server" ? out.xml.server_pattern : out.xml.clients_pattern,
+                   std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        map.error(key, fmt::format("not a valid ECMAScript regular expression: {}", e.what()));
+      }
+    }
+    map.finish();
+  }
   p.finish();
 }
 
 void read_dataset(Params p, DatasetSpec& out) {
   out.name = p.get_choice("name");
   if (out.name.empty()) return;  // without a valid name its other keys mean nothing
-  if (p.applies("path")) {
-    out.path = p.get_string("path");
-    // A relative path in a file means "next to that file"; one given by --set, "from here". The resolved
-    // tree (run.yaml) keeps the absolute path, so a rerun from anywhere reads the same files.
-    if (!out.path.empty() && std::filesystem::path(out.path).is_relative()) {
-      const bool from_command_line = p.location("path").file == kCommandLine;
-      std::error_code ec;
-      const auto base = from_command_line ? std::filesystem::current_path(ec)
-                                          : std::filesystem::absolute(p.context().file, ec).parent_path();
-      out.path = (base / out.path).lexically_normal().string();
-      p.context().resolved["workload"]["dataset"]["path"] = out.path;
-    }
-  }
+  if (p.applies("path")) out.path = resolve_path(p, "path", {"workload", "dataset", "path"});
   if (p.applies("max_train")) out.max_train = p.get_int("max_train");
   if (p.applies("max_test")) out.max_test = p.get_int("max_test");
   if (p.applies("normalize")) {

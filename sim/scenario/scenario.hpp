@@ -35,15 +35,56 @@ struct ClientsSpec {
   Distribution speed;      // flops/s, drawn per client (default constant 1Gf)
   Distribution bandwidth;  // bytes/s, drawn per client (default constant 10Mbps)
   Distribution latency;    // s, drawn per client (default constant 20ms; may be 0)
+  bool speed_given = false;  // platform.clients.speed is in the scenario (xml: it replaces the file's speeds)
 };
 
 enum class NetworkModel { flow, analytic };
 
+// A link's bandwidth (bytes/s, each direction) and latency (s).
+struct LinkSpec {
+  double bandwidth_bytes_per_s = 0;
+  double latency_s = 0;
+};
+
+// topology sites: clients spread round-robin over `count` sites; each site's clients share its uplink,
+// and every site and the server meet on one shared WAN core.
+struct SitesSpec {
+  std::int64_t count = 1;
+  double uplink_bytes_per_s = 1.25e7;  // default 100Mbps
+  LinkSpec wan{1.25e8, 0.04};          // default 1Gbps, 40ms
+};
+
+// topology cluster: every host on its own link to a switch, every route through one shared backbone.
+struct ClusterSpec {
+  LinkSpec backbone{1.25e9, 1e-5};  // default 10Gbps, 10us
+};
+
+// topology fat_tree: SimGrid's fat tree (its cluster XML's topo_parameters "levels;down;up;parallel"),
+// every link alike; nodes Π down, the server on node 0 and client i on node i + 1.
+struct FatTreeSpec {
+  std::int64_t levels = 2;
+  std::vector<std::int64_t> down{4, 4};    // children of a switch, per level (leaves first)
+  std::vector<std::int64_t> up{1, 4};      // parents of a node, per level
+  std::vector<std::int64_t> parallel{1, 1};  // parallel links between a node and each parent, per level
+  LinkSpec link{1.25e9, 1e-6};             // default 10Gbps, 1us
+};
+
+// topology xml: a SimGrid platform file; hosts matched by name.
+struct XmlSpec {
+  std::string file;            // absolute after loading
+  std::string server_pattern;  // ECMAScript regex matched against whole host names
+  std::string clients_pattern;
+};
+
 struct PlatformSpec {
-  std::string topology = "star";  // only star for now
+  std::string topology = "star";  // star | sites | cluster | fat_tree | xml
   NetworkModel network_model = NetworkModel::flow;
   ServerSpec server;
   ClientsSpec clients;
+  SitesSpec sites;
+  ClusterSpec cluster;
+  FatTreeSpec fat_tree;
+  XmlSpec xml;
 };
 
 struct DatasetSpec {

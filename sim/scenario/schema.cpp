@@ -139,10 +139,10 @@ std::vector<KeySpec> build_table() {
           .noun("topology", "topologies")
           .help("how the hosts are connected")
           .value("star", "one server, every client on its own link to it")
-          .planned_value("sites", "clients grouped in sites behind shared uplinks, sites joined by a WAN")
-          .planned_value("cluster", "workers on one switched cluster network")
-          .planned_value("fat_tree", "workers in a fat-tree datacenter network")
-          .planned_value("xml", "a SimGrid platform file (platform.file)"));
+          .value("sites", "clients grouped in sites behind shared uplinks, sites and server joined by a WAN core")
+          .value("cluster", "every host on its own link to a switch, all routes through one shared backbone")
+          .value("fat_tree", "hosts on the nodes of a fat-tree datacenter network (the server on node 0)")
+          .value("xml", "a SimGrid platform file (platform.file), hosts picked by platform.map"));
   add(choice("platform.network_model")
           .def("flow")
           .noun("network model", "network models")
@@ -193,29 +193,74 @@ std::vector<KeySpec> build_table() {
   add(distribution("platform.clients.speed", UnitKind::flop_rate)
           .def("1Gf")
           .speed_range()
-          .help("each client's compute speed, drawn per client (flops/s)"));
+          .help("each client's compute speed, drawn per client (flops/s); with topology xml, when given, it "
+                "replaces the file's host speeds"));
   add(distribution("platform.clients.bandwidth", UnitKind::data_rate)
           .def("10Mbps")
           .bandwidth_range()
+          .when("platform.topology", {"star", "sites", "cluster"})
           .help("each client link's bandwidth, drawn per client (bytes/s)"));
   add(distribution("platform.clients.latency", UnitKind::time)
           .def("20ms")
           .latency_range()
           .suspicious_above(10, "10s", kLongLatency)
+          .when("platform.topology", {"star", "sites", "cluster"})
           .help("each client link's latency, drawn per client (s; may be 0)"));
   add(path_key("platform.clients.trace").planned().help("per-client speeds and links from a CSV file"));
-  add(mapping("platform.sites").planned().when("platform.topology", {"sites"}).help("sites of clients"));
-  add(integer("platform.sites.count").planned().range(1, kBillion).help("sites; clients are spread over them"));
+  add(mapping("platform.sites").when("platform.topology", {"sites"}).help("sites of clients"));
+  add(integer("platform.sites.count")
+          .required()
+          .range(1, kBillion)
+          .help("sites; client i belongs to site i mod count"));
   add(quantity("platform.sites.uplink", UnitKind::data_rate)
-          .planned()
+          .def("100Mbps")
           .bandwidth_range()
-          .help("each site's shared uplink (bytes/s)"));
-  add(mapping("platform.sites.wan").planned().help("the network joining the sites and the server"));
+          .help("each site's uplink, shared by its clients (bytes/s, each direction)"));
+  add(mapping("platform.sites.wan").help("the WAN core joining the sites and the server, shared by every site"));
   add(quantity("platform.sites.wan.bandwidth", UnitKind::data_rate)
-          .planned()
+          .def("1Gbps")
           .bandwidth_range()
-          .help("WAN bandwidth (bytes/s)"));
-  add(quantity("platform.sites.wan.latency", UnitKind::time).planned().latency_range().help("WAN latency (s)"));
+          .help("WAN core bandwidth (bytes/s)"));
+  add(quantity("platform.sites.wan.latency", UnitKind::time)
+          .def("40ms")
+          .latency_range()
+          .suspicious_above(10, "10s", kLongLatency)
+          .help("WAN core latency (s)"));
+  add(mapping("platform.cluster").when("platform.topology", {"cluster"}).help("the cluster's switch"));
+  add(mapping("platform.cluster.backbone").help("the backbone every route crosses, shared by every flow"));
+  add(quantity("platform.cluster.backbone.bandwidth", UnitKind::data_rate)
+          .def("10Gbps")
+          .bandwidth_range()
+          .help("backbone bandwidth (bytes/s)"));
+  add(quantity("platform.cluster.backbone.latency", UnitKind::time)
+          .def("10us")
+          .latency_range()
+          .help("backbone latency (s)"));
+  add(mapping("platform.fat_tree")
+          .when("platform.topology", {"fat_tree"})
+          .help("SimGrid's fat tree (the cluster XML's topo_parameters levels;down;up;parallel)"));
+  add(integer("platform.fat_tree.levels").def("2").range(1, 16).help("switch levels"));
+  add(Key("platform.fat_tree.down", KeyType::int_list)
+          .def("[4, 4]")
+          .range(1, 65536)
+          .help("children of a switch at each level, leaves first; the nodes are their product"));
+  add(Key("platform.fat_tree.up", KeyType::int_list)
+          .def("[1, 4]")
+          .range(1, 65536)
+          .help("parents of a node or switch at each level ([1, k, ...]: a full k-ary tree with [k, k, ...] down)"));
+  add(Key("platform.fat_tree.parallel", KeyType::int_list)
+          .def("[1, 1]")
+          .range(1, 65536)
+          .help("parallel links between a node or switch and each of its parents, per level"));
+  add(mapping("platform.fat_tree.link").help("every link of the tree (split-duplex)"));
+  add(quantity("platform.fat_tree.link.bandwidth", UnitKind::data_rate)
+          .def("10Gbps")
+          .bandwidth_range()
+          .help("link bandwidth (bytes/s, each direction)"));
+  add(quantity("platform.fat_tree.link.latency", UnitKind::time)
+          .def("1us")
+          .latency_range()
+          .help("link latency (s)"));
   add(mapping("platform.workers")
           .planned()
           .when("platform.topology", {"cluster", "fat_tree"})
@@ -234,12 +279,19 @@ std::vector<KeySpec> build_table() {
           .planned()
           .latency_range()
           .help("worker link latency (s)"));
-  add(path_key("platform.file").planned().when("platform.topology", {"xml"}).help("a SimGrid platform XML file"));
-  add(mapping("platform.map")
-          .planned()
+  add(path_key("platform.file")
+          .required()
           .when("platform.topology", {"xml"})
-          .help("which hosts of platform.file play which role"));
-  add(string("platform.map.clients").planned().help("a regular expression over host names (\"host-.*\")"));
+          .help("a SimGrid platform XML file (relative to the scenario's folder); checksummed into provenance"));
+  add(mapping("platform.map")
+          .when("platform.topology", {"xml"})
+          .help("which hosts of platform.file play which role (ECMAScript regexes matched against whole host "
+                "names, hosts taken in sorted name order)"));
+  add(string("platform.map.server").required().help("the server's host: the first match (\"server\")"));
+  add(string("platform.map.clients")
+          .required()
+          .help("the clients' hosts, the server's excluded; client i on match i mod matches, sharing its "
+                "cores when there are more clients than hosts (\"node-.*\")"));
 
   // dynamics
   add(mapping("dynamics").help("how hosts misbehave; every key is optional, absent means none"));

@@ -52,7 +52,7 @@ void Task::body() {
   outcome_.bytes_down = plan_.bytes_down;
 
   // An explicit host: Host::exec_* run on the caller's host in 3.32, and the caller may be a proxy actor.
-  if (!perform(Stage::compute, sg4::Exec::init()->set_flops_amount(plan_.flops)->set_host(plan_.host))) return;
+  if (!perform(Stage::compute, sg4::Exec::init()->set_flops_amount(plan_.flops * plan_.compute_scale)->set_host(plan_.host))) return;
   outcome_.compute_end_s = sg4::Engine::get_clock();
   outcome_.flops = plan_.flops;
   outcome_.steps = plan_.steps;
@@ -77,8 +77,10 @@ void Task::stop(ClientStatus status) {
   const double planned = stage_ == Stage::download ? plan_.bytes_down
                          : stage_ == Stage::compute ? plan_.flops
                                                     : plan_.bytes_up;
-  // An activity started at this very instant has no kernel action yet (its remaining work reads 0).
-  const double remaining = stage_start_s_ < now ? in_flight_->get_remaining() : planned;
+  // An activity started at this very instant has no kernel action yet (its remaining work reads 0). An
+  // execution's remaining amount is in scaled flops.
+  const double unit = stage_ == Stage::compute ? plan_.compute_scale : 1.0;
+  const double remaining = stage_start_s_ < now ? in_flight_->get_remaining() / unit : planned;
   // Whole bytes and flops: what a counter on the link or the CPU would report.
   const double done = std::clamp(std::floor(planned - remaining), 0.0, planned);
   const bool finished = done >= planned;

@@ -31,6 +31,7 @@ struct TaskPlan {
   double flops = 0;                      // local training (flops)
   double bytes_up = 0;                   // the update (bytes)
   std::int64_t steps = 0;                // local SGD steps in `flops`
+  double compute_scale = 1;              // SimGrid execution amount per flop (Platform::compute_scale)
 };
 
 // Times are simulated seconds; a stage never finished has no end time. Amounts count what was done.

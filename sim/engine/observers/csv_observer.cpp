@@ -37,7 +37,11 @@ void CsvObserver::on_run_start(const RunStart& start) {
                         .add(p.speed_flops_per_s)
                         .add(p.bandwidth_bytes_per_s)
                         .add(p.latency_s)
-                        .add(p.samples));
+                        .add(p.samples)
+                        .add(p.host)
+                        .add(p.route_links)
+                        .add(p.route_latency_s)
+                        .add(p.route_bandwidth_bytes_per_s));
   }
   platform_.flush();
 }

@@ -157,7 +157,8 @@ class FederatedSync final : public Paradigm {
         const policies::LocalObjective objective = aggregation.local_objective(id, round);
         const models::WorkItem work = run.workload.work(id, round, {objective.proximal_mu, objective.corrected});
         actors::TaskPlan task{id,              round,      run.platform.coordinator(), run.platform.host_of(id),
-                              wire.down_bytes, work.flops, wire.up_bytes,              work.steps};
+                              wire.down_bytes, work.flops, wire.up_bytes,              work.steps,
+                              run.platform.compute_scale(id)};
         tasks.push_back(std::make_shared<actors::Task>(task, arrivals, tasks.size()));
         actors::start_task_actor(tasks.back());
       }

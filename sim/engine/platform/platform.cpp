@@ -25,7 +25,40 @@ ClientHostSpec draw_client_spec(const ClientsSpec& clients, std::uint64_t seed, 
   return spec;
 }
 
-void configure_network_model(NetworkModel model) {
+RouteInfo Platform::route_of(ClientId client) const {
+  auto* host = host_of(client);
+  RouteInfo r;
+  r.host = host->get_name();
+  std::vector<sg4::Link*> links;
+  if (host != coordinator()) host->route_to(coordinator(), links, &r.latency_s);
+  r.links = static_cast<std::int64_t>(links.size());
+  for (std::size_t i = 0; i < links.size(); ++i)
+    r.bandwidth_bytes_per_s = i == 0 ? links[i]->get_bandwidth() : std::min(r.bandwidth_bytes_per_s, links[i]->get_bandwidth());
+  return r;
+}
+
+sg4::Link* attach_to_star(sg4::NetZone* zone, sg4::Host* host, double bandwidth, double latency,
+                          const sg4::Link* shared) {
+  auto* link = zone->create_split_duplex_link(host->get_name() + "_link", bandwidth)->set_latency(latency);
+  link->seal();
+  std::vector<sg4::LinkInRoute> route{{link, sg4::LinkInRoute::Direction::UP}};
+  if (shared) route.emplace_back(shared);
+  zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr, route, true);
+  return link;
+}
+
+MemoryPart host_memory(std::int64_t clients, std::int64_t extra_links) {
+  // Per client: SimGrid's host, split-duplex link, netpoint and route (2.74 KB, shared/reference/
+  // SIMGRID.md §4.6) and dtsim's records of the client (the platform's, the workload's sample count, the
+  // partition's index list; 256 B: dtsim timing-only runs measured 2.9–3.0 KB per client in all from
+  // 1,000 to 40,000 clients); a link of another kind (a site's uplink, a tree's switch link) ~1 KB.
+  constexpr double simgrid = 2740, records = 256, link = 1024;
+  return {"platform", (simgrid + records) * static_cast<double>(clients) + link * static_cast<double>(extra_links),
+          "(" + std::to_string(clients) + " clients)", "platform.clients.count"};
+}
+
+void configure_network_model(NetworkModel model, const std::string& topology, bool user_sets_optim) {
+  if (topology != "star" && !user_sets_optim) sg4::Engine::set_config("network/optim:Full");
   if (model == NetworkModel::analytic) {
     // CM02 without cross-traffic and without the TCP window cap: an uncontended transfer takes exactly
     // latency + bytes / bandwidth (shared/reference/SIMGRID.md §5).

@@ -1,6 +1,7 @@
 // The platform seam (DESIGN "Platform / PlatformBuilder"): the SimGrid hosts and links a paradigm plays
-// on. A PlatformBuilder per topology (platform.topology) builds it; the registry (platform/builtin.cpp)
-// makes builders by name. Only sim/engine includes SimGrid.
+// on. A PlatformBuilder per topology (platform.topology: star, sites, cluster, fat_tree, xml; one file
+// each) builds it; the registry (platform/builtin.cpp) makes builders by name. Only sim/engine includes
+// SimGrid.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,12 @@
 namespace simgrid::s4u {
 class Host;
 class Link;
+class NetZone;
 }  // namespace simgrid::s4u
+
+namespace dtsim {
+struct ParamsContext;
+}
 
 namespace dtsim::engine {
 
@@ -33,6 +39,14 @@ struct ClientHostSpec {
 // value written in the scenario).
 ClientHostSpec draw_client_spec(const ClientsSpec& clients, std::uint64_t seed, ClientId client);
 
+// A client's host and its route to the coordinator, as SimGrid routes it (platform.csv).
+struct RouteInfo {
+  std::string host;                 // the SimGrid host's name
+  std::int64_t links = 0;           // links crossed (0: the client shares the server's host)
+  double latency_s = 0;             // their summed latency
+  double bandwidth_bytes_per_s = 0;  // the smallest of their bandwidths; 0 when there is no link
+};
+
 class Platform {
  public:
   virtual ~Platform() = default;
@@ -41,16 +55,56 @@ class Platform {
   // Participants (federated clients), ids 0 .. participant_count() − 1.
   virtual std::int64_t participant_count() const = 0;
   virtual simgrid::s4u::Host* host_of(ClientId client) const = 0;
-  // The participant's own access link (split-duplex).
-  virtual simgrid::s4u::Link* link_of(ClientId client) const = 0;
-  // Its properties as drawn (platform.csv).
+  // Its properties (platform.csv): as drawn, or as the topology sets them (fat_tree: the tree's link;
+  // xml: the file's speed and the route's figures).
   virtual ClientHostSpec spec_of(ClientId client) const = 0;
   virtual std::string host_class_of(ClientId) const { return ""; }
+  // SimGrid execution amount per modelled flop on the client's host: 1, unless the client's speed is not
+  // its host's (xml with platform.clients.speed: host speed ÷ client speed). Flops reported stay modelled.
+  virtual double compute_scale(ClientId) const { return 1; }
+  // The client's route to the coordinator (needs the live engine).
+  RouteInfo route_of(ClientId client) const;
 };
+
+// A platform of one server and one host per client or several clients per host, in vectors: what every
+// builtin topology is once built.
+class HostListPlatform : public Platform {
+ public:
+  struct Client {
+    simgrid::s4u::Host* host = nullptr;
+    ClientHostSpec spec;
+    double compute_scale = 1;
+  };
+  HostListPlatform(simgrid::s4u::Host* server, std::vector<Client> clients)
+      : server_(server), clients_(std::move(clients)) {}
+  simgrid::s4u::Host* coordinator() const override { return server_; }
+  std::int64_t participant_count() const override { return static_cast<std::int64_t>(clients_.size()); }
+  simgrid::s4u::Host* host_of(ClientId c) const override { return clients_.at(c.index()).host; }
+  ClientHostSpec spec_of(ClientId c) const override { return clients_.at(c.index()).spec; }
+  double compute_scale(ClientId c) const override { return clients_.at(c.index()).compute_scale; }
+
+ private:
+  simgrid::s4u::Host* server_;
+  std::vector<Client> clients_;
+};
+
+// In a star zone: the host's split-duplex access link, routed "from the host to everyone" through its UP
+// side and then `shared` (a backbone or WAN core; the star zone counts a link both ends list once);
+// symmetrical, so the way in uses the DOWN side.
+simgrid::s4u::Link* attach_to_star(simgrid::s4u::NetZone* zone, simgrid::s4u::Host* host, double bandwidth,
+                                   double latency, const simgrid::s4u::Link* shared = nullptr);
+
+// SimGrid's and dtsim's memory per client host (the star's measurement, shared/reference/SIMGRID.md §4.6).
+MemoryPart host_memory(std::int64_t clients, std::int64_t extra_links = 0);
 
 class PlatformBuilder {
  public:
   virtual ~PlatformBuilder() = default;
+  // Checks what only the topology knows, before anything is built (and in `dtsim validate`): errors
+  // located at their keys in `context`. Needs no SimGrid engine.
+  virtual void check(const PlatformSpec&, ParamsContext&) const {}
+  // The input files build() reads (checksummed into run.yaml's provenance).
+  virtual std::vector<std::string> input_files(const PlatformSpec&) const { return {}; }
   // Builds the hosts and links into SimGrid's engine, which must exist with its network model already
   // configured (configure_network_model).
   virtual std::unique_ptr<Platform> build(const PlatformSpec& spec, std::uint64_t seed) const = 0;
@@ -61,7 +115,10 @@ class PlatformBuilder {
 using PlatformRegistry = Registry<std::unique_ptr<PlatformBuilder>()>;
 const PlatformRegistry& platform_registry();  // by platform.topology
 
-// Sets SimGrid's network model; must run before the first zone exists (SimGrid aborts otherwise).
-void configure_network_model(NetworkModel model);
+// Sets SimGrid's network model; must run before the first zone exists (SimGrid aborts otherwise). Every
+// topology but `star` also gets network/optim:Full unless the user chose an optimisation (--simgrid):
+// SimGrid 3.32's default lazy update gives flows that meet several distinct bottlenecks (one site's
+// uplink each) more than the links hold — see docs/design-notes.md, "Topologies".
+void configure_network_model(NetworkModel model, const std::string& topology = "star", bool user_sets_optim = false);
 
 }  // namespace dtsim::engine

@@ -263,14 +263,14 @@ TEST_SUITE("scenario") {
 
   TEST_CASE("load_scenario: keys of features not built yet are rejected, each located") {
     const auto text = load_errors(
-        "platform: {topology: fat_tree, clients: {count: 20, trace: s.csv}}\n"
+        "platform: {solver: simgrid, clients: {count: 20, trace: s.csv}}\n"
         "dynamics: {crash: {probability: 0.01}}\n"
         "workload: {dataset: {name: synthetic}, model: {name: moe}, local: {epochs_dist: 2}}\n"
         "training: {paradigm: data_parallel, partial_work: true, mode: async}\n");
 
     INFO(text);
-    CHECK(contains(text, "bad.yaml:1:22: error: platform.topology: topology 'fat_tree' is not implemented yet"));
-    CHECK(contains(text, "bad.yaml:1:60: error: platform.clients.trace: not implemented yet"));
+    CHECK(contains(text, "bad.yaml:1:20: error: platform.solver: not implemented yet"));
+    CHECK(contains(text, "bad.yaml:1:57: error: platform.clients.trace: not implemented yet"));
     CHECK(contains(text, "bad.yaml:2:19: error: dynamics.crash: not implemented yet"));
     CHECK(contains(text, "workload.model.name: model 'moe' is not implemented yet"));
     CHECK(contains(text, "workload.local.epochs_dist: not implemented yet"));
