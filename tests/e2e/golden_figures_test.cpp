@@ -108,9 +108,45 @@ void check_case(const Case& c) {
   }
 }
 
+// The xml_lab case: transfers over the route of platform.csv (its latency, its bottleneck), compute on
+// the file's speed, the server's speed (50 Gf/s) from the file; one client per round.
+void check_xml_case() {
+  const auto dir = source_dir() / "tests" / "e2e" / "xml_lab";
+  const auto out = scratch("figures_xml_lab");
+  const auto r = run_dtsim({"run", (dir / "scenario.yaml").string(), "--out", out.string(), "--quiet", "--no-train"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string readme = slurp(dir / "README.md");
+  const auto platform = read_csv(out / "platform.csv");
+  // Round-robin over the six workstations in sorted name order.
+  const std::vector<std::string> sorted{"ws-a1", "ws-a2", "ws-a3", "ws-b1", "ws-b2", "ws-b3"};
+  REQUIRE(platform.size() == 8);
+  for (std::size_t i = 0; i < platform.size(); ++i) CHECK(platform[i].at("host") == sorted[i % sorted.size()]);
+  for (const auto& host : {sorted[0], sorted[1]}) CHECK(readme.find("**" + host + "**") != std::string::npos);
+
+  const auto p = row_of(platform, "", "3");
+  const auto task = row_of(read_csv(out / "clients.csv"), "2", "3");
+  const double d = parameters({60, 10}), bytes = 4 * d, per_sample = flops_per_sample({60, 10});
+  const double latency = 0.0005 + 0.001 + 0.00005, bottleneck = 100e6 / 8;  // lab.xml's room B route
+  CHECK(std::stod(p.at("route_latency_s")) == doctest::Approx(latency).epsilon(1e-12));
+  CHECK(std::stod(p.at("route_bandwidth_bytes_per_s")) == bottleneck);
+  CHECK(std::stod(p.at("speed_flops_per_s")) == 2e9);
+  const double transfer = latency + bytes / bottleneck;
+  const double compute = 2 * std::stod(p.at("samples")) * per_sample / 2e9;
+  const double round = 2 * transfer + compute + 2 * d / 50e9;
+  const auto near = [](double got, double want) { return std::abs(got - want) <= 1e-9 * std::abs(want); };
+  const double start = std::stod(task.at("start_s"));
+  CHECK(near(std::stod(task.at("download_end_s")) - start, transfer));
+  CHECK(near(std::stod(task.at("compute_end_s")) - std::stod(task.at("download_end_s")), compute));
+  CHECK(near(std::stod(read_csv(out / "rounds.csv").at(1).at("round_duration_s")), round));
+  for (const auto& figure : {g9(bytes), g9(per_sample), g9(transfer), g9(compute), g9(round)})
+    CHECK_MESSAGE(readme.find("**" + figure + "**") != std::string::npos, "README.md should state " << figure);
+}
+
 }  // namespace
 
 TEST_SUITE("e2e") {
+  TEST_CASE("golden figures: the xml case's hosts, routes and round match its README") { check_xml_case(); }
   TEST_CASE("golden figures: each case's README derivation matches its run") {
     check_case({"analytic", {60, 10}, 3, false, 0.001, "1"});
     check_case({"synthetic_small", {60, 10}, 2, true, 0.001, "2"});

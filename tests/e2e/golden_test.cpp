@@ -66,4 +66,5 @@ TEST_SUITE("e2e") {
   TEST_CASE("golden: synthetic_small matches its expected CSVs") { run_case("synthetic_small"); }
   TEST_CASE("golden: fmnist_small matches its expected CSVs") { run_case("fmnist_small"); }
   TEST_CASE("golden: analytic matches its expected CSVs") { run_case("analytic"); }
+  TEST_CASE("golden: xml_lab (a SimGrid platform file) matches its expected CSVs") { run_case("xml_lab"); }
 }
