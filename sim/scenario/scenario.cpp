@@ -451,9 +451,15 @@ void read_platform(Params p, PlatformSpec& out) {
     out.xml.server_pattern = map.get_string("server");
     out.xml.clients_pattern = map.get_string("clients");
     for (const char* key : {"server", "clients"}) {
+      const std::string& pattern = std::string(key) == "server" ? out.xml.server_pattern : out.xml.clients_pattern;
+      constexpr std::size_t kLongest = 1024;  // std::regex compiles by recursion: keep its depth bounded
+      if (pattern.size() > kLongest) {
+        map.error(key, fmt::format("a regular expression of {} characters; at most {} are accepted", pattern.size(),
+                                   kLongest));
+        continue;
+      }
       try {
-        std::regex(std::string(key) == "server" ? out.xml.server_pattern : out.xml.clients_pattern,
-                   std::regex::ECMAScript);
+        std::regex(pattern, std::regex::ECMAScript);
       } catch (const std::regex_error& e) {
         map.error(key, fmt::format("not a valid ECMAScript regular expression: {}", e.what()));
       }

@@ -11,10 +11,13 @@
 // and a file SimGrid cannot parse may abort it), so `validate` and `run` report a bad file, a regex that
 // matches no host and a client host with no route to the server as located errors before anything runs.
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <regex>
@@ -30,6 +33,8 @@ namespace sg4 = simgrid::s4u;
 namespace dtsim::engine {
 
 namespace {
+
+constexpr int kProbeSeconds = 60;
 
 // A mapping problem, with the key to blame.
 struct MapError : std::runtime_error {
@@ -109,12 +114,30 @@ std::pair<std::string, std::string> probe(const XmlSpec& xml) {
     _exit(0);
   }
   close(fds[1]);
+  // Read until the child closes the pipe, for at most kProbeSeconds: a huge file or a regex that
+  // backtracks without end must not hang validate or run.
   std::string text;
   char buf[4096];
-  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kProbeSeconds);
+  bool timed_out = false;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fds[0], POLLIN, 0};
+    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) == 0) {
+      timed_out = true;
+      break;
+    }
+    const ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
   close(fds[0]);
+  if (timed_out) kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
+  if (timed_out)
+    return {"platform.file", "loading " + xml.file + " and matching platform.map took more than " +
+                                 std::to_string(kProbeSeconds) + " s (a huge file, or a regex that backtracks without end?)"};
   // The answer is the last line; lines before it are SimGrid's messages.
   while (!text.empty() && text.back() == '\n') text.pop_back();
   const auto nl = text.rfind('\n');
