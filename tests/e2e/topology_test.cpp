@@ -82,3 +82,25 @@ TEST_SUITE("e2e") {
     check_transfers(clients, 0.005 + 0.001, 1, 20e6 / 8);
   }
 }
+
+TEST_SUITE("e2e") {
+  TEST_CASE("topology xml: platform.clients.speed replaces the file's speeds; flops stay as modelled") {
+    const auto scenario = (source_dir() / "tests" / "e2e" / "xml_lab" / "scenario.yaml").string();
+    const auto file_speeds = scratch("topology_xml_file_speeds"), given = scratch("topology_xml_given_speed");
+    for (const auto& [out, extra] : {std::pair{file_speeds, std::string("training.rounds=4")},
+                                     std::pair{given, std::string("platform.clients.speed=1Gf")}}) {
+      const auto r = run_dtsim({"run", scenario, "--out", out.string(), "--quiet", "--no-train", "--set", extra});
+      INFO(r.err);
+      REQUIRE(r.exit_code == 0);
+    }
+    const auto a = read_csv(file_speeds / "clients.csv"), b = read_csv(given / "clients.csv");
+    REQUIRE(a.size() == b.size());
+    for (const auto& p : read_csv(given / "platform.csv")) CHECK(std::stod(p.at("speed_flops_per_s")) == 1e9);
+    for (std::size_t i = 0; i < b.size(); ++i) {
+      CAPTURE(i);
+      CHECK(b[i].at("flops") == a[i].at("flops"));
+      const double compute = std::stod(b[i].at("compute_end_s")) - std::stod(b[i].at("download_end_s"));
+      CHECK(compute == doctest::Approx(std::stod(b[i].at("flops")) / 1e9).epsilon(1e-9));
+    }
+  }
+}
