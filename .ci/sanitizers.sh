@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ASan + UBSan: builds the whole project and test suite with -fsanitize=address,undefined, runs every
-# unit/contract suite, the collector's engine cases, then small end-to-end scenarios (one with a deadline
-# and over-selection, so that tasks are stopped mid-transfer and mid-computation). SimGrid's default (raw) contexts confuse ASan,
+# unit/contract suite, the collector's and two fat-tree engine cases, then small end-to-end scenarios (one
+# with a deadline and over-selection, so that tasks are stopped mid-transfer and mid-computation; one with
+# SCAFFOLD on sites; one on a platform file). SimGrid's default (raw) contexts confuse ASan,
 # so the scenario runs with thread contexts (shared/reference/SIMGRID.md §7).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,10 @@ for c in deadline_exactly_at_arrival_is_on_time deadline_just_before_arrival_is_
   echo "== collector_test $c (ASan+UBSan, thread contexts)"
   "$build/tests/collector_test" "$c" --cfg=contexts/factory:thread
 done
+for c in routes_full_4ary_2level bisection_pruned_by_2; do
+  echo "== fat_tree_test $c (ASan+UBSan, thread contexts)"
+  "$build/tests/fat_tree_test" "$c" --cfg=contexts/factory:thread
+done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "== dtsim run tests/e2e/synthetic_small (ASan+UBSan, thread contexts)"
@@ -29,4 +34,9 @@ echo "== dtsim run tests/e2e/round_protocol with a deadline and over-selection (
 "$build/dtsim" run tests/e2e/round_protocol/scenario.yaml --out "$out/p" --set training.deadline=0.047s \
   --set training.over_selection=1.5 --simgrid=--cfg=contexts/factory:thread
 grep -q ',late,' "$out/p/clients.csv" && grep -q ',dropped,' "$out/p/clients.csv"  # it stopped tasks both ways
+echo "== dtsim run tests/e2e/fmnist_small with SCAFFOLD on two sites, chunks of 2 (ASan+UBSan, thread contexts)"
+"$build/dtsim" run tests/e2e/fmnist_small/scenario.yaml --out "$out/s" --set 'policies.aggregation={name: scaffold}' \
+  --set platform.topology=sites --set 'platform.sites={count: 2}' --chunk 2 --simgrid=--cfg=contexts/factory:thread
+echo "== dtsim run tests/e2e/xml_lab, a SimGrid platform file checked in a child process (ASan+UBSan, thread contexts)"
+"$build/dtsim" run tests/e2e/xml_lab/scenario.yaml --out "$out/x" --simgrid=--cfg=contexts/factory:thread
 echo "sanitizers: clean"
