@@ -104,6 +104,8 @@ class AggregationPolicy : public Checkpointable {
   virtual bool needs_all_updates() const { return false; }
   // The rule's own modelled memory (accumulators, state), named "aggregation".
   virtual std::vector<MemoryPart> memory() const = 0;
+  // The most bytes save() writes (a checkpoint holds them while it is written).
+  virtual double checkpoint_bytes() const { return 0; }
 
  private:
   virtual kernels::Cost do_aggregate(const AggregationContext& ctx, UpdateSet& updates, std::span<float> global) = 0;

@@ -44,9 +44,10 @@ class Scaffold final : public AggregationPolicy {
   }
 
   void save(ByteWriter& out) const override {
+    const std::size_t count = be_ ? variates_.size() : (loaded_ ? loaded_->second.size() : 0);
+    out.reserve(saved_bytes(count));
     out.u64(d_);
     out.floats(host_copy(c_, loaded_ ? &loaded_->first : nullptr));
-    const std::size_t count = be_ ? variates_.size() : (loaded_ ? loaded_->second.size() : 0);
     out.u64(count);
     if (be_) {
       for (const auto& [client, buffer] : variates_) {
@@ -60,6 +61,9 @@ class Scaffold final : public AggregationPolicy {
       }
     }
   }
+
+  // A checkpoint holds the whole state: (d, c, count, (client, c_i)…).
+  double checkpoint_bytes() const override { return static_cast<double>(saved_bytes(static_cast<std::size_t>(most_clients_))); }
 
   void load(ByteReader& in) override {
     if (in.u64() != d_) throw std::runtime_error("checkpoint: SCAFFOLD's state has another model size");
@@ -144,6 +148,8 @@ class Scaffold final : public AggregationPolicy {
     const double dd = static_cast<double>(d), nn = static_cast<double>(n);
     return kernels::contract::weighted_sum_flops(2, dd) + nn * kernels::contract::weighted_sum_flops(1 + 4 + 2, dd);
   }
+
+  std::size_t saved_bytes(std::size_t clients) const { return 8 + (8 + 4 * d_) + 8 + clients * (8 + 8 + 4 * d_); }
 
   // The backend the state lives on: the first one used; the buffers are made there.
   kernels::Backend& attach(kernels::Backend& be) {

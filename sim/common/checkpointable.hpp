@@ -4,12 +4,14 @@
 // numbers are stored as their bits, so a resumed run continues with the very same values.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dtsim {
@@ -27,7 +29,11 @@ class ByteWriter {
     u64(s.size());
     bytes_ += s;
   }
+  // Room for n more bytes (a writer that knows its total size allocates once).
+  void reserve(std::size_t n) { bytes_.reserve(bytes_.size() + n); }
   void floats(std::span<const float> v) {
+    const std::size_t need = bytes_.size() + 8 + 4 * v.size();
+    if (bytes_.capacity() < need) bytes_.reserve(std::max(need, 2 * bytes_.capacity()));
     u64(v.size());
     for (float f : v) {
       const auto bits = std::bit_cast<std::uint32_t>(f);
@@ -35,6 +41,7 @@ class ByteWriter {
     }
   }
   const std::string& bytes() const { return bytes_; }
+  std::string take() && { return std::move(bytes_); }
 
  private:
   std::string bytes_;

@@ -76,6 +76,13 @@ MemoryEstimate estimate_memory(const Scenario& s, const Components& c, const Exe
       m.parts.push_back(part);
   for (auto& part : c.platform->memory(s.platform)) m.parts.push_back(part);
   for (auto& part : c.paradigm->memory(s)) m.parts.push_back(part);
+  // A checkpoint's sections are in memory while it is written, beside the state they copy: the global
+  // model and the rule's state (the paradigm's and the scheduler's few bytes are left out).
+  if (real && s.training.checkpoint_every > 0) {
+    const double bytes = 4.0 * static_cast<double>(c.model->parameter_count()) + c.aggregation->checkpoint_bytes();
+    m.parts.push_back({"checkpoint", bytes, "(the global model and the aggregation rule's state, while saved)",
+                       "training.checkpoint_every"});
+  }
   m.parts.push_back(process_memory());
   // Last, what depends on the machine and the command line (its cores, --threads, --chunk).
   if (real)

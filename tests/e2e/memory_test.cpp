@@ -220,6 +220,16 @@ TEST_SUITE("e2e") {
     CHECK(e.parts.at("training") + e.parts.at("aggregation") + e.parts.at("updates") > 0.5 * e.sum());
   }
 
+  TEST_CASE("memory: SCAFFOLD holds the control variates of every client that took part, and a checkpoint copies them") {
+    // 4 rounds of 10: up to 40 clients' c_i of 814,090 floats each (3.3 MB), saved at rounds 2 and 4.
+    const auto e = check_case({"quickstart [1024], scaffold", "quickstart.yaml",
+                               with(kTwoRounds, {"workload.model.hidden=[1024]", "training.rounds=4",
+                                                 "policies.aggregation={name: scaffold}", "training.checkpoint_every=2"})});
+    const double d = 784 * 1024 + 1024 + 1024 * 10 + 10;
+    CHECK(e.parts.at("aggregation") >= 40 * 4 * d);
+    CHECK(e.parts.at("checkpoint") >= 40 * 4 * d);
+  }
+
   TEST_CASE("memory: synthetic 2-32768-10, an evaluation pass holds at most 64 MiB of workspace") {
     // 360 users hold about 17,700 test samples, 70 items of 256 rows × 32,778 layer outputs (33.6 MB each):
     // one item per pass fits in 64 MiB, beside the evaluated copy of the 425,994 parameters.

@@ -6,7 +6,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
+#include <map>
+#include <string_view>
 #include <stdexcept>
 
 #include "sim/common/checkpointable.hpp"
@@ -22,18 +23,30 @@ constexpr std::string_view kMagic = "DTSIMCKP";
   throw std::runtime_error(what + " " + path.string() + ": " + std::strerror(errno));
 }
 
-void write_synced(const fs::path& path, const std::string& bytes) {
+// Writes the pieces one after the other, then fsyncs: the file's bytes are never gathered in one buffer
+// (a section may hold a rule's whole state).
+void write_synced(const fs::path& path, std::initializer_list<std::string_view> pieces,
+                  const std::map<std::string, std::string>& sections) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) io_error("cannot create", path);
-  std::string_view rest = bytes;
-  while (!rest.empty()) {
-    const ssize_t n = ::write(fd, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      io_error("cannot write", path);
+  const auto put = [&](std::string_view rest) {
+    while (!rest.empty()) {
+      const ssize_t n = ::write(fd, rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        ::close(fd);
+        io_error("cannot write", path);
+      }
+      rest.remove_prefix(static_cast<std::size_t>(n));
     }
-    rest.remove_prefix(static_cast<std::size_t>(n));
+  };
+  for (auto piece : pieces) put(piece);
+  for (const auto& [name, bytes] : sections) {  // as ByteWriter::text writes them: length, then bytes
+    ByteWriter head;
+    head.text(name);
+    head.u64(bytes.size());
+    put(head.bytes());
+    put(bytes);
   }
   if (::fsync(fd) != 0) {
     ::close(fd);
@@ -57,14 +70,10 @@ void write_checkpoint(const fs::path& run_dir, const Checkpoint& c) {
     w.u64(bytes);
   }
   w.u64(c.sections.size());
-  for (const auto& [name, bytes] : c.sections) {
-    w.text(name);
-    w.text(bytes);
-  }
   const fs::path final_path = checkpoint_path(run_dir);
   fs::create_directories(final_path.parent_path());
   const fs::path tmp = final_path.string() + ".tmp." + std::to_string(::getpid());
-  write_synced(tmp, std::string(kMagic) + w.bytes());
+  write_synced(tmp, {kMagic, w.bytes()}, c.sections);
   if (std::rename(tmp.c_str(), final_path.c_str()) != 0) io_error("cannot rename", tmp);
 }
 
@@ -73,9 +82,8 @@ std::optional<Checkpoint> read_checkpoint(const fs::path& run_dir) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return std::nullopt;
   std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  const std::string bytes = s.str();
+  std::string bytes(static_cast<std::size_t>(fs::file_size(path, ec)), '\0');  // one buffer, read in place
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!in || !std::string_view(bytes).starts_with(kMagic))
     throw std::runtime_error(path.string() + " is not a dtsim checkpoint");
   ByteReader r(std::string_view(bytes).substr(kMagic.size()));

@@ -9,7 +9,7 @@ template <class T>
 std::string bytes_of(const T& state) {
   ByteWriter w;
   state.save(w);
-  return w.bytes();
+  return std::move(w).take();
 }
 
 template <class T>
