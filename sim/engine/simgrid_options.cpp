@@ -225,6 +225,10 @@ class Checker {
  public:
   void check(const std::string& arg) {
     arg_ = arg;
+    // SimGrid's option and log parsers take bytes as they come: a control character or a byte that is
+    // not UTF-8 (found by units_fuzz in a log format) would reach them and the terminal unescaped.
+    if (escape_control(arg) != arg)
+      return fail("a control character or a byte that is not UTF-8; --simgrid takes printable text");
     if (arg.starts_with("--cfg=")) return check_cfg(std::string_view(arg).substr(6));
     if (arg.starts_with("--log=")) return check_log(std::string_view(arg).substr(6));
     std::vector<std::string> notes{

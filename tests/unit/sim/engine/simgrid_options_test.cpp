@@ -175,6 +175,8 @@ TEST_SUITE("engine") {
              "",
              "root.thres:info",
              "--cfg=contexts/factory:thread\x1b[31m",
+             "--log=root.fmt:[%1l:p\xff\xff\xff\xff" "tcL07",  // units_fuzz: bytes that are not UTF-8 in a format
+             "--log=root.fmt:%m\x7f",
          }) {
       CAPTURE(arg);
       CHECK(refusals({arg}).size() == 1);
