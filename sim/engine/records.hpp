@@ -47,6 +47,7 @@ struct ClientRecord {
   double bytes_up = 0;
   std::optional<std::int64_t> samples;  // samples its local training saw (empty: not trained this round)
   std::optional<double> train_loss;     // its mean local training loss (empty: not trained)
+  std::optional<double> energy_j;       // its energy this round (dynamics/energy.hpp); empty without a power model
 };
 
 struct RoundRecord {
@@ -60,6 +61,7 @@ struct RoundRecord {
   std::optional<double> train_loss, test_loss, test_accuracy;  // empty when not measured
   bool aggregated = true;
   std::optional<double> train_accuracy;  // of the kept clients' local training (empty when not measured)  // false: fewer than training.min_completed arrived; the model was kept
+  std::optional<double> energy_j;        // summed over the round's participants; empty without a power model
 };
 
 struct PolicyMetric {

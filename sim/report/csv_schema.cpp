@@ -58,7 +58,7 @@ const Table& rounds_table() {
        {"train_loss", R, "nats", true, "mean local training loss of the kept clients"},
        {"test_loss", R, "nats", true, "test loss of the global model (evaluated rounds)"},
        {"test_accuracy", R, "fraction", true, "test accuracy of the global model (evaluated rounds)"},
-       {"energy_j", R, "J", true, "energy (no power model yet)"},
+       {"energy_j", R, "J", true, "the sum of the round's participants' energy (the server and unselected clients are not counted; empty without platform.host_classes)"},
        {"aggregated", F, "", false, "0 when fewer than training.min_completed arrived and the model was kept"},
        {"train_accuracy", R, "fraction", true,
         "argmax accuracy of the kept clients' local training over every sample they saw (dropout on)"}}};
@@ -81,7 +81,7 @@ const Table& clients_table() {
        {"flops", I, "flops", false, "flops executed"},
        {"bytes_down", I, "bytes", false, "bytes received"},
        {"bytes_up", I, "bytes", false, "bytes sent"},
-       {"energy_j", R, "J", true, "energy (no power model yet)"},
+       {"energy_j", R, "J", true, "the client's energy this round: watts_busy × compute time + watts_idle × the rest of its time from the round's start to its last stage end or where it stopped (empty without platform.host_classes)"},
        {"samples", I, "", true, "training samples its local training saw (empty: its update was not used)"},
        {"train_loss", R, "nats", true, "its mean local training loss (empty: its update was not used)"}}};
   return t;

@@ -609,6 +609,14 @@ Params::Params(std::shared_ptr<ParamsContext> ctx, YAML::Node node, std::string 
 
 bool Params::has(const std::string& key) const { return ParamsAccess::find(*this, key).has_value(); }
 
+std::vector<std::string> Params::keys() const {
+  std::vector<std::string> out;
+  if (!node_.IsMap()) return out;
+  for (const auto& pair : node_)
+    if (pair.first.IsScalar()) out.push_back(pair.first.Scalar());
+  return out;
+}
+
 Location Params::location() const { return ParamsAccess::where(*this, path_, node_).value_or(fallback_); }
 
 Location Params::location(const std::string& key) const {

@@ -82,6 +82,8 @@ class Params {
 
   const std::string& key_path() const { return path_; }
   bool has(const std::string& key) const;
+  // The keys of this mapping, in file order (for mappings whose keys the user names: host classes).
+  std::vector<std::string> keys() const;
   Location location() const;                        // of this mapping
   Location location(const std::string& key) const;  // of key's value (falls back to the mapping)
 

@@ -408,6 +408,26 @@ void read_platform(Params p, PlatformSpec& out) {
   if (clients.applies("latency")) out.clients.latency = clients.get_distribution("latency");
   clients.finish();
 
+  Params classes = p.child("host_classes");
+  double total_weight = 0;
+  for (const auto& name : classes.keys()) {
+    Params c = classes.child(name);
+    HostClassSpec h;
+    h.name = name;
+    h.weight = c.get_double("weight");
+    for (auto [key, into] : {std::pair{"speed", &h.speed}, {"bandwidth", &h.bandwidth}, {"latency", &h.latency}})
+      if (c.applies(key) && c.has(key)) *into = c.get_distribution(key);
+    h.efficiency = c.get_double("efficiency");
+    h.watts_idle = c.get_double("watts_idle");
+    h.watts_busy = c.get_double("watts_busy");
+    c.finish();
+    total_weight += h.weight;
+    out.host_classes.push_back(std::move(h));
+  }
+  if (!out.host_classes.empty() && total_weight <= 0)
+    classes.error("", "every host class has weight 0: no client could draw one");
+  classes.finish();
+
   const auto read_link = [](Params& link, LinkSpec& into) {
     into.bandwidth_bytes_per_s = link.get_quantity("bandwidth");
     into.latency_s = link.get_quantity("latency");

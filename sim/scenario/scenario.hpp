@@ -40,6 +40,16 @@ struct ClientsSpec {
 
 enum class NetworkModel { flow, analytic };
 
+// One named class of client hosts (platform.host_classes.<name>): each client draws a class by weight;
+// a class's distributions, when given, replace the platform.clients draws of its members.
+struct HostClassSpec {
+  std::string name;
+  double weight = 1;
+  std::optional<Distribution> speed, bandwidth, latency;
+  double efficiency = 1;  // compute time = flops / (speed × efficiency)
+  double watts_idle = 0, watts_busy = 0;
+};
+
 // A link's bandwidth (bytes/s, each direction) and latency (s).
 struct LinkSpec {
   double bandwidth_bytes_per_s = 0;
@@ -81,6 +91,7 @@ struct PlatformSpec {
   NetworkModel network_model = NetworkModel::flow;
   ServerSpec server;
   ClientsSpec clients;
+  std::vector<HostClassSpec> host_classes;  // in file order; empty: one implicit class, no power model
   SitesSpec sites;
   ClusterSpec cluster;
   FatTreeSpec fat_tree;

@@ -171,23 +171,37 @@ std::vector<KeySpec> build_table() {
           .suspicious_above(10, "10s", kLongLatency)
           .help("the server link's latency (s; may be 0)"));
   add(mapping("platform.host_classes")
-          .planned()
-          .help("optional classes of client hosts; each client draws a class by weight"));
-  add(mapping("platform.host_classes.*").planned().help("one host class, named by its key (phone, laptop, ...)"));
+          .help("optional classes of client hosts, each named by its key; each client draws a class by weight, "
+                "and a class's speed, bandwidth and latency replace the platform.clients draws of its members"));
+  add(mapping("platform.host_classes.*").help("one host class, named by its key (phone, laptop, ...)"));
   add(real("platform.host_classes.*.weight")
-          .planned()
+          .def("1")
           .range(0, kInf)
           .help("the class's share of the clients (weights need not sum to 1)"));
-  add(quantity("platform.host_classes.*.speed", UnitKind::flop_rate)
-          .planned()
+  add(distribution("platform.host_classes.*.speed", UnitKind::flop_rate)
           .speed_range()
-          .help("the class's compute speed (flops/s)"));
+          .help("its members' compute speed, drawn per client (flops/s); absent: platform.clients.speed"));
+  add(distribution("platform.host_classes.*.bandwidth", UnitKind::data_rate)
+          .bandwidth_range()
+          .when("platform.topology", {"star", "sites", "cluster"})
+          .help("its members' link bandwidth (bytes/s); absent: platform.clients.bandwidth"));
+  add(distribution("platform.host_classes.*.latency", UnitKind::time)
+          .latency_range()
+          .suspicious_above(10, "10s", kLongLatency)
+          .when("platform.topology", {"star", "sites", "cluster"})
+          .help("its members' link latency (s); absent: platform.clients.latency"));
   add(real("platform.host_classes.*.efficiency")
-          .planned()
+          .def("1")
           .range(0, 1, true)
           .help("fraction of the speed a training task achieves (compute time = flops / (speed x efficiency))"));
-  add(real("platform.host_classes.*.watts_idle").planned().range(0, kInf).help("power drawn while idle (W)"));
-  add(real("platform.host_classes.*.watts_busy").planned().range(0, kInf).help("power drawn while computing (W)"));
+  add(real("platform.host_classes.*.watts_idle")
+          .def("0")
+          .range(0, kInf)
+          .help("power drawn while not computing, from the round's start to the client's last stage end (W)"));
+  add(real("platform.host_classes.*.watts_busy")
+          .def("0")
+          .range(0, kInf)
+          .help("power drawn while computing (W)"));
   add(mapping("platform.clients").help("the client population"));
   add(integer("platform.clients.count").required().range(1, kBillion).help("registered clients"));
   add(distribution("platform.clients.speed", UnitKind::flop_rate)

@@ -72,6 +72,7 @@ void Task::stop(ClientStatus status) {
   outcome_.status = status;
   if (arrived_ || stopped_) return;
   stopped_ = true;
+  outcome_.stopped_s = sg4::Engine::get_clock();
   if (!in_flight_) return;  // not started yet, or between stages: nothing is in flight
   const double now = sg4::Engine::get_clock();
   const double planned = stage_ == Stage::download ? plan_.bytes_down

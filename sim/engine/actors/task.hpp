@@ -40,6 +40,7 @@ struct TaskOutcome {
   ClientStatus status = ClientStatus::completed;  // completed until a collector says otherwise
   double start_s = 0;
   std::optional<double> download_end_s, compute_end_s, upload_end_s;
+  std::optional<double> stopped_s;  // when a collector stopped it before it arrived
   double bytes_down = 0, flops = 0, bytes_up = 0;
   std::int64_t steps = 0;
 };

@@ -61,7 +61,7 @@ void CsvObserver::on_client(const ClientRecord& c) {
                      .add_count(c.flops)
                      .add_count(c.bytes_down)
                      .add_count(c.bytes_up)
-                     .empty()  // energy_j: no power model yet
+                     .add(c.energy_j)
                      .add(c.samples)
                      .add(c.train_loss));
 }
@@ -85,7 +85,7 @@ void CsvObserver::on_round(const RoundRecord& r) {
                     .add(r.train_loss)
                     .add(r.test_loss)
                     .add(r.test_accuracy)
-                    .empty()  // energy_j: no power model yet
+                    .add(r.energy_j)
                     .add(r.aggregated ? 1 : 0)
                     .add(r.train_accuracy));
   // The round's clients and metrics first: whoever sees a round in rounds.csv sees all of it.

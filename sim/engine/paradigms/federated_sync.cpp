@@ -21,6 +21,7 @@
 #include "sim/common/checkpointable.hpp"
 #include "sim/engine/actors/collector.hpp"
 #include "sim/engine/actors/task.hpp"
+#include "sim/engine/dynamics/energy.hpp"
 #include "sim/engine/learning/divergence.hpp"
 #include "sim/engine/observers/checkpoint.hpp"
 #include "sim/engine/observers/checkpointer.hpp"
@@ -208,6 +209,10 @@ class FederatedSync final : public Paradigm {
         rec.flops = o.flops;
         rec.bytes_down = o.bytes_down;
         rec.bytes_up = o.bytes_up;
+        if (run.platform.has_power_model()) {
+          rec.energy_j = participant_energy_j(o, t0, run.platform.power_of(o.client));
+          row.energy_j = row.energy_j.value_or(0) + *rec.energy_j;
+        }
         row.bytes_down += o.bytes_down;
         row.bytes_up += o.bytes_up;
         if (kept[i] && next_participant < learned.client_samples.size()) {

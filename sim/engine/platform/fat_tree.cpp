@@ -47,7 +47,7 @@ class FatTreeBuilder final : public PlatformBuilder {
     std::vector<sg4::Host*> hosts(static_cast<std::size_t>(nodes_of(f)), nullptr);
     std::vector<ClientHostSpec> drawn(static_cast<std::size_t>(spec.clients.count));
     for (std::size_t i = 0; i < drawn.size(); ++i) {
-      drawn[i] = draw_client_spec(spec.clients, seed, ClientId{static_cast<std::int32_t>(i)});
+      drawn[i] = draw_client_spec(spec, seed, ClientId{static_cast<std::int32_t>(i)});
       drawn[i].bandwidth_bytes_per_s = f.link.bandwidth_bytes_per_s;
       drawn[i].latency_s = f.link.latency_s;
     }
@@ -68,7 +68,7 @@ class FatTreeBuilder final : public PlatformBuilder {
     zone->seal();
     std::vector<HostListPlatform::Client> clients(drawn.size());
     for (std::size_t i = 0; i < drawn.size(); ++i) clients[i] = {hosts.at(i + 1), drawn[i], 1};
-    return std::make_unique<HostListPlatform>(hosts.at(0), std::move(clients));
+    return std::make_unique<HostListPlatform>(hosts.at(0), std::move(clients), class_names(spec));
   }
 
   std::vector<MemoryPart> memory(const PlatformSpec& spec) const override {

@@ -12,17 +12,48 @@ namespace dtsim::engine {
 // from the same keyed stream, at most Distribution::kMaxRedraws times, then clamped; the loader refuses a
 // distribution with less than 1 % of its draws inside. A first draw inside is kept as drawn, so scenarios whose
 // draws all lie in range keep their platforms to the bit.
-ClientHostSpec draw_client_spec(const ClientsSpec& clients, std::uint64_t seed, ClientId client) {
+ClientHostSpec draw_client_spec(const PlatformSpec& platform, std::uint64_t seed, ClientId client) {
   const auto i = static_cast<std::uint64_t>(client.value);
   constexpr double kLargest = std::numeric_limits<double>::max();
+  const ClientsSpec& clients = platform.clients;
+  ClientHostSpec spec;
+  const HostClassSpec* cls = nullptr;
+  if (!platform.host_classes.empty()) {
+    double total = 0;
+    for (const auto& c : platform.host_classes) total += c.weight;
+    Rng pick(seed, "platform.class", i);
+    const double u = pick.uniform(0, total);
+    double below = 0;
+    std::size_t k = 0;
+    for (; k + 1 < platform.host_classes.size(); ++k) {
+      below += platform.host_classes[k].weight;
+      if (u < below) break;
+    }
+    while (platform.host_classes[k].weight <= 0 && k > 0) --k;  // u at the very top: the last class with weight
+    cls = &platform.host_classes[k];
+    spec.host_class = static_cast<int>(k);
+    spec.efficiency = cls->efficiency;
+    spec.watts_idle = cls->watts_idle;
+    spec.watts_busy = cls->watts_busy;
+    spec.speed_from_class = cls->speed.has_value();
+  }
+  const auto pick = [&](const std::optional<Distribution> HostClassSpec::*field, const Distribution& fallback) -> const Distribution& {
+    return cls && (cls->*field) ? *(cls->*field) : fallback;
+  };
   Rng speed(seed, "platform.speed", i);
   Rng bandwidth(seed, "platform.bandwidth", i);
   Rng latency(seed, "platform.latency", i);
-  ClientHostSpec spec;
-  spec.speed_flops_per_s = clients.speed.draw_within(speed, kMinSpeedFlopsPerS, kLargest);
-  spec.bandwidth_bytes_per_s = clients.bandwidth.draw_within(bandwidth, kMinBandwidthBytesPerS, kLargest);
-  spec.latency_s = clients.latency.draw_within(latency, 0.0, kMaxLatencyS);
+  spec.speed_flops_per_s = pick(&HostClassSpec::speed, clients.speed).draw_within(speed, kMinSpeedFlopsPerS, kLargest);
+  spec.bandwidth_bytes_per_s =
+      pick(&HostClassSpec::bandwidth, clients.bandwidth).draw_within(bandwidth, kMinBandwidthBytesPerS, kLargest);
+  spec.latency_s = pick(&HostClassSpec::latency, clients.latency).draw_within(latency, 0.0, kMaxLatencyS);
   return spec;
+}
+
+std::vector<std::string> class_names(const PlatformSpec& spec) {
+  std::vector<std::string> out;
+  for (const auto& c : spec.host_classes) out.push_back(c.name);
+  return out;
 }
 
 RouteInfo Platform::route_of(ClientId client) const {

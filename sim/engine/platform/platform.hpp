@@ -31,13 +31,23 @@ struct ClientHostSpec {
   double speed_flops_per_s = 0;
   double bandwidth_bytes_per_s = 0;
   double latency_s = 0;
+  int host_class = -1;     // index into platform.host_classes; -1 without classes
+  double efficiency = 1;   // compute time = flops / (speed × efficiency)
+  double watts_idle = 0, watts_busy = 0;
+  bool speed_from_class = false;  // the class gave the speed (xml: it replaces the file's)
 };
 
-// Draws every client's speed, bandwidth and latency, one keyed stream per property and client
-// (seed, "platform.<property>", client), so adding clients never changes the first clients' draws. A
-// draw from a distribution's tail is clamped into what SimGrid can simulate (the loader checked every
-// value written in the scenario).
-ClientHostSpec draw_client_spec(const ClientsSpec& clients, std::uint64_t seed, ClientId client);
+// Draws every client's class (by weight, from (seed, "platform.class", client)) and its speed,
+// bandwidth and latency, one keyed stream per property and client (seed, "platform.<property>",
+// client) — from its class's distribution when the class gives one, else platform.clients' — so adding
+// clients never changes the first clients' draws. A draw from a distribution's tail is clamped into what
+// SimGrid can simulate (the loader checked every value written in the scenario).
+ClientHostSpec draw_client_spec(const PlatformSpec& platform, std::uint64_t seed, ClientId client);
+
+// What a host draws while idle and while computing (W); both 0 without host classes.
+struct HostPower {
+  double idle_w = 0, busy_w = 0;
+};
 
 // A client's host and its route to the coordinator, as SimGrid routes it (platform.csv).
 struct RouteInfo {
@@ -59,6 +69,9 @@ class Platform {
   // xml: the file's speed and the route's figures).
   virtual ClientHostSpec spec_of(ClientId client) const = 0;
   virtual std::string host_class_of(ClientId) const { return ""; }
+  // Whether hosts have a power model (platform.host_classes given), and a client's.
+  virtual bool has_power_model() const { return false; }
+  virtual HostPower power_of(ClientId) const { return {}; }
   // SimGrid execution amount per modelled flop on the client's host: 1, unless the client's speed is not
   // its host's (xml with platform.clients.speed: host speed ÷ client speed). Flops reported stay modelled.
   virtual double compute_scale(ClientId) const { return 1; }
@@ -75,18 +88,36 @@ class HostListPlatform : public Platform {
     ClientHostSpec spec;
     double compute_scale = 1;
   };
-  HostListPlatform(simgrid::s4u::Host* server, std::vector<Client> clients)
-      : server_(server), clients_(std::move(clients)) {}
+  // `classes`: platform.host_classes' names (ClientHostSpec::host_class indexes them).
+  HostListPlatform(simgrid::s4u::Host* server, std::vector<Client> clients, std::vector<std::string> classes = {})
+      : server_(server), clients_(std::move(clients)), classes_(std::move(classes)) {}
   simgrid::s4u::Host* coordinator() const override { return server_; }
   std::int64_t participant_count() const override { return static_cast<std::int64_t>(clients_.size()); }
   simgrid::s4u::Host* host_of(ClientId c) const override { return clients_.at(c.index()).host; }
   ClientHostSpec spec_of(ClientId c) const override { return clients_.at(c.index()).spec; }
-  double compute_scale(ClientId c) const override { return clients_.at(c.index()).compute_scale; }
+  // The host's own scale, over the class's efficiency.
+  double compute_scale(ClientId c) const override {
+    const Client& k = clients_.at(c.index());
+    return k.compute_scale / k.spec.efficiency;
+  }
+  std::string host_class_of(ClientId c) const override {
+    const int k = clients_.at(c.index()).spec.host_class;
+    return k < 0 ? std::string() : classes_.at(static_cast<std::size_t>(k));
+  }
+  bool has_power_model() const override { return !classes_.empty(); }
+  HostPower power_of(ClientId c) const override {
+    const ClientHostSpec& s = clients_.at(c.index()).spec;
+    return {s.watts_idle, s.watts_busy};
+  }
 
  private:
   simgrid::s4u::Host* server_;
   std::vector<Client> clients_;
+  std::vector<std::string> classes_;
 };
+
+// The names of platform.host_classes, in order.
+std::vector<std::string> class_names(const PlatformSpec& spec);
 
 // In a star zone: the host's split-duplex access link, routed "from the host to everyone" through its UP
 // side and then `shared` (a backbone or WAN core; the star zone counts a link both ends list once);

@@ -39,7 +39,7 @@ class SitesBuilder final : public PlatformBuilder {
     }
     std::vector<HostListPlatform::Client> clients(static_cast<std::size_t>(spec.clients.count));
     for (std::size_t i = 0; i < clients.size(); ++i) {
-      const ClientHostSpec drawn = draw_client_spec(spec.clients, seed, ClientId{static_cast<std::int32_t>(i)});
+      const ClientHostSpec drawn = draw_client_spec(spec, seed, ClientId{static_cast<std::int32_t>(i)});
       auto* zone = zones[i % sites];
       auto* host = zone->create_host("client" + std::to_string(i), drawn.speed_flops_per_s)->seal();
       attach_to_star(zone, host, drawn.bandwidth_bytes_per_s, drawn.latency_s);
@@ -54,7 +54,7 @@ class SitesBuilder final : public PlatformBuilder {
                        {{uplink, sg4::LinkInRoute::Direction::UP}, sg4::LinkInRoute(core)}, true);
     }
     world->seal();
-    return std::make_unique<HostListPlatform>(server, std::move(clients));
+    return std::make_unique<HostListPlatform>(server, std::move(clients), class_names(spec));
   }
 
   std::vector<MemoryPart> memory(const PlatformSpec& spec) const override {

@@ -21,13 +21,13 @@ class StarBuilder final : public PlatformBuilder {
     attach_to_star(zone, server, spec.server.bandwidth_bytes_per_s, spec.server.latency_s);
     std::vector<HostListPlatform::Client> clients(static_cast<std::size_t>(spec.clients.count));
     for (std::size_t i = 0; i < clients.size(); ++i) {
-      const ClientHostSpec drawn = draw_client_spec(spec.clients, seed, ClientId{static_cast<std::int32_t>(i)});
+      const ClientHostSpec drawn = draw_client_spec(spec, seed, ClientId{static_cast<std::int32_t>(i)});
       auto* host = zone->create_host("client" + std::to_string(i), drawn.speed_flops_per_s)->seal();
       attach_to_star(zone, host, drawn.bandwidth_bytes_per_s, drawn.latency_s);
       clients[i] = {host, drawn, 1};
     }
     zone->seal();
-    return std::make_unique<HostListPlatform>(server, std::move(clients));
+    return std::make_unique<HostListPlatform>(server, std::move(clients), class_names(spec));
   }
   std::vector<MemoryPart> memory(const PlatformSpec& spec) const override { return {host_memory(spec.clients.count)}; }
 };

@@ -171,21 +171,20 @@ class XmlBuilder final : public PlatformBuilder {
     for (std::size_t i = 0; i < clients.size(); ++i) {
       const ClientId id{static_cast<std::int32_t>(i)};
       auto* host = m.clients[i % m.clients.size()];
-      ClientHostSpec s;
-      s.speed_flops_per_s = host->get_speed();
+      ClientHostSpec s = draw_client_spec(spec, seed, id);  // its class, and its speed if one is given
+      const bool speed_given = spec.clients.speed_given || s.speed_from_class;
+      if (!speed_given) s.speed_flops_per_s = host->get_speed();
       // No client has a link of its own here: platform.csv's bandwidth and latency are its route's.
       std::vector<sg4::Link*> links;
+      s.latency_s = 0;  // route_to adds to it
+      s.bandwidth_bytes_per_s = 0;
       host->route_to(m.server, links, &s.latency_s);
       for (std::size_t k = 0; k < links.size(); ++k)
         s.bandwidth_bytes_per_s = k == 0 ? links[k]->get_bandwidth() : std::min(s.bandwidth_bytes_per_s, links[k]->get_bandwidth());
-      double scale = 1;
-      if (spec.clients.speed_given) {
-        s.speed_flops_per_s = draw_client_spec(spec.clients, seed, id).speed_flops_per_s;
-        scale = host->get_speed() / s.speed_flops_per_s;
-      }
+      const double scale = speed_given ? host->get_speed() / s.speed_flops_per_s : 1.0;
       clients[i] = {host, s, scale};
     }
-    return std::make_unique<HostListPlatform>(m.server, std::move(clients));
+    return std::make_unique<HostListPlatform>(m.server, std::move(clients), class_names(spec));
   }
 
   std::vector<MemoryPart> memory(const PlatformSpec& spec) const override {

@@ -1,0 +1,123 @@
+// The energy meter (sim/engine/dynamics/energy.hpp) against SimGrid's host energy plugin, on a small
+// star with one host per client: each client's host draws watts_idle when no execution runs on it and
+// watts_busy while its one core computes (the plugin's "wattage_per_state" idle:busy), so the energy the
+// plugin has metered on a client's host from the round's start to the client's last stage end (or the
+// moment a collector stopped it) is the meter's figure. Client i computes on a (i+1)-times slower host;
+// a deadline stops the slow ones mid-upload and mid-computation (their wasted energy).
+// One SimGrid engine per process: one ctest entry per case (`energy_test CASE [SIMGRID ARGS]`).
+#include <simgrid/plugins/energy.h>
+#include <simgrid/s4u.hpp>
+// clang-format off
+#include <xbt/log.h>
+// clang-format on
+
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/engine/actors/collector.hpp"
+#include "sim/engine/actors/task.hpp"
+#include "sim/engine/dynamics/energy.hpp"
+
+namespace sg4 = simgrid::s4u;
+using namespace dtsim;
+using namespace dtsim::engine;
+using namespace dtsim::engine::actors;
+
+namespace {
+
+int failures = 0;
+void expect(bool ok, const std::string& what) {
+  if (!ok) {
+    std::fprintf(stderr, "FAILED: %s\n", what.c_str());
+    ++failures;
+  }
+}
+
+constexpr int kClients = 4;
+const HostPower kPower{2.0, 11.0};  // W idle, W busy
+
+void round_against_plugin(std::optional<double> deadline_s) {
+  sg4::Engine::set_config("network/model:CM02");
+  sg4::Engine::set_config("network/crosstraffic:0");
+  sg4::Engine::set_config("network/TCP-gamma:1e30");
+  auto* zone = sg4::create_star_zone("star");
+  auto attach = [zone](sg4::Host* h, double bw) {
+    auto* l = zone->create_split_duplex_link(h->get_name() + "_link", bw)->set_latency(0.01)->seal();
+    zone->add_route(h->get_netpoint(), nullptr, nullptr, nullptr, {{l, sg4::LinkInRoute::Direction::UP}}, true);
+  };
+  auto* server = zone->create_host("server", 1e12)->seal();
+  attach(server, 1e12);
+  std::vector<sg4::Host*> hosts;
+  for (int i = 0; i < kClients; ++i) {
+    auto* h = zone->create_host("c" + std::to_string(i), 1e9 / (i + 1));
+    h->set_property("wattage_per_state", std::to_string(kPower.idle_w) + ":" + std::to_string(kPower.busy_w));
+    h->set_property("wattage_off", "0");
+    hosts.push_back(h->seal());
+    attach(hosts.back(), 1e6);
+  }
+  zone->seal();
+  sg4::Actor::create("coordinator", server, [&] {
+    ArrivalQueue arrivals;
+    std::vector<std::shared_ptr<Task>> tasks;
+    std::vector<double> at_start;
+    for (int i = 0; i < kClients; ++i) {
+      at_start.push_back(sg_host_get_consumed_energy(hosts[static_cast<std::size_t>(i)]));
+      TaskPlan plan{ClientId{i}, 1, server, hosts[static_cast<std::size_t>(i)], 1e6, 1e9, 1e6, 100};
+      tasks.push_back(std::make_shared<Task>(plan, arrivals, tasks.size()));
+      start_task_actor(tasks.back());
+    }
+    // Client i: download 1.02 s, compute i+1 s, upload 1.02 s (arrival at 3.04 + i). The plugin is read
+    // once, when the collector returns; a host has drawn idle power since its client's last stage end,
+    // so the energy up to that end is what was read minus idle·(now − end).
+    collect(tasks, arrivals, {kClients, deadline_s});
+    const double now = sg4::Engine::get_clock();
+    for (int i = 0; i < kClients; ++i) {
+      const auto& o = tasks[static_cast<std::size_t>(i)]->outcome();
+      const double end = o.upload_end_s ? *o.upload_end_s : *o.stopped_s;
+      const double plugin = sg_host_get_consumed_energy(hosts[static_cast<std::size_t>(i)]) -
+                            at_start[static_cast<std::size_t>(i)] - kPower.idle_w * (now - end);
+      const double meter = participant_energy_j(o, 0, kPower);
+      expect(std::abs(plugin - meter) <= 1e-9 * std::max(1.0, plugin),
+             "client " + std::to_string(i) + ": plugin " + std::to_string(plugin) + " J, meter " + std::to_string(meter) +
+                 " J (status " + std::string(to_string(o.status)) + ")");
+      if (deadline_s) {
+        const bool stopped = i >= 1;
+        expect(stopped == o.stopped_s.has_value(), "client " + std::to_string(i) + " stopped as planned");
+      }
+    }
+  });
+  sg4::Engine::get_instance()->run();
+}
+
+const std::map<std::string, std::function<void()>> cases{
+    {"everyone_arrives", [] { round_against_plugin(std::nullopt); }},
+    // At 3.5 s client 0 has arrived (3.04), client 1 is uploading (3.02..4.04), clients 2 and 3 are
+    // computing (1.02..4.02, 1.02..5.02): those three are stopped where they are.
+    {"deadline_stops_two", [] { round_against_plugin(3.5); }},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !cases.count(argv[1])) {
+    std::fprintf(stderr, "usage: energy_test CASE; cases:");
+    for (const auto& [name, _] : cases) std::fprintf(stderr, " %s", name.c_str());
+    std::fprintf(stderr, "\n");
+    return 2;
+  }
+  xbt_log_control_set("root.thres:critical");
+  std::vector<char*> sg_argv{argv[0]};
+  for (int i = 2; i < argc; ++i) sg_argv.push_back(argv[i]);
+  sg_argv.push_back(nullptr);
+  int sg_argc = static_cast<int>(sg_argv.size()) - 1;
+  sg4::Engine engine(&sg_argc, sg_argv.data());
+  sg_host_energy_plugin_init();
+  cases.at(argv[1])();
+  if (failures == 0) std::printf("%s: ok\n", argv[1]);
+  return failures == 0 ? 0 : 1;
+}
