@@ -1,6 +1,8 @@
 // Helpers for tests that run the dtsim binary (one SimGrid engine per process, DESIGN.md).
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -46,8 +48,10 @@ inline Result run_dtsim(const std::vector<std::string>& args, const fs::path& cw
   static int counter = 0;
   const auto tmp = fs::temp_directory_path() / "dtsim_e2e" / "capture";
   fs::create_directories(tmp);
-  const auto out = tmp / ("out" + std::to_string(++counter));
-  const auto err = tmp / ("err" + std::to_string(counter));
+  // Per process: ctest -j runs several test files at once, each counting from 1.
+  const std::string tag = std::to_string(::getpid()) + "_" + std::to_string(++counter);
+  const auto out = tmp / ("out" + tag);
+  const auto err = tmp / ("err" + tag);
   std::string cmd = "cd " + quote(cwd.string()) + " && " + quote(DTSIM_BINARY);
   for (const auto& a : args) cmd += " " + quote(a);
   cmd += " >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
