@@ -63,6 +63,15 @@ inline Result run_dtsim(const std::vector<std::string>& args, const fs::path& cw
   return r;
 }
 
+// `args` followed by one "--set KEY=VALUE" pair per entry of `sets`.
+inline std::vector<std::string> with_sets(std::vector<std::string> args, const std::vector<std::string>& sets) {
+  for (const auto& s : sets) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  return args;
+}
+
 using Table = std::vector<std::map<std::string, std::string>>;
 
 // A CSV file written by dtsim, read by dtsim's own reader (sim/report/csv_reader.hpp), as rows keyed by

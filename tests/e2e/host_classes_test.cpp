@@ -25,13 +25,9 @@ const std::map<std::string, Class> kClasses{{"phone", {1e9, 2.5e6, 0.5, 0.5, 3}}
 
 fs::path run(const std::string& name, const std::vector<std::string>& sets) {
   const auto out = scratch("host_classes_" + name);
-  std::vector<std::string> args{"run", (source_dir() / "tests" / "e2e" / "analytic" / "scenario.yaml").string(),
-                                "--out", out.string(), "--quiet", "--no-train"};
-  for (const auto& s : sets) {
-    args.push_back("--set");
-    args.push_back(s);
-  }
-  const auto r = run_dtsim(args);
+  const auto r = run_dtsim(with_sets({"run", (source_dir() / "tests" / "e2e" / "analytic" / "scenario.yaml").string(),
+                                      "--out", out.string(), "--quiet", "--no-train"},
+                                     sets));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   return out;

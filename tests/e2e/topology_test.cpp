@@ -26,12 +26,7 @@ const std::vector<std::string> kCommon{
 Table clients_of(const std::string& name, std::vector<std::string> sets) {
   sets.insert(sets.begin(), kCommon.begin(), kCommon.end());
   const auto out = scratch("topology_" + name);
-  std::vector<std::string> args{"run", scenario(), "--out", out.string(), "--quiet", "--no-train"};
-  for (const auto& s : sets) {
-    args.push_back("--set");
-    args.push_back(s);
-  }
-  const auto r = run_dtsim(args);
+  const auto r = run_dtsim(with_sets({"run", scenario(), "--out", out.string(), "--quiet", "--no-train"}, sets));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   return read_csv(out / "clients.csv");

@@ -3,9 +3,6 @@
 // 1e9-flop computations on 1 Gf/s hosts (1 s), so client i (speed 1/(i+1) Gf/s) arrives at t = 3 + i.
 // One SimGrid engine per process: each case is its own ctest entry (`collector_test CASE [SIMGRID ARGS]`).
 #include <simgrid/s4u.hpp>
-// clang-format off
-#include <xbt/log.h>
-// clang-format on
 
 #include <cmath>
 #include <cstdio>
@@ -19,19 +16,15 @@
 #include "sim/engine/actors/collector.hpp"
 #include "sim/engine/actors/task.hpp"
 
+#include "tests/engine/engine_case_main.hpp"
+
 namespace sg4 = simgrid::s4u;
+using dtsim::engine_tests::expect;
 using namespace dtsim;
 using namespace dtsim::engine::actors;
 
 namespace {
 
-int failures = 0;
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAILED: %s\n", what.c_str());
-    ++failures;
-  }
-}
 
 struct Bench {
   sg4::Host* server = nullptr;
@@ -135,21 +128,4 @@ const std::map<std::string, std::function<void()>> cases{
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc < 2 || !cases.count(argv[1])) {
-    std::fprintf(stderr, "usage: collector_test CASE; cases:");
-    for (const auto& [name, _] : cases) std::fprintf(stderr, " %s", name.c_str());
-    std::fprintf(stderr, "\n");
-    return 2;
-  }
-  xbt_log_control_set("root.thres:critical");
-  // Arguments after the case go to SimGrid (.ci/sanitizers.sh passes --cfg=contexts/factory:thread).
-  std::vector<char*> sg_argv{argv[0]};
-  for (int i = 2; i < argc; ++i) sg_argv.push_back(argv[i]);
-  sg_argv.push_back(nullptr);
-  int sg_argc = static_cast<int>(sg_argv.size()) - 1;
-  sg4::Engine engine(&sg_argc, sg_argv.data());
-  cases.at(argv[1])();
-  if (failures == 0) std::printf("%s: ok\n", argv[1]);
-  return failures == 0 ? 0 : 1;
-}
+int main(int argc, char** argv) { return dtsim::engine_tests::run_case(argc, argv, cases); }

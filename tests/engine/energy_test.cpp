@@ -7,9 +7,6 @@
 // One SimGrid engine per process: one ctest entry per case (`energy_test CASE [SIMGRID ARGS]`).
 #include <simgrid/plugins/energy.h>
 #include <simgrid/s4u.hpp>
-// clang-format off
-#include <xbt/log.h>
-// clang-format on
 
 #include <cmath>
 #include <cstdio>
@@ -23,20 +20,16 @@
 #include "sim/engine/actors/task.hpp"
 #include "sim/engine/dynamics/energy.hpp"
 
+#include "tests/engine/engine_case_main.hpp"
+
 namespace sg4 = simgrid::s4u;
+using dtsim::engine_tests::expect;
 using namespace dtsim;
 using namespace dtsim::engine;
 using namespace dtsim::engine::actors;
 
 namespace {
 
-int failures = 0;
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAILED: %s\n", what.c_str());
-    ++failures;
-  }
-}
 
 constexpr int kClients = 4;
 const HostPower kPower{2.0, 11.0};  // W idle, W busy
@@ -103,21 +96,4 @@ const std::map<std::string, std::function<void()>> cases{
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc < 2 || !cases.count(argv[1])) {
-    std::fprintf(stderr, "usage: energy_test CASE; cases:");
-    for (const auto& [name, _] : cases) std::fprintf(stderr, " %s", name.c_str());
-    std::fprintf(stderr, "\n");
-    return 2;
-  }
-  xbt_log_control_set("root.thres:critical");
-  std::vector<char*> sg_argv{argv[0]};
-  for (int i = 2; i < argc; ++i) sg_argv.push_back(argv[i]);
-  sg_argv.push_back(nullptr);
-  int sg_argc = static_cast<int>(sg_argv.size()) - 1;
-  sg4::Engine engine(&sg_argc, sg_argv.data());
-  sg_host_energy_plugin_init();
-  cases.at(argv[1])();
-  if (failures == 0) std::printf("%s: ok\n", argv[1]);
-  return failures == 0 ? 0 : 1;
-}
+int main(int argc, char** argv) { return dtsim::engine_tests::run_case(argc, argv, cases, sg_host_energy_plugin_init); }

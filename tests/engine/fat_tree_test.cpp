@@ -6,9 +6,6 @@
 // flows of a leaf switch spread evenly over them). One SimGrid engine per process: one ctest entry per
 // case (`fat_tree_test CASE [SIMGRID ARGS]`).
 #include <simgrid/s4u.hpp>
-// clang-format off
-#include <xbt/log.h>
-// clang-format on
 
 #include <algorithm>
 #include <cmath>
@@ -20,19 +17,15 @@
 
 #include "sim/engine/platform/platform.hpp"
 
+#include "tests/engine/engine_case_main.hpp"
+
 namespace sg4 = simgrid::s4u;
+using dtsim::engine_tests::expect;
 using namespace dtsim;
 using namespace dtsim::engine;
 
 namespace {
 
-int failures = 0;
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAILED: %s\n", what.c_str());
-    ++failures;
-  }
-}
 bool near(double got, double want) { return std::abs(got - want) <= 1e-9 * std::max(1.0, std::abs(want)); }
 
 constexpr double kBandwidth = 1e6, kLatency = 1e-3, kBytes = 1e6;
@@ -125,20 +118,4 @@ const std::map<std::string, std::function<void()>> cases{
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc < 2 || !cases.count(argv[1])) {
-    std::fprintf(stderr, "usage: fat_tree_test CASE; cases:");
-    for (const auto& [name, _] : cases) std::fprintf(stderr, " %s", name.c_str());
-    std::fprintf(stderr, "\n");
-    return 2;
-  }
-  xbt_log_control_set("root.thres:critical");
-  std::vector<char*> sg_argv{argv[0]};
-  for (int i = 2; i < argc; ++i) sg_argv.push_back(argv[i]);
-  sg_argv.push_back(nullptr);
-  int sg_argc = static_cast<int>(sg_argv.size()) - 1;
-  sg4::Engine engine(&sg_argc, sg_argv.data());
-  cases.at(argv[1])();
-  if (failures == 0) std::printf("%s: ok\n", argv[1]);
-  return failures == 0 ? 0 : 1;
-}
+int main(int argc, char** argv) { return dtsim::engine_tests::run_case(argc, argv, cases); }
