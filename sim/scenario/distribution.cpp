@@ -46,6 +46,10 @@ double Distribution::sample(Rng& rng, bool positive) const {
       return median * std::exp(sigma * rng.normal());
     case Kind::choice:
       return pick(values, weights, rng);
+    case Kind::shifted_exponential:  // inverse CDF of 1 − U, U in [0, 1): finite
+      return shift - std::log1p(-rng.uniform()) / rate;
+    case Kind::pareto:
+      return scale * std::pow(1 - rng.uniform(), -1 / shape);
   }
   return value;
 }
@@ -101,12 +105,24 @@ double Distribution::probability_within(double lo, double hi) const {
       }
       return total > 0 && std::isfinite(total) ? inside / total : 0;
     }
+    case Kind::shifted_exponential: {
+      if (!(rate > 0)) return 0;
+      // P(X <= x) = 1 − exp(−rate·(x − shift)) above the shift; expm1 keeps small probabilities.
+      const auto cdf = [&](double x) { return x <= shift ? 0.0 : -std::expm1(-rate * (x - shift)); };
+      return std::clamp(cdf(hi) - cdf(lo), 0.0, 1.0);
+    }
+    case Kind::pareto: {
+      if (!(scale > 0 && shape > 0)) return 0;
+      const auto tail = [&](double x) { return x <= scale ? 1.0 : std::pow(scale / x, shape); };  // P(X > x)
+      return std::clamp(tail(lo) - tail(hi), 0.0, 1.0);
+    }
   }
   return 0;
 }
 
 const std::vector<std::string>& Distribution::kind_names() {
-  static const std::vector<std::string> names{"constant", "uniform", "normal", "lognormal", "choice"};
+  static const std::vector<std::string> names{"constant", "uniform",   "normal", "lognormal",
+                                              "choice",   "shifted_exponential", "pareto"};
   return names;
 }
 

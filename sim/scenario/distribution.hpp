@@ -4,6 +4,9 @@
 //   normal    {dist: normal, mean: M, stddev: S}
 //   lognormal {dist: lognormal, median: M, sigma: S}   (sigma of the underlying normal, unitless)
 //   choice    {dist: choice, values: [..], weights: [..]}   (weights optional, need not sum to 1)
+//   shifted_exponential {dist: shifted_exponential, shift: S, rate: R}   S + Exp(R): mean S + 1/R; R a
+//             plain number, per SI unit of the value (the straggler model T = ℓ·(1 + Exp(μ)), Lee et al.)
+//   pareto    {dist: pareto, scale: M, shape: A}   M · U^(−1/A): P(X > x) = (M/x)^A for x >= M
 // Values are stored in SI units (the Params reader converts "5Gf", "20ms", ...).
 #pragma once
 
@@ -15,7 +18,7 @@
 namespace dtsim {
 
 struct Distribution {
-  enum class Kind { constant, uniform, normal, lognormal, choice };
+  enum class Kind { constant, uniform, normal, lognormal, choice, shifted_exponential, pareto };
   Kind kind = Kind::constant;
   double value = 0;              // constant
   double min = 0, max = 0;       // uniform, min <= max
@@ -23,6 +26,8 @@ struct Distribution {
   double median = 0, sigma = 0;  // lognormal, median > 0, sigma >= 0
   std::vector<double> values;    // choice, non-empty
   std::vector<double> weights;   // choice, empty (= equal) or one non-negative weight per value, 0 < sum < inf
+  double shift = 0, rate = 1;    // shifted_exponential, shift >= 0, rate > 0
+  double scale = 1, shape = 1;   // pareto, scale > 0, shape > 0
 
   static Distribution constant_of(double v) {
     Distribution d;
@@ -47,7 +52,7 @@ struct Distribution {
 
   // The probability that one draw lies within [lo, hi] (lo may be -inf, hi +inf; a draw beyond the largest
   // double counts as outside), computed per kind: the share of [min, max], of the weights, or from the
-  // normal CDF (of log x for a lognormal).
+  // normal CDF (of log x for a lognormal), or the exponential's and the Pareto's closed forms.
   double probability_within(double lo, double hi) const;
 
   // Names of the kinds in the order of Kind, for "valid values are" messages and `dtsim list`.

@@ -478,6 +478,15 @@ struct ParamsAccess {
           d.error("weights", "the weights sum to more than the largest number (about 1.8e308)",
                   {"only their ratios matter: divide them all by the same number"});
         break;
+      case Distribution::Kind::shifted_exponential:
+        // Every draw lies above the shift, so a shift of 0 keeps positive draws positive.
+        out.shift = scalar_number(d, "shift", unit, positive ? Sign::non_negative : drawable, limits, suspicious);
+        out.rate = scalar_number(d, "rate", std::nullopt, Sign::positive);
+        break;
+      case Distribution::Kind::pareto:
+        out.scale = scalar_number(d, "scale", unit, Sign::positive, limits, suspicious);
+        out.shape = scalar_number(d, "shape", std::nullopt, Sign::positive);
+        break;
     }
     if (d.context().errors.items().size() == errors_before) check_in_range(d, out, unit, positive, limits);
     d.finish();

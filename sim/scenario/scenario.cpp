@@ -768,6 +768,10 @@ const std::vector<CatalogEntry>& distribution_catalog() {
        {{"mean", "required"}, {"stddev", "required"}}},
       {"lognormal", "median * exp(sigma * N(0, 1))", {{"median", "required"}, {"sigma", "required"}}},
       {"choice", "one of values, with optional weights", {{"values", "required"}, {"weights", "equal"}}},
+      {"shifted_exponential",
+       "shift + Exp(rate): mean shift + 1/rate (rate per SI unit of the value; stragglers' T = l·(1 + Exp(mu)))",
+       {{"shift", "required"}, {"rate", "required"}}},
+      {"pareto", "scale · U^(−1/shape): P(X > x) = (scale/x)^shape above scale", {{"scale", "required"}, {"shape", "required"}}},
   };
   return entries;
 }

@@ -142,10 +142,52 @@ TEST_SUITE("scenario") {
     CHECK(first != other);
   }
 
+  TEST_CASE("Distribution: shifted_exponential draws lie above the shift with mean shift + 1/rate") {
+    Distribution d;
+    d.kind = Distribution::Kind::shifted_exponential;
+    d.shift = 1.0;
+    d.rate = 2.0;
+
+    const auto xs = draws(d);
+
+    CHECK(*std::min_element(xs.begin(), xs.end()) >= 1.0);
+    // The exponential part has standard deviation 1/rate: the mean of 20,000 draws within 5 standard errors.
+    CHECK(std::abs(mean_of(xs) - (1.0 + 1 / 2.0)) <= 5 * (1 / 2.0) / std::sqrt(kDraws));
+    CHECK(stddev_of(xs) == doctest::Approx(0.5).epsilon(0.03));
+    // P(X <= shift + t) = 1 − exp(−rate·t), against the empirical share.
+    const double t = 0.3, share = static_cast<double>(std::count_if(xs.begin(), xs.end(), [&](double x) {
+                                                        return x <= 1.0 + t;
+                                                      })) /
+                                  kDraws;
+    const double p = 1 - std::exp(-2.0 * t);
+    CHECK(d.probability_within(0, 1.0 + t) == doctest::Approx(p));
+    CHECK(std::abs(share - p) <= 5 * std::sqrt(p * (1 - p) / kDraws));
+  }
+
+  TEST_CASE("Distribution: pareto draws lie above the scale with median scale · 2^(1/shape) and its tail") {
+    Distribution d;
+    d.kind = Distribution::Kind::pareto;
+    d.scale = 3.0;
+    d.shape = 2.5;
+
+    auto xs = draws(d);
+
+    CHECK(*std::min_element(xs.begin(), xs.end()) >= 3.0);
+    const double tail = static_cast<double>(std::count_if(xs.begin(), xs.end(), [](double x) { return x > 6.0; })) /
+                        kDraws;
+    const double p = std::pow(3.0 / 6.0, 2.5);  // P(X > 2·scale)
+    CHECK(std::abs(tail - p) <= 5 * std::sqrt(p * (1 - p) / kDraws));
+    CHECK(d.probability_within(6.0, std::numeric_limits<double>::infinity()) == doctest::Approx(p));
+    std::nth_element(xs.begin(), xs.begin() + kDraws / 2, xs.end());
+    CHECK(xs[kDraws / 2] == doctest::Approx(3.0 * std::pow(2.0, 1 / 2.5)).epsilon(0.02));
+  }
+
   TEST_CASE("Distribution: kind_names lists the kinds in the order of Kind") {
     const auto& names = Distribution::kind_names();
 
-    REQUIRE(names.size() == 5);
+    REQUIRE(names.size() == 7);
+    CHECK(names[static_cast<int>(Distribution::Kind::shifted_exponential)] == "shifted_exponential");
+    CHECK(names[static_cast<int>(Distribution::Kind::pareto)] == "pareto");
     CHECK(names[static_cast<int>(Distribution::Kind::constant)] == "constant");
     CHECK(names[static_cast<int>(Distribution::Kind::uniform)] == "uniform");
     CHECK(names[static_cast<int>(Distribution::Kind::normal)] == "normal");
