@@ -78,6 +78,25 @@ sg4::Link* attach_to_star(sg4::NetZone* zone, sg4::Host* host, double bandwidth,
   return link;
 }
 
+std::unique_ptr<Platform> build_flat_star(const PlatformSpec& spec, std::uint64_t seed, const std::string& zone_name,
+                                          const std::string& host_prefix, const LinkSpec* backbone) {
+  auto* zone = sg4::create_star_zone(zone_name);
+  const sg4::Link* shared = nullptr;
+  if (backbone)
+    shared = zone->create_link("backbone", backbone->bandwidth_bytes_per_s)->set_latency(backbone->latency_s)->seal();
+  auto* server = zone->create_host("server", spec.server.speed_flops_per_s)->seal();
+  attach_to_star(zone, server, spec.server.bandwidth_bytes_per_s, spec.server.latency_s, shared);
+  std::vector<HostListPlatform::Client> clients(static_cast<std::size_t>(spec.clients.count));
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    const ClientHostSpec drawn = draw_client_spec(spec, seed, ClientId{static_cast<std::int32_t>(i)});
+    auto* host = zone->create_host(host_prefix + std::to_string(i), drawn.speed_flops_per_s)->seal();
+    attach_to_star(zone, host, drawn.bandwidth_bytes_per_s, drawn.latency_s, shared);
+    clients[i] = {host, drawn, 1};
+  }
+  zone->seal();
+  return std::make_unique<HostListPlatform>(server, std::move(clients), class_names(spec));
+}
+
 MemoryPart host_memory(std::int64_t clients, std::int64_t extra_links) {
   // Per client: SimGrid's host, split-duplex link, netpoint and route (2.74 KB, shared/reference/
   // SIMGRID.md §4.6) and dtsim's records of the client (the platform's, the workload's sample count, the

@@ -125,6 +125,12 @@ std::vector<std::string> class_names(const PlatformSpec& spec);
 simgrid::s4u::Link* attach_to_star(simgrid::s4u::NetZone* zone, simgrid::s4u::Host* host, double bandwidth,
                                    double latency, const simgrid::s4u::Link* shared = nullptr);
 
+// A star zone named `zone` of the server and one host per client (`<host_prefix><i>`), each on its own
+// split-duplex link — the server's from platform.server, the clients' drawn — every route also crossing
+// `backbone` (counted once) when given: `star` without one, `cluster` with one.
+std::unique_ptr<Platform> build_flat_star(const PlatformSpec& spec, std::uint64_t seed, const std::string& zone,
+                                          const std::string& host_prefix, const LinkSpec* backbone);
+
 // SimGrid's and dtsim's memory per client host (the star's measurement, shared/reference/SIMGRID.md §4.6).
 MemoryPart host_memory(std::int64_t clients, std::int64_t extra_links = 0);
 
