@@ -15,6 +15,7 @@
 
 #include "sim/engine/actors/collector.hpp"
 #include "sim/engine/actors/task.hpp"
+#include "sim/engine/platform/platform.hpp"
 
 #include "tests/engine/engine_case_main.hpp"
 
@@ -25,21 +26,15 @@ using namespace dtsim::engine::actors;
 
 namespace {
 
-
 struct Bench {
   sg4::Host* server = nullptr;
   std::vector<sg4::Host*> clients;
 };
 
 Bench build(int clients) {
-  sg4::Engine::set_config("network/model:CM02");
-  sg4::Engine::set_config("network/crosstraffic:0");
-  sg4::Engine::set_config("network/TCP-gamma:1e30");
+  dtsim::engine::configure_network_model(dtsim::NetworkModel::analytic);
   auto* zone = sg4::create_star_zone("star");
-  auto attach = [zone](sg4::Host* h, double bw) {
-    auto* l = zone->create_split_duplex_link(h->get_name() + "_link", bw)->set_latency(0)->seal();
-    zone->add_route(h->get_netpoint(), nullptr, nullptr, nullptr, {{l, sg4::LinkInRoute::Direction::UP}}, true);
-  };
+  auto attach = [zone](sg4::Host* h, double bw) { dtsim::engine::attach_to_star(zone, h, bw, 0); };
   Bench b;
   b.server = zone->create_host("server", 1e12)->seal();
   attach(b.server, 1e12);

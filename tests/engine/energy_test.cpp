@@ -18,6 +18,7 @@
 
 #include "sim/engine/actors/collector.hpp"
 #include "sim/engine/actors/task.hpp"
+#include "sim/engine/platform/platform.hpp"
 #include "sim/engine/dynamics/energy.hpp"
 
 #include "tests/engine/engine_case_main.hpp"
@@ -30,19 +31,13 @@ using namespace dtsim::engine::actors;
 
 namespace {
 
-
 constexpr int kClients = 4;
 const HostPower kPower{2.0, 11.0};  // W idle, W busy
 
 void round_against_plugin(std::optional<double> deadline_s) {
-  sg4::Engine::set_config("network/model:CM02");
-  sg4::Engine::set_config("network/crosstraffic:0");
-  sg4::Engine::set_config("network/TCP-gamma:1e30");
+  dtsim::engine::configure_network_model(dtsim::NetworkModel::analytic);
   auto* zone = sg4::create_star_zone("star");
-  auto attach = [zone](sg4::Host* h, double bw) {
-    auto* l = zone->create_split_duplex_link(h->get_name() + "_link", bw)->set_latency(0.01)->seal();
-    zone->add_route(h->get_netpoint(), nullptr, nullptr, nullptr, {{l, sg4::LinkInRoute::Direction::UP}}, true);
-  };
+  auto attach = [zone](sg4::Host* h, double bw) { dtsim::engine::attach_to_star(zone, h, bw, 0.01); };
   auto* server = zone->create_host("server", 1e12)->seal();
   attach(server, 1e12);
   std::vector<sg4::Host*> hosts;
