@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -12,13 +13,22 @@
 #include "models/model.hpp"
 #include "models/partitioner.hpp"
 #include "sim/common/ids.hpp"
+#include "sim/scenario/distribution.hpp"
 
 namespace dtsim::models {
 
 struct WorkItem {
   std::int64_t samples = 0;  // training samples the client holds
+  std::int64_t epochs = 0;   // local epochs this round (workload.local.epochs, or drawn from epochs_dist)
   std::int64_t steps = 0;    // local SGD steps: epochs · ceil(samples / batch_size)
   double flops = 0;          // modelled cost: epochs · samples · per-sample flops + steps · per-step flops
+  std::int64_t batch_size = 1;
+  double flops_per_sample = 0, flops_per_step = 0;
+
+  // The modelled flops of the first m local steps (0 <= m <= steps), in the order the trainer runs them:
+  // each epoch's ceil(samples / batch) minibatches, its last one holding the remainder. flops_of_steps(steps)
+  // is `flops`.
+  double flops_of_steps(std::int64_t m) const;
 };
 
 class Workload {
@@ -28,8 +38,10 @@ class Workload {
     const Partitioner& partitioner;
     const Model& model;  // must outlive the Workload
     LocalTrainingConfig local;
-    std::uint64_t seed = 1;    // the partition draws from Rng(seed, "partition")
+    std::uint64_t seed = 1;    // the partition draws from Rng(seed, "partition"), epochs_dist from
+                               // Rng(seed, "workload.epochs", client, round)
     std::int64_t clients = 0;  // >= 1
+    std::optional<Distribution> epochs_dist{};  // local epochs per (client, round); replaces local.epochs
   };
   // Loads the data to `needs` and splits it across the clients. Throws DataError (with the key to blame).
   static Workload build(const Parts& parts, const DataNeeds& needs);
@@ -45,7 +57,10 @@ class Workload {
   const LocalTrainingConfig& local() const { return local_; }
 
  private:
-  Workload(LoadedData data, ClientSamples samples, const Model& model, LocalTrainingConfig local);
+  Workload(LoadedData data, ClientSamples samples, const Model& model, LocalTrainingConfig local, std::uint64_t seed,
+           std::optional<Distribution> epochs_dist);
+  std::uint64_t seed_;
+  std::optional<Distribution> epochs_dist_;
   LoadedData data_;
   std::vector<std::int64_t> sizes_;
   Partition indices_;

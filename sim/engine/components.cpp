@@ -94,7 +94,9 @@ MemoryEstimate estimate_memory(const Scenario& s, const Components& c, const Exe
 
 models::Workload load_workload(const Scenario& s, const Components& c, const models::DataNeeds& needs) {
   return models::Workload::build(
-      {*c.dataset, *c.partitioner, *c.model, local_training(s), s.seed, s.platform.clients.count}, needs);
+      {*c.dataset, *c.partitioner, *c.model, local_training(s), s.seed, s.platform.clients.count,
+       s.workload.local.epochs_dist},
+      needs);
 }
 
 void warn_about_data(Scenario& s, const models::Workload& workload) {

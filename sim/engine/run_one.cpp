@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "sim/engine/components.hpp"
+#include "sim/engine/dynamics/dynamics.hpp"
 #include "sim/engine/learning/real_learner.hpp"
 #include "sim/engine/observers/checkpointer.hpp"
 #include "sim/engine/observers/csv_observer.hpp"
@@ -33,7 +34,8 @@ struct PreparedRun {
   Components components;
   std::optional<models::Workload> workload;
   std::string backend_name;
-  Checksums platform_files;  // the platform builder's input files (topology xml)
+  Checksums platform_files;  // the platform's and its dynamics' input files (topology xml, traces)
+  std::shared_ptr<const TraceAvailability> availability_trace;  // dynamics.availability.trace, loaded
   OutputPlan output;  // run: the folder, and what a resume continues from
   std::vector<std::string> simgrid_args;  // checked against dtsim's allow-list
 };
@@ -65,6 +67,17 @@ void load(PreparedRun& run, const models::DataNeeds& needs) {
                             : run.scenario.workload.dataset.name == "synthetic" ? "workload.dataset"
                                                                             : "workload.dataset.path";
     report_at(*run.scenario.context, Severity::error, key, e.what());
+  }
+}
+
+// The dynamics' input files, read (and checked, every problem located) before anything runs.
+void load_dynamics_inputs(PreparedRun& run) {
+  auto& s = run.scenario;
+  if (s.dynamics.availability != AvailabilityModel::trace || s.dynamics.availability_trace.empty()) return;
+  try {
+    run.availability_trace = std::make_shared<TraceAvailability>(load_availability_trace(s.dynamics.availability_trace));
+  } catch (const TraceError& e) {
+    report_at(*s.context, Severity::error, "dynamics.availability.trace", e.what());
   }
 }
 
@@ -110,6 +123,7 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
   s.context->strict = options.strict;
   check_simgrid(*run, options.simgrid_args);
   run->components = build_components(s);
+  load_dynamics_inputs(*run);
   if (purpose == Purpose::run) {
     const fs::path dir = options.out_dir.empty() ? fs::path("results") / s.name : fs::path(options.out_dir);
     run->output = check_output_dir(dir, options.output_mode, s.context->resolved, *s.context);
@@ -160,6 +174,8 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
     if (c.platform)
       for (const auto& file : c.platform->input_files(s.platform))
         run->platform_files.emplace_back(file, models::sha256_file(file));
+    if (run->availability_trace)
+      run->platform_files.emplace_back(s.dynamics.availability_trace, models::sha256_file(s.dynamics.availability_trace));
     if (run->workload && s.context->root["provenance"])  // a run.yaml run again: the same inputs?
       check_provenance(s.context->root["provenance"],
                        provenance(run->backend_name, run->workload->data().checksums, run->platform_files), *s.context);
@@ -269,7 +285,8 @@ RunSummary execute_run(PreparedRun& run, const RunOptions& options) {
     std::optional<Checkpointer> checkpointer;
     if (s.training.checkpoint_every > 0)
       checkpointer.emplace(dir, s.training.checkpoint_every, csv, *learner, policies, wall_before);
-    RunContext context{s, *platform, workload, policies, *learner, observers, stop_flag(),
+    const Dynamics dynamics(s.dynamics, s.seed, run.availability_trace);
+    RunContext context{s, *platform, dynamics, workload, policies, *learner, observers, stop_flag(),
                        checkpointer ? &*checkpointer : nullptr, resume};
     outcome = c.paradigm->run(context);
     end.status = outcome.diverged ? "diverged" : outcome.interrupted ? "interrupted" : "ok";

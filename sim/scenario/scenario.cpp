@@ -489,6 +489,37 @@ void read_platform(Params p, PlatformSpec& out) {
   p.finish();
 }
 
+void read_dynamics(Params p, DynamicsSpec& out) {
+  if (p.has("straggler")) out.straggler = p.get_distribution("straggler");
+  const std::string target = p.get_choice("straggler_target");
+  out.target = target == "link" ? StragglerTarget::link : target == "both" ? StragglerTarget::both : StragglerTarget::compute;
+  if (p.has("slow_hosts")) {
+    Params slow = p.child("slow_hosts");
+    out.slow_fraction = slow.get_double("fraction");
+    out.slow_factor = slow.get_double("factor");
+    slow.finish();
+  }
+  if (p.has("availability")) {
+    Params a = p.child("availability");
+    const std::string model = a.get_choice("model", {"markov", "trace"}, a.has("trace") ? "trace" : "markov");
+    if (model == "markov") {
+      out.availability = AvailabilityModel::markov;
+      out.mean_on_s = a.get_quantity("mean_on");
+      out.mean_off_s = a.get_quantity("mean_off");
+    } else if (model == "trace") {
+      out.availability = AvailabilityModel::trace;
+      out.availability_trace = resolve_path(a, "trace", {"dynamics", "availability", "trace"});
+    }
+    a.finish();
+  }
+  if (p.has("crash")) {
+    Params c = p.child("crash");
+    out.crash_probability = c.get_double("probability");
+    c.finish();
+  }
+  p.finish();  // bandwidth_profile is not built yet: finish() refuses it
+}
+
 void read_dataset(Params p, DatasetSpec& out) {
   out.name = p.get_choice("name");
   if (out.name.empty()) return;  // without a valid name its other keys mean nothing
@@ -553,6 +584,7 @@ void read_local(Params p, LocalSpec& out) {
   out.lr = p.get_double("lr");
   out.momentum = p.get_double("momentum");
   out.weight_decay = p.get_double("weight_decay");
+  if (p.has("epochs_dist")) out.epochs_dist = p.get_distribution("epochs_dist");
   p.finish();
 }
 
@@ -618,6 +650,10 @@ void read_training(Params p, std::optional<std::int64_t> clients_count, Training
     p.error("min_completed",
             fmt::format("min_completed ({}) exceeds clients_per_round ({}): no round could ever aggregate",
                         out.min_completed, out.clients_per_round));
+  if (p.applies("partial_work")) out.partial_work = p.get_bool("partial_work");
+  if (out.partial_work && !out.deadline_s && !has_error_at(ctx, "training.deadline"))
+    p.error("partial_work", "partial_work needs training.deadline: it is the deadline a partial client's steps must end by",
+            {"set training.deadline, or partial_work: false"});
   out.checkpoint_every = p.get_int("checkpoint_every");
   Params divergence = p.child("divergence");
   out.divergence_factor = divergence.get_double("factor");
@@ -716,10 +752,15 @@ Scenario read_scenario_text(const std::string& text, const std::string& file_lab
   p.ignore("provenance");  // written into run.yaml by the run; the engine checks it on a rerun
   p.ignore("simgrid");     // the engine reads it with --simgrid, through dtsim's allow-list
   read_platform(p.child("platform"), s.platform);
-  p.child("dynamics").finish();  // nothing built yet: every key present is refused
+  read_dynamics(p.child("dynamics"), s.dynamics);
   read_workload(p.child("workload"), s.workload);
   const bool count_ok = !has_error_at(ctx, "platform.clients.count");
   read_training(p.child("training"), count_ok ? std::optional(s.platform.clients.count) : std::nullopt, s.training);
+  if (s.dynamics.availability != AvailabilityModel::always && !s.training.deadline_s &&
+      !has_error_at(ctx, "training.deadline"))
+    report_at(ctx, Severity::error, "dynamics.availability",
+              "availability needs training.deadline: a round that finds no client online waits for its deadline",
+              {"set training.deadline (a long one waits for every selected client)"});
   Params policies = p.child("policies");
   s.policies.aggregation = read_policy(policies, "aggregation");
   s.policies.scheduling = read_policy(policies, "scheduling");

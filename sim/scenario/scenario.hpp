@@ -133,10 +133,32 @@ struct ModelSpec {
 
 struct LocalSpec {
   std::int64_t epochs = 1;
+  // workload.local.epochs_dist: local epochs drawn per (client, round), rounded down to whole epochs;
+  // replaces `epochs` when set.
+  std::optional<Distribution> epochs_dist;
   std::int64_t batch_size = 10;
   double lr = 0.01;
   double momentum = 0;      // in [0, 1); PyTorch SGD semantics (models/mlp.hpp)
   double weight_decay = 0;  // >= 0, finite
+};
+
+// dynamics.*: how clients misbehave (DESIGN "Dynamics"); every part optional, absent means none.
+enum class StragglerTarget { compute, link, both };
+enum class AvailabilityModel { always, markov, trace };
+struct DynamicsSpec {
+  // A factor on each task's time, drawn per (client, round) (dynamics.straggler), times the persistent
+  // factor of a slow host (dynamics.slow_hosts: each client is one with probability `fraction`).
+  std::optional<Distribution> straggler;
+  double slow_fraction = 0;
+  double slow_factor = 1;
+  StragglerTarget target = StragglerTarget::compute;  // what the factors slow: compute time, link rate, or both
+  AvailabilityModel availability = AvailabilityModel::always;
+  double mean_on_s = 0, mean_off_s = 0;  // markov
+  std::string availability_trace;        // trace: absolute path of the CSV (client,start_s,end_s)
+  double crash_probability = 0;          // per selected client per round
+  bool any() const {
+    return straggler || slow_fraction > 0 || availability != AvailabilityModel::always || crash_probability > 0;
+  }
 };
 
 struct WorkloadSpec {
@@ -165,6 +187,9 @@ struct TrainingSpec {
   std::optional<double> deadline_s;
   double over_selection = 1.0;
   std::int64_t min_completed = 1;
+  // A client that would miss the deadline computes only the whole local steps that end by it and
+  // uploads those (FedProx's partial work); needs a deadline.
+  bool partial_work = false;
   std::int64_t checkpoint_every = 10;  // rounds between checkpoints (for --resume); 0 = off
   double divergence_factor = 1e6;      // training.divergence.factor
 };
@@ -191,6 +216,7 @@ struct Scenario {
   std::string name;
   std::uint64_t seed = 1;
   PlatformSpec platform;
+  DynamicsSpec dynamics;
   WorkloadSpec workload;
   TrainingSpec training;
   PoliciesSpec policies;

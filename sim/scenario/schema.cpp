@@ -310,28 +310,56 @@ std::vector<KeySpec> build_table() {
   // dynamics
   add(mapping("dynamics").help("how hosts misbehave; every key is optional, absent means none"));
   add(distribution("dynamics.straggler", std::nullopt)
-          .planned()
-          .help("a factor on each task's compute time ({dist: shifted_exponential, shift, rate})"));
-  add(mapping("dynamics.availability").planned().help("when clients are online"));
+          .range(0, 1e6, true)
+          .limits("", "1e6", "a factor must be > 0; above 10^6 a task's time leaves what SimGrid can simulate")
+          .help("a factor on each task's time, drawn per client and round ({dist: shifted_exponential, shift: 1, "
+                "rate: 2}, lognormal, pareto, ...); what it slows is dynamics.straggler_target"));
+  add(choice("dynamics.straggler_target")
+          .def("compute")
+          .noun("straggler target", "straggler targets")
+          .help("what dynamics.straggler and dynamics.slow_hosts slow down")
+          .value("compute", "the task's compute time (its flops run straggler times slower)")
+          .value("link", "the task's transfers (their rate is capped at the route's bandwidth / factor)")
+          .value("both", "compute and transfers, by the same factor"));
+  add(mapping("dynamics.slow_hosts").help("persistent stragglers: a share of the clients always slower"));
+  add(real("dynamics.slow_hosts.fraction")
+          .required()
+          .range(0, 1)
+          .help("each client is a slow host with this probability (drawn once per client)"));
+  add(real("dynamics.slow_hosts.factor")
+          .required()
+          .range(1, 1e6)
+          .help("how many times slower a slow host is (on dynamics.straggler_target)"));
+  add(mapping("dynamics.availability").help("when clients are online; a client offline at a round's start is "
+                                            "never selected, one going offline mid-task is unavailable"));
   add(choice("dynamics.availability.model")
-          .planned()
+          .computed("trace when dynamics.availability.trace is given, else markov")
           .noun("availability model", "availability models")
           .help("how on and off periods alternate")
-          .planned_value("markov", "exponential on and off periods (mean_on, mean_off)"));
+          .value("markov", "exponential on and off periods (mean_on, mean_off), started in the stationary state")
+          .value("trace", "online intervals per client from dynamics.availability.trace"));
   add(quantity("dynamics.availability.mean_on", UnitKind::time)
-          .planned()
+          .when("dynamics.availability.model", {"markov"})
+          .required()
           .range(0, kInf, true)
           .help("mean online period (s)"));
   add(quantity("dynamics.availability.mean_off", UnitKind::time)
-          .planned()
+          .when("dynamics.availability.model", {"markov"})
+          .required()
           .range(0, kInf, true)
           .help("mean offline period (s)"));
-  add(path_key("dynamics.availability.trace").planned().help("on/off periods per client from a CSV file"));
-  add(mapping("dynamics.crash").planned().help("clients that crash during their work"));
+  add(path_key("dynamics.availability.trace")
+          .when("dynamics.availability.model", {"trace"})
+          .required()
+          .help("CSV with header client,start_s,end_s: the online intervals of trace clients 0..M-1; client i "
+                "follows trace client i mod M (docs/dynamics.md; tools/fedscale_availability.py converts "
+                "FedScale's client_behave_trace)"));
+  add(mapping("dynamics.crash").help("clients that crash during their work"));
   add(real("dynamics.crash.probability")
-          .planned()
+          .required()
           .range(0, 1)
-          .help("per selected client per round; the crash falls at a uniform point of its work"));
+          .help("per selected client per round; the crash falls at a uniform point of its planned work "
+                "(download + compute + upload, uncontended)"));
   add(mapping("dynamics.bandwidth_profile").planned().help("link bandwidths that change over time"));
   add(path_key("dynamics.bandwidth_profile.trace").planned().help("bandwidth factors over time from a CSV file"));
 
@@ -470,8 +498,10 @@ std::vector<KeySpec> build_table() {
           .suspicious_above(0.1, "0.1", "weight decay that strong drives the weights to 0")
           .help("L2 weight decay added to the gradient"));
   add(distribution("workload.local.epochs_dist", std::nullopt)
-          .planned()
-          .help("local epochs drawn per client and round ({dist: choice, values: [1, 2, 5]}); replaces epochs"));
+          .range(1, 100'000)
+          .limits("1", "100000", "a client trains from one to workload.local.epochs' most epochs")
+          .help("local epochs drawn per client and round ({dist: choice, values: [1, 2, 5]}; a draw is rounded "
+                "down to whole epochs); replaces epochs"));
   add(mapping("workload.byzantine").planned().help("clients that send malicious updates"));
   add(real("workload.byzantine.fraction").planned().range(0, 1).help("share of the clients that are byzantine"));
   add(choice("workload.byzantine.behaviour")
@@ -548,10 +578,10 @@ std::vector<KeySpec> build_table() {
           .range(1, kBillion)
           .help("a round with fewer arrivals keeps the model unchanged (at most clients_per_round)"));
   add(boolean("training.partial_work")
-          .planned()
           .def("false")
           .when("training.mode", {"sync"})
-          .help("late clients send the steps they finished"));
+          .help("a client that would miss the deadline trains only the whole local steps that end by it and "
+                "uploads them at once (FedProx's partial work; needs training.deadline)"));
   add(integer("training.buffer")
           .planned()
           .range(1, kBillion)

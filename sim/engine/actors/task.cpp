@@ -11,21 +11,24 @@ namespace sg4 = simgrid::s4u;
 namespace dtsim::engine::actors {
 
 Task::Task(TaskPlan plan, ArrivalQueue& arrivals, std::size_t index)
-    : plan_(plan), arrivals_(arrivals), index_(index) {
+    : plan_(plan), arrivals_(arrivals), index_(index), planned_flops_(plan.flops), planned_steps_(plan.steps) {
   outcome_.client = plan.client;
 }
 
 void Task::run() {
   try {
     body();
+    if (failed_) arrivals_.push_failure();
   } catch (const simgrid::Exception&) {
-    if (!stopped_) {  // a cancellation we asked for ends the wait with an exception; anything else is a failure
+    if (failed_) {
+      arrivals_.push_failure();
+    } else if (!stopped_) {  // a cancellation we asked for ends the wait with an exception; anything else is a failure
       failure_ = std::current_exception();
-      arrivals_.push(index_, true);
+      arrivals_.push_failure(true);
     }
   } catch (...) {
     failure_ = std::current_exception();
-    arrivals_.push(index_, true);
+    arrivals_.push_failure(true);
   }
 }
 
@@ -35,31 +38,73 @@ bool Task::perform(Stage stage, ActivityPtr activity) {
   stage_start_s_ = sg4::Engine::get_clock();
   in_flight_ = activity;
   activity->start();
-  activity->wait();
+  if (plan_.fail_at_s) {
+    // The client crashes or goes offline at fail_at_s: the connection drops, the server learns of it then.
+    // wait_any_for leaves the activity running on a timeout (a timed-out wait_for cancels it, and with it
+    // the count of what was done), so stop() reads its progress as the collector's stop would.
+    const double left = *plan_.fail_at_s - sg4::Engine::get_clock();
+    if (left <= 0 || sg4::Activity::wait_any_for({activity}, left) != 0) {
+      failed_ = true;
+      stop(plan_.fail_status);
+      return false;
+    }
+    activity->wait();  // finished: completes it
+  } else {
+    activity->wait();
+  }
   in_flight_ = nullptr;
   return !stopped_;
 }
+
+std::int64_t whole_steps_by(const models::WorkItem& work, double now_s, double rate, double by_s) {
+  std::int64_t lo = 0, hi = work.steps;
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo + 1) / 2;
+    if (now_s + work.flops_of_steps(mid) / rate <= by_s)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
+}
+
+namespace {
+sg4::CommPtr transfer(sg4::Host* from, sg4::Host* to, double bytes, double rate_cap) {
+  auto comm = sg4::Comm::sendto_init(from, to)->set_payload_size(static_cast<std::uint64_t>(bytes));
+  if (rate_cap > 0) comm->set_rate(rate_cap);
+  return comm;
+}
+}  // namespace
 
 void Task::body() {
   outcome_.start_s = sg4::Engine::get_clock();
   if (stopped_) return;
   // Each activity is released as soon as its stage ends (perform takes it by value): a finished activity
   // kept alive keeps its kernel action, which the solver then carries along.
-  if (!perform(Stage::download, sg4::Comm::sendto_init(plan_.server, plan_.host)
-                                    ->set_payload_size(static_cast<std::uint64_t>(plan_.bytes_down))))
-    return;
+  if (!perform(Stage::download, transfer(plan_.server, plan_.host, plan_.bytes_down, plan_.rate_cap))) return;
   outcome_.download_end_s = sg4::Engine::get_clock();
   outcome_.bytes_down = plan_.bytes_down;
 
+  const double unit = plan_.compute_scale * plan_.compute_slowdown;  // execution amount per modelled flop
+  if (plan_.compute_by_s) {
+    const double now = sg4::Engine::get_clock();
+    const double rate = plan_.host->get_speed() / unit;  // modelled flops/s, one core, uncontended
+    if (now + plan_.flops / rate > *plan_.compute_by_s) {
+      const std::int64_t steps = whole_steps_by(plan_.work, now, rate, *plan_.compute_by_s);
+      if (steps > 0) {
+        partial_ = true;
+        planned_steps_ = steps;
+        planned_flops_ = plan_.work.flops_of_steps(steps);
+      }
+    }
+  }
   // An explicit host: Host::exec_* run on the caller's host in 3.32, and the caller may be a proxy actor.
-  if (!perform(Stage::compute, sg4::Exec::init()->set_flops_amount(plan_.flops * plan_.compute_scale)->set_host(plan_.host))) return;
+  if (!perform(Stage::compute, sg4::Exec::init()->set_flops_amount(planned_flops_ * unit)->set_host(plan_.host))) return;
   outcome_.compute_end_s = sg4::Engine::get_clock();
-  outcome_.flops = plan_.flops;
-  outcome_.steps = plan_.steps;
+  outcome_.flops = planned_flops_;
+  outcome_.steps = planned_steps_;
 
-  if (!perform(Stage::upload, sg4::Comm::sendto_init(plan_.host, plan_.server)
-                                  ->set_payload_size(static_cast<std::uint64_t>(plan_.bytes_up))))
-    return;
+  if (!perform(Stage::upload, transfer(plan_.host, plan_.server, plan_.bytes_up, plan_.rate_cap))) return;
   outcome_.upload_end_s = sg4::Engine::get_clock();
   outcome_.bytes_up = plan_.bytes_up;
 
@@ -69,6 +114,7 @@ void Task::body() {
 }
 
 void Task::stop(ClientStatus status) {
+  if (failed_ && stopped_) return;  // crashed or offline: that status stays
   outcome_.status = status;
   if (arrived_ || stopped_) return;
   stopped_ = true;
@@ -76,11 +122,11 @@ void Task::stop(ClientStatus status) {
   if (!in_flight_) return;  // not started yet, or between stages: nothing is in flight
   const double now = sg4::Engine::get_clock();
   const double planned = stage_ == Stage::download ? plan_.bytes_down
-                         : stage_ == Stage::compute ? plan_.flops
+                         : stage_ == Stage::compute ? planned_flops_
                                                     : plan_.bytes_up;
   // An activity started at this very instant has no kernel action yet (its remaining work reads 0). An
-  // execution's remaining amount is in scaled flops.
-  const double unit = stage_ == Stage::compute ? plan_.compute_scale : 1.0;
+  // execution's remaining amount is in scaled, slowed flops.
+  const double unit = stage_ == Stage::compute ? plan_.compute_scale * plan_.compute_slowdown : 1.0;
   const double remaining = stage_start_s_ < now ? in_flight_->get_remaining() / unit : planned;
   // Whole bytes and flops: what a counter on the link or the CPU would report.
   const double done = std::clamp(std::floor(planned - remaining), 0.0, planned);
@@ -92,8 +138,8 @@ void Task::stop(ClientStatus status) {
       break;
     case Stage::compute:
       outcome_.flops = done;
-      outcome_.steps = planned > 0 ? static_cast<std::int64_t>(static_cast<double>(plan_.steps) * (done / planned))
-                                   : plan_.steps;
+      outcome_.steps = planned > 0 ? static_cast<std::int64_t>(static_cast<double>(planned_steps_) * (done / planned))
+                                   : planned_steps_;
       if (finished) outcome_.compute_end_s = now;
       break;
     case Stage::upload:

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 
+#include "models/workload.hpp"
 #include "sim/common/client_status.hpp"
 #include "sim/common/ids.hpp"
 
@@ -32,6 +33,16 @@ struct TaskPlan {
   double bytes_up = 0;                   // the update (bytes)
   std::int64_t steps = 0;                // local SGD steps in `flops`
   double compute_scale = 1;              // SimGrid execution amount per flop (Platform::compute_scale)
+  // Dynamics (dynamics/dynamics.hpp), all off by default:
+  double compute_slowdown = 1;           // the execution runs flops × compute_scale × this
+  double rate_cap = 0;                   // bytes/s: the transfers' rate is capped at this; 0 = no cap
+  std::optional<double> fail_at_s{};     // absolute time the client crashes or goes offline (if still busy)
+  ClientStatus fail_status = ClientStatus::crashed;  // crashed | unavailable
+  // Partial work: the whole local steps of `work` (its schedule; `flops` and `steps` are its totals) that
+  // end by this absolute time, on the task's own uncontended schedule; then the upload. A task that fits
+  // no whole step computes on and is stopped by the collector (late).
+  std::optional<double> compute_by_s{};
+  models::WorkItem work{};
 };
 
 // Times are simulated seconds; a stage never finished has no end time. Amounts count what was done.
@@ -59,11 +70,16 @@ class Task {
   void run();
 
   // From the collector, for a task that has not arrived: cancels the activity in flight, counts the part
-  // of it that was done, and sets the status. Idempotent; the task's actor then returns.
+  // of it that was done, and sets the status. Idempotent; the task's actor then returns. A task that has
+  // failed (crashed, went offline) keeps its status.
   void stop(ClientStatus status);
 
   bool arrived() const { return arrived_; }
   bool stopped() const { return stopped_; }
+  bool failed() const { return failed_; }  // crashed or went offline (its fail_at_s came first)
+  // Whether it will deliver whatever happens at a partial-work deadline: uploading, or computing the
+  // whole steps that end by it.
+  bool committed() const { return !stopped_ && (stage_ == Stage::upload || stage_ == Stage::done || partial_); }
   std::exception_ptr failure() const { return failure_; }
   void set_status(ClientStatus status) { outcome_.status = status; }
   const TaskPlan& plan() const { return plan_; }
@@ -84,9 +100,16 @@ class Task {
   Stage stage_ = Stage::waiting;
   double stage_start_s_ = 0;
   simgrid::s4u::ActivityPtr in_flight_;  // the activity of the current stage
-  bool arrived_ = false, stopped_ = false;
+  bool arrived_ = false, stopped_ = false, failed_ = false, partial_ = false;
+  double planned_flops_ = 0;  // what the compute stage executes (fewer than plan.flops under partial work)
+  std::int64_t planned_steps_ = 0;
   std::exception_ptr failure_;
 };
+
+// The whole local steps of `work` that end by `by_s` when computing from `now_s` at `rate` modelled
+// flops/s (a task's own uncontended schedule, in double precision): the largest m with
+// now + flops_of_steps(m) / rate <= by_s, by bisection (flops_of_steps grows with m).
+std::int64_t whole_steps_by(const models::WorkItem& work, double now_s, double rate, double by_s);
 
 // Starts `task` on a new actor on its participant's host, named "r<round>-c<client>".
 void start_task_actor(std::shared_ptr<Task> task);

@@ -17,6 +17,8 @@ namespace dtsim::engine {
 struct LearnRequest {
   policies::RoundContext round;           // the round, the model version being replaced, the time now
   std::span<const ClientId> participants;  // the clients whose updates arrived and were kept, in plan order
+  // Per participant, the local steps it executed (partial work: fewer than planned); empty = as planned.
+  std::span<const std::int64_t> steps;
   bool aggregate = true;                   // false: too few arrived (min_completed); the model is kept
   bool evaluate = false;                   // evaluate the (new or kept) global model on the test set
 };

@@ -98,8 +98,10 @@ class RealLearner final : public Learner {
                        [&](std::size_t a, std::size_t b) { return request.participants[a] < request.participants[b]; });
       for (auto k : order_) {
         const ClientId id = request.participants[k];
-        infos_.push_back({id, static_cast<double>(l.workload_.samples_of(id)),
-                          l.workload_.work(id, request.round.round).steps});
+        const models::WorkItem work = l.workload_.work(id, request.round.round);
+        const std::int64_t steps = request.steps.empty() ? work.steps : request.steps[k];
+        infos_.push_back({id, static_cast<double>(l.workload_.samples_of(id)), steps});
+        epochs_.push_back(work.epochs);
       }
       out.client_samples.assign(n, 0);
       out.client_train_loss.assign(n, std::nullopt);
@@ -123,6 +125,8 @@ class RealLearner final : public Learner {
           t.samples = l_.workload_.indices_of(id);
           t.round = request_.round.round;
           t.from = request_.round.model_version;
+          t.epochs = epochs_[i];
+          t.max_steps = infos_[i].local_steps;
           const policies::LocalObjective o = l_.aggregation_.local_objective(id, t.round);
           t.objective = {o.proximal_mu, o.corrected, nullptr};
           if (o.corrected) {
@@ -168,6 +172,7 @@ class RealLearner final : public Learner {
     RoundLearning& out_;
     std::vector<std::size_t> order_;  // request positions in ascending client order
     std::vector<policies::UpdateInfo> infos_;
+    std::vector<std::int64_t> epochs_;  // per info: its local epochs this round
   };
 
   // The rule on the global model, in place where the backend computes on host memory, else through a

@@ -13,6 +13,7 @@
 // round is still counted, evaluated and fed back. The rule sees the updates in ascending client order,
 // whatever order they arrived in.
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <memory>
 #include <simgrid/s4u.hpp>
@@ -86,13 +87,44 @@ struct State {
   }
 };
 
+// What the client's dynamics do to its task this round (dynamics/dynamics.hpp): its straggler factors,
+// and when it crashes — at u of its planned duration (download + compute + upload, uncontended: the
+// route's latency plus bytes over its bandwidth, capped by the link factor, and flops at its host's speed)
+// — or goes offline, whichever comes first.
+void apply_dynamics(RunContext& run, double t0, actors::TaskPlan& task) {
+  const Dynamics& dynamics = run.dynamics;
+  const Slowdown slow = dynamics.slowdown(task.client, task.round);
+  task.compute_slowdown = slow.compute;
+  const std::optional<double> crash = dynamics.crash_point(task.client, task.round);
+  if (slow.link != 1 || crash) {
+    const RouteInfo route = run.platform.route_of(task.client);
+    const double rate = route.bandwidth_bytes_per_s / slow.link;
+    if (slow.link != 1 && route.bandwidth_bytes_per_s > 0) task.rate_cap = rate;
+    if (crash) {
+      const auto transfer_s = [&](double bytes) { return route.links == 0 ? 0.0 : route.latency_s + bytes / rate; };
+      const double planned = transfer_s(task.bytes_down) +
+                             task.flops * task.compute_scale * task.compute_slowdown / task.host->get_speed() +
+                             transfer_s(task.bytes_up);
+      task.fail_at_s = t0 + *crash * planned;
+      task.fail_status = ClientStatus::crashed;
+    }
+  }
+  const double offline_at = dynamics.online_until(task.client, t0);
+  if (!task.fail_at_s || offline_at < *task.fail_at_s) {
+    if (std::isfinite(offline_at)) {
+      task.fail_at_s = offline_at;
+      task.fail_status = ClientStatus::unavailable;
+    }
+  }
+}
+
 class FederatedSync final : public Paradigm {
  public:
   bool can_resume() const override { return true; }
 
   std::vector<std::string> training_keys() const override {
     return {"paradigm",       "mode",          "compute",          "rounds",    "clients_per_round", "eval_every",
-            "deadline",       "over_selection", "min_completed", "checkpoint_every", "divergence"};
+            "deadline",       "over_selection", "min_completed", "checkpoint_every", "divergence", "partial_work"};
   }
 
   std::vector<MemoryPart> memory(const Scenario& s) const override {
@@ -148,6 +180,7 @@ class FederatedSync final : public Paradigm {
       ctx.wanted = clients_to_select(training, population);
       ctx.keep_first = training.clients_per_round;
       ctx.deadline_s = training.deadline_s;
+      ctx.availability = run.dynamics.availability();
       ctx.seed = run.scenario.seed;
       const policies::SchedulePlan plan = run.policies.scheduling.plan(ctx);
 
@@ -160,10 +193,17 @@ class FederatedSync final : public Paradigm {
         actors::TaskPlan task{id,              round,      run.platform.coordinator(), run.platform.host_of(id),
                               wire.down_bytes, work.flops, wire.up_bytes,              work.steps,
                               run.platform.compute_scale(id)};
+        apply_dynamics(run, t0, task);
+        if (training.partial_work && plan.deadline_s) {
+          task.compute_by_s = t0 + *plan.deadline_s;
+          task.work = work;
+        }
         tasks.push_back(std::make_shared<actors::Task>(task, arrivals, tasks.size()));
         actors::start_task_actor(tasks.back());
       }
-      actors::StopRule rule{plan.keep_first, std::nullopt};
+      // No client online: the server waits out the round's deadline (availability needs one).
+      if (tasks.empty() && plan.deadline_s) sg4::this_actor::sleep_until(t0 + *plan.deadline_s);
+      actors::StopRule rule{plan.keep_first, std::nullopt, training.partial_work};
       if (plan.deadline_s) rule.deadline_at_s = t0 + *plan.deadline_s;
       const actors::Collected collected = actors::collect(tasks, arrivals, rule);
 
@@ -171,11 +211,15 @@ class FederatedSync final : public Paradigm {
       std::vector<bool> kept(tasks.size(), false);
       for (auto i : collected.kept) kept[i] = true;
       std::vector<ClientId> participants;
+      std::vector<std::int64_t> participant_steps;
       for (std::size_t i = 0; i < tasks.size(); ++i)
-        if (kept[i]) participants.push_back(plan.clients[i]);
+        if (kept[i]) {
+          participants.push_back(plan.clients[i]);
+          participant_steps.push_back(tasks[i]->outcome().steps);
+        }
       const bool aggregate = static_cast<std::int64_t>(participants.size()) >= training.min_completed;
       if (aggregate) sg4::this_actor::execute(aggregation.server_flops(static_cast<std::int64_t>(participants.size()), d));
-      LearnRequest request{{round, version, sg4::Engine::get_clock()}, participants, aggregate,
+      LearnRequest request{{round, version, sg4::Engine::get_clock()}, participants, participant_steps, aggregate,
                            evaluation_due(training, round)};
       const RoundLearning learned = run.learner.learn(request);
       if (aggregate) ++version;

@@ -20,6 +20,7 @@
 #include "policies/scheduling/scheduling.hpp"
 #include "sim/common/memory_part.hpp"
 #include "sim/common/registry.hpp"
+#include "sim/engine/dynamics/dynamics.hpp"
 #include "sim/engine/learning/learner.hpp"
 #include "sim/engine/observer.hpp"
 #include "sim/engine/platform/platform.hpp"
@@ -39,6 +40,7 @@ struct Checkpoint;
 struct RunContext {
   const Scenario& scenario;
   Platform& platform;
+  const Dynamics& dynamics;
   const models::Workload& workload;
   PolicySet policies;
   Learner& learner;

@@ -214,7 +214,7 @@ TEST_SUITE("scenario") {
     CHECK(s.output.every == 4);
     CHECK(text ==
           "<command line>:1:2: error: dynamics.x: unknown key 'x'\n"
-          "  note: no key is implemented here yet (planned: straggler, availability, crash, bandwidth_profile)\n"
+          "  note: valid keys are: straggler, straggler_target, slow_hosts, availability, crash\n"
           "  note: set by --set dynamics.x.y=1");
   }
 
@@ -264,18 +264,18 @@ TEST_SUITE("scenario") {
   TEST_CASE("load_scenario: keys of features not built yet are rejected, each located") {
     const auto text = load_errors(
         "platform: {solver: simgrid, clients: {count: 20, trace: s.csv}}\n"
-        "dynamics: {crash: {probability: 0.01}}\n"
-        "workload: {dataset: {name: synthetic}, model: {name: moe}, local: {epochs_dist: 2}}\n"
-        "training: {paradigm: data_parallel, partial_work: true, mode: async}\n");
+        "dynamics: {bandwidth_profile: {trace: bw.csv}}\n"
+        "workload: {dataset: {name: synthetic}, model: {name: moe}, byzantine: {fraction: 0.1}}\n"
+        "training: {paradigm: data_parallel, buffer: 10, mode: async}\n");
 
     INFO(text);
     CHECK(contains(text, "bad.yaml:1:20: error: platform.solver: not implemented yet"));
     CHECK(contains(text, "bad.yaml:1:57: error: platform.clients.trace: not implemented yet"));
-    CHECK(contains(text, "bad.yaml:2:19: error: dynamics.crash: not implemented yet"));
+    CHECK(contains(text, "bad.yaml:2:31: error: dynamics.bandwidth_profile: not implemented yet"));
     CHECK(contains(text, "workload.model.name: model 'moe' is not implemented yet"));
-    CHECK(contains(text, "workload.local.epochs_dist: not implemented yet"));
+    CHECK(contains(text, "workload.byzantine: not implemented yet"));
     CHECK(contains(text, "training.paradigm: paradigm 'data_parallel' is not implemented yet"));
-    CHECK(contains(text, "training.partial_work: not implemented yet"));
+    CHECK(contains(text, "training.buffer: not implemented yet"));
     CHECK(contains(text, "training.mode: mode 'async' is not implemented yet"));
   }
 

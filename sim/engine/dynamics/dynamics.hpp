@@ -1,0 +1,61 @@
+// The Dynamics seam (DESIGN "Dynamics"): how clients misbehave, answered lazily from keyed streams, so a
+// population of 10^6 clients costs nothing until a client is asked about. slowdown(id, round),
+// available(id, t) and online_until(id, t) (DESIGN's next_off), crash_point(id, round); the per-host
+// power is the platform's (host classes) and the energy meter is energy.hpp. The task actor applies
+// what these say (actors/task.hpp); the scheduler sees availability as an oracle.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "sim/common/ids.hpp"
+#include "sim/engine/dynamics/availability.hpp"
+#include "sim/scenario/scenario.hpp"
+
+namespace dtsim::engine {
+
+// Factors (>= some tiny positive value; 1 = as planned) on a task's compute time and on its transfer
+// times (the transfers' rate is capped at the route's bandwidth divided by the factor).
+struct Slowdown {
+  double compute = 1;
+  double link = 1;
+};
+
+class Dynamics {
+ public:
+  // `trace`: the loaded dynamics.availability.trace when the model is trace (else unused).
+  Dynamics(const DynamicsSpec& spec, std::uint64_t seed, std::shared_ptr<const TraceAvailability> trace = nullptr);
+
+  // The client's factor in `round`: its slow-host factor (dynamics.slow_hosts: drawn once per client from
+  // Rng(seed, "dynamics.slow_host", client)) times its straggler draw (dynamics.straggler: from
+  // Rng(seed, "dynamics.straggler", client, round)), applied to dynamics.straggler_target.
+  Slowdown slowdown(ClientId client, std::int64_t round) const;
+  bool slow_host(ClientId client) const;
+
+  // The availability oracle, or nullptr when every client is always online.
+  const Availability* availability() const { return availability_.get(); }
+  bool available(ClientId client, double t_s) const { return !availability_ || availability_->available(client, t_s); }
+  // When the client, online at t_s, goes offline (+inf when never); t_s when it is offline at t_s.
+  double online_until(ClientId client, double t_s) const;
+
+  // Whether the client crashes in `round` and, if so, at which fraction u ~ U(0, 1) of its task's planned
+  // duration; from Rng(seed, "dynamics.crash", client, round).
+  std::optional<double> crash_point(ClientId client, std::int64_t round) const;
+
+  bool slows_links() const { return spec_.target != StragglerTarget::compute && slows(); }
+  bool crashes() const { return spec_.crash_probability > 0; }
+
+ private:
+  bool slows() const { return spec_.straggler || spec_.slow_fraction > 0; }
+  DynamicsSpec spec_;
+  std::uint64_t seed_;
+  std::shared_ptr<const Availability> availability_;
+};
+
+// The smallest straggler factor a draw may take (a draw below is drawn again): SimGrid cannot run a
+// task in no time at all.
+inline constexpr double kMinSlowdown = 1e-6;
+inline constexpr double kMaxSlowdown = 1e6;
+
+}  // namespace dtsim::engine
