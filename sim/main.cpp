@@ -12,6 +12,7 @@
 #include "models/registry.hpp"
 #include "policies/aggregation/aggregation.hpp"
 #include "policies/scheduling/scheduling.hpp"
+#include "sim/engine/calibrate.hpp"
 #include "sim/engine/catalog.hpp"
 #include "sim/engine/run_one.hpp"
 #include "sim/scenario/config_error.hpp"
@@ -114,6 +115,23 @@ int main(int argc, char** argv) {
   validate->add_option("scenarios", to_validate, "Scenario YAML files")->required();
   add_common(validate, common);
 
+  std::string to_calibrate;
+  engine::CalibrationOptions calibration;
+  std::vector<std::string> calibrate_sets;
+  auto* calibrate = app.add_subcommand(
+      "calibrate", "Time this machine on the scenario's training and print a host class to paste into a scenario");
+  calibrate->add_option("scenario", to_calibrate, "Scenario YAML file")->required();
+  calibrate->add_option("--steps", calibration.steps, "Local SGD steps of the client to time")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
+  calibrate->add_option("--repeat", calibration.repeat, "Timed repetitions after a warm-up (medians are printed)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000}));
+  calibrate->add_option("--client", calibration.client, "The client whose samples and local training are timed")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
+  calibrate
+      ->add_option("--set", calibrate_sets,
+                   "Override a scenario key: --set workload.local.batch_size=50 (repeatable; KEY=null removes it)")
+      ->take_all();
+
   bool markdown = false;
   auto* list = app.add_subcommand("list", "List every component, policy and scenario key");
   list->add_flag("--markdown", markdown, "Print the reference as markdown (docs/scenario.md)");
@@ -128,6 +146,17 @@ int main(int argc, char** argv) {
   try {
     if (list->parsed()) {
       std::cout << (markdown ? engine::catalog_markdown() : engine::catalog_text());
+      return exit_ok;
+    }
+    if (calibrate->parsed()) {  // one backend thread on the CPU: the rate of one core (`run --threads 1`)
+      CommonOptions one_thread;
+      one_thread.sets = calibrate_sets;
+      one_thread.threads = 1;
+      const auto options = to_run_options(one_thread);
+      auto prepared = engine::prepare_run(to_calibrate, options, engine::Purpose::calibrate);
+      print_diagnostics(engine::warnings(*prepared));
+      const auto measured = engine::measure_calibration(engine::training_parts(*prepared), calibration);
+      std::cout << engine::host_class_yaml(measured);
       return exit_ok;
     }
     auto options = to_run_options(common);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <stdexcept>
 
 #include <unistd.h>
 
@@ -168,8 +169,12 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
     report_at(*s.context, Severity::error, "",
               "the resolved scenario would make a run.yaml this dtsim cannot read back: " + back.problem->message,
               {"shorten the lists in the scenario"});
+  if (purpose == Purpose::calibrate && s.training.compute == ComputeMode::none)
+    report_at(*s.context, Severity::error, "training.compute",
+              "dtsim calibrate times real training, and this scenario trains nothing (compute: none)",
+              {"remove the key, or set it to real (--set training.compute=real)"});
   finish_validation(s);
-  if (purpose == Purpose::run && !run->output.finished) {
+  if (purpose != Purpose::validate && !run->output.finished) {
     load(*run, {s.training.compute == ComputeMode::real, true});
     if (c.platform)
       for (const auto& file : c.platform->input_files(s.platform))
@@ -185,6 +190,12 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
 }
 
 std::vector<Diagnostic> warnings(const PreparedRun& run) { return run.scenario.context->errors.warnings(); }
+
+TrainingParts training_parts(PreparedRun& run) {
+  if (!run.backend || !run.workload || !run.components.aggregation)
+    throw std::logic_error("training_parts: the run was not prepared for real training (Purpose::calibrate)");
+  return {*run.backend, *run.workload, *run.components.aggregation, run.scenario.seed};
+}
 
 namespace {
 RunSummary summary_of(const RunEnd& end, const std::string& run_id, const fs::path& dir) {

@@ -17,6 +17,13 @@
 #include "sim/scenario/config_error.hpp"
 #include "sim/scenario/scenario.hpp"
 
+namespace dtsim::models {
+class Workload;
+}
+namespace dtsim::policies {
+class AggregationPolicy;
+}
+
 namespace dtsim::engine {
 
 struct RunOptions {
@@ -34,8 +41,10 @@ struct RunOptions {
 };
 
 // validate: read no pixels and generate no features (labels and sample counts only), create nothing;
-// run: also check the output folder (options.out_dir, options.output_mode), then load what the run needs.
-enum class Purpose { validate, run };
+// run: also check the output folder (options.out_dir, options.output_mode), then load what the run needs;
+// calibrate (dtsim calibrate): no output folder; load what real training needs, and require it
+// (training.compute = none is an error).
+enum class Purpose { validate, run, calibrate };
 
 struct PreparedRun;  // opaque: scenario, components, policies, workload, backend
 struct PreparedRunDeleter {
@@ -46,6 +55,16 @@ using PreparedRunPtr = std::unique_ptr<PreparedRun, PreparedRunDeleter>;
 PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& options, Purpose purpose);
 // The warnings found while preparing (suspicious but valid settings), located and in file order.
 std::vector<Diagnostic> warnings(const PreparedRun& run);
+
+// What dtsim calibrate trains with (sim/engine/calibrate.hpp), from a run prepared for
+// Purpose::calibrate; references into `run`, which must outlive them.
+struct TrainingParts {
+  kernels::Backend& backend;
+  const models::Workload& workload;                // loaded with features
+  const policies::AggregationPolicy& aggregation;  // its local objective shapes the training and its cost
+  std::uint64_t seed = 1;
+};
+TrainingParts training_parts(PreparedRun& run);
 
 enum class RunStatus { ok, failed, diverged, interrupted };
 const char* to_string(RunStatus s);
