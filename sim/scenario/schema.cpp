@@ -319,7 +319,7 @@ std::vector<KeySpec> build_table() {
           .noun("straggler target", "straggler targets")
           .help("what dynamics.straggler and dynamics.slow_hosts slow down")
           .value("compute", "the task's compute time (its flops run straggler times slower)")
-          .value("link", "the task's transfers (their rate is capped at the route's bandwidth / factor)")
+          .value("link", "the task's transfers (uncontended: latency + factor x bytes / bandwidth)")
           .value("both", "compute and transfers, by the same factor"));
   add(mapping("dynamics.slow_hosts").help("persistent stragglers: a share of the clients always slower"));
   add(real("dynamics.slow_hosts.fraction")

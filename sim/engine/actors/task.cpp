@@ -69,10 +69,8 @@ std::int64_t whole_steps_by(const models::WorkItem& work, double now_s, double r
 }
 
 namespace {
-sg4::CommPtr transfer(sg4::Host* from, sg4::Host* to, double bytes, double rate_cap) {
-  auto comm = sg4::Comm::sendto_init(from, to)->set_payload_size(static_cast<std::uint64_t>(bytes));
-  if (rate_cap > 0) comm->set_rate(rate_cap);
-  return comm;
+sg4::CommPtr transfer(sg4::Host* from, sg4::Host* to, double bytes) {
+  return sg4::Comm::sendto_init(from, to)->set_payload_size(static_cast<std::uint64_t>(bytes));
 }
 }  // namespace
 
@@ -81,7 +79,7 @@ void Task::body() {
   if (stopped_) return;
   // Each activity is released as soon as its stage ends (perform takes it by value): a finished activity
   // kept alive keeps its kernel action, which the solver then carries along.
-  if (!perform(Stage::download, transfer(plan_.server, plan_.host, plan_.bytes_down, plan_.rate_cap))) return;
+  if (!perform(Stage::download, transfer(plan_.server, plan_.host, plan_.bytes_down * plan_.link_slowdown))) return;
   outcome_.download_end_s = sg4::Engine::get_clock();
   outcome_.bytes_down = plan_.bytes_down;
 
@@ -104,7 +102,7 @@ void Task::body() {
   outcome_.flops = planned_flops_;
   outcome_.steps = planned_steps_;
 
-  if (!perform(Stage::upload, transfer(plan_.host, plan_.server, plan_.bytes_up, plan_.rate_cap))) return;
+  if (!perform(Stage::upload, transfer(plan_.host, plan_.server, plan_.bytes_up * plan_.link_slowdown))) return;
   outcome_.upload_end_s = sg4::Engine::get_clock();
   outcome_.bytes_up = plan_.bytes_up;
 
@@ -125,8 +123,8 @@ void Task::stop(ClientStatus status) {
                          : stage_ == Stage::compute ? planned_flops_
                                                     : plan_.bytes_up;
   // An activity started at this very instant has no kernel action yet (its remaining work reads 0). An
-  // execution's remaining amount is in scaled, slowed flops.
-  const double unit = stage_ == Stage::compute ? plan_.compute_scale * plan_.compute_slowdown : 1.0;
+  // execution's remaining amount is in scaled, slowed flops, a transfer's in slowed bytes.
+  const double unit = stage_ == Stage::compute ? plan_.compute_scale * plan_.compute_slowdown : plan_.link_slowdown;
   const double remaining = stage_start_s_ < now ? in_flight_->get_remaining() / unit : planned;
   // Whole bytes and flops: what a counter on the link or the CPU would report.
   const double done = std::clamp(std::floor(planned - remaining), 0.0, planned);

@@ -35,7 +35,9 @@ struct TaskPlan {
   double compute_scale = 1;              // SimGrid execution amount per flop (Platform::compute_scale)
   // Dynamics (dynamics/dynamics.hpp), all off by default:
   double compute_slowdown = 1;           // the execution runs flops × compute_scale × this
-  double rate_cap = 0;                   // bytes/s: the transfers' rate is capped at this; 0 = no cap
+  // Transfers carry bytes × this through SimGrid (the outcome counts the model's bytes): SimGrid 3.32
+  // cannot cap a host-to-host comm's rate (Comm::set_rate refuses sendto comms).
+  double link_slowdown = 1;
   std::optional<double> fail_at_s{};     // absolute time the client crashes or goes offline (if still busy)
   ClientStatus fail_status = ClientStatus::crashed;  // crashed | unavailable
   // Partial work: the whole local steps of `work` (its schedule; `flops` and `steps` are its totals) that

@@ -1,5 +1,8 @@
 #include "sim/engine/dynamics/dynamics.hpp"
 
+#include <simgrid/s4u.hpp>
+
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 
@@ -48,6 +51,31 @@ std::optional<double> Dynamics::crash_point(ClientId client, std::int64_t round)
   Rng rng(seed_, "dynamics.crash", client.value, round);
   if (!(rng.uniform() < spec_.crash_probability)) return std::nullopt;
   return rng.uniform();
+}
+
+void apply_dynamics(const Dynamics& dynamics, const Platform& platform, double t0, actors::TaskPlan& task) {
+  const Slowdown slow = dynamics.slowdown(task.client, task.round);
+  task.compute_slowdown = slow.compute;
+  task.link_slowdown = slow.link;
+  const std::optional<double> crash = dynamics.crash_point(task.client, task.round);
+  if (crash) {
+    const RouteInfo route = platform.route_of(task.client);
+    const auto transfer_s = [&](double bytes) {
+      return route.links == 0 ? 0.0 : route.latency_s + bytes * slow.link / route.bandwidth_bytes_per_s;
+    };
+    const double planned = transfer_s(task.bytes_down) +
+                           task.flops * task.compute_scale * slow.compute / task.host->get_speed() +
+                           transfer_s(task.bytes_up);
+    task.fail_at_s = t0 + *crash * planned;
+    task.fail_status = ClientStatus::crashed;
+  }
+  const double offline_at = dynamics.online_until(task.client, t0);
+  if (!task.fail_at_s || offline_at < *task.fail_at_s) {
+    if (std::isfinite(offline_at)) {
+      task.fail_at_s = offline_at;
+      task.fail_status = ClientStatus::unavailable;
+    }
+  }
 }
 
 }  // namespace dtsim::engine

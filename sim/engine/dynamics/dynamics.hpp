@@ -10,13 +10,16 @@
 #include <optional>
 
 #include "sim/common/ids.hpp"
+#include "sim/engine/actors/task.hpp"
 #include "sim/engine/dynamics/availability.hpp"
+#include "sim/engine/platform/platform.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace dtsim::engine {
 
-// Factors (>= some tiny positive value; 1 = as planned) on a task's compute time and on its transfer
-// times (the transfers' rate is capped at the route's bandwidth divided by the factor).
+// Factors (> 0; 1 = as planned) on a task's compute time and on its transfers' bandwidth term: a slowed
+// transfer moves factor × its bytes through SimGrid, so uncontended it takes latency + factor × bytes /
+// bandwidth (the outcome counts the model's bytes).
 struct Slowdown {
   double compute = 1;
   double link = 1;
@@ -52,6 +55,12 @@ class Dynamics {
   std::uint64_t seed_;
   std::shared_ptr<const Availability> availability_;
 };
+
+// What the client's dynamics do to its task, planned to start at t0: its straggler factors, and when it
+// crashes — at u of its planned duration (download + compute + upload, uncontended: the route's latency
+// plus bytes times the link factor over its bandwidth, and flops at its host's speed) — or goes
+// offline, whichever comes first. Needs the live engine (routes, host speeds).
+void apply_dynamics(const Dynamics& dynamics, const Platform& platform, double t0, actors::TaskPlan& task);
 
 // The smallest straggler factor a draw may take (a draw below is drawn again): SimGrid cannot run a
 // task in no time at all.

@@ -87,37 +87,6 @@ struct State {
   }
 };
 
-// What the client's dynamics do to its task this round (dynamics/dynamics.hpp): its straggler factors,
-// and when it crashes — at u of its planned duration (download + compute + upload, uncontended: the
-// route's latency plus bytes over its bandwidth, capped by the link factor, and flops at its host's speed)
-// — or goes offline, whichever comes first.
-void apply_dynamics(RunContext& run, double t0, actors::TaskPlan& task) {
-  const Dynamics& dynamics = run.dynamics;
-  const Slowdown slow = dynamics.slowdown(task.client, task.round);
-  task.compute_slowdown = slow.compute;
-  const std::optional<double> crash = dynamics.crash_point(task.client, task.round);
-  if (slow.link != 1 || crash) {
-    const RouteInfo route = run.platform.route_of(task.client);
-    const double rate = route.bandwidth_bytes_per_s / slow.link;
-    if (slow.link != 1 && route.bandwidth_bytes_per_s > 0) task.rate_cap = rate;
-    if (crash) {
-      const auto transfer_s = [&](double bytes) { return route.links == 0 ? 0.0 : route.latency_s + bytes / rate; };
-      const double planned = transfer_s(task.bytes_down) +
-                             task.flops * task.compute_scale * task.compute_slowdown / task.host->get_speed() +
-                             transfer_s(task.bytes_up);
-      task.fail_at_s = t0 + *crash * planned;
-      task.fail_status = ClientStatus::crashed;
-    }
-  }
-  const double offline_at = dynamics.online_until(task.client, t0);
-  if (!task.fail_at_s || offline_at < *task.fail_at_s) {
-    if (std::isfinite(offline_at)) {
-      task.fail_at_s = offline_at;
-      task.fail_status = ClientStatus::unavailable;
-    }
-  }
-}
-
 class FederatedSync final : public Paradigm {
  public:
   bool can_resume() const override { return true; }
@@ -193,7 +162,7 @@ class FederatedSync final : public Paradigm {
         actors::TaskPlan task{id,              round,      run.platform.coordinator(), run.platform.host_of(id),
                               wire.down_bytes, work.flops, wire.up_bytes,              work.steps,
                               run.platform.compute_scale(id)};
-        apply_dynamics(run, t0, task);
+        apply_dynamics(run.dynamics, run.platform, t0, task);
         if (training.partial_work && plan.deadline_s) {
           task.compute_by_s = t0 + *plan.deadline_s;
           task.work = work;
