@@ -1,0 +1,183 @@
+// A misbehaving fleet end to end (tests/e2e/dynamics_small: host classes, straggler factors, slow hosts,
+// crashes, Markov availability, a deadline with partial work): every status shows up and every row is
+// consistent with the closed forms of its status; the bytes do not depend on threads or chunks; a run
+// interrupted and resumed equals an uninterrupted one; crashes without a deadline never hang a round.
+// The draws themselves are checked against their formulas in tests/unit/sim/engine/dynamics_test.cpp,
+// the task's stage times in tests/engine/task_dynamics_test.cpp.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <fcntl.h>
+#include <set>
+#include <thread>
+
+#include "e2e_util.hpp"
+
+extern char** environ;
+
+using namespace e2e;
+
+namespace {
+
+std::string scenario() { return (source_dir() / "tests" / "e2e" / "dynamics_small" / "scenario.yaml").string(); }
+
+double num(const std::map<std::string, std::string>& row, const std::string& column) { return std::stod(row.at(column)); }
+
+// Samples the trainer sees in its first m steps: each epoch is ceil(n / B) minibatches, the last one holding
+// the remainder.
+std::int64_t samples_in_steps(std::int64_t m, std::int64_t n, std::int64_t batch) {
+  const std::int64_t per_epoch = (n + batch - 1) / batch;
+  return (m / per_epoch) * n + std::min((m % per_epoch) * batch, n);
+}
+
+}  // namespace
+
+TEST_SUITE("e2e") {
+  TEST_CASE("dynamics: every status appears, each row consistent with its status") {
+    const auto out = scratch("dynamics_rows");
+    const auto r = run_dtsim({"run", scenario(), "--out", out.string(), "--quiet"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    std::map<std::string, std::int64_t> samples_of;
+    for (const auto& p : read_csv(out / "platform.csv")) samples_of[p.at("client")] = std::stoll(p.at("samples"));
+    std::map<std::string, double> round_start;
+    double previous_end = 0;
+    for (const auto& row : read_csv(out / "rounds.csv")) {
+      round_start[row.at("round")] = previous_end;
+      previous_end = num(row, "sim_time_s");
+    }
+    const double deadline = 3.0, epochs = 2, batch = 10;
+    std::map<std::string, int> statuses;
+    int partial = 0;
+    for (const auto& c : read_csv(out / "clients.csv")) {
+      const std::string& status = c.at("status");
+      ++statuses[status];
+      CAPTURE(c.at("round"));
+      CAPTURE(c.at("client"));
+      CAPTURE(status);
+      const std::int64_t n = samples_of.at(c.at("client"));
+      const auto planned = static_cast<std::int64_t>(epochs) * ((n + 9) / 10);
+      const auto steps = std::stoll(c.at("local_steps"));
+      CHECK(num(c, "start_s") == round_start.at(c.at("round")));
+      CHECK_FALSE(c.at("energy_j").empty());  // host classes: everyone selected is metered, failures included
+      if (status == "completed") {
+        CHECK(steps >= 1);
+        CHECK(steps <= planned);
+        // Real training ran exactly the steps SimGrid timed.
+        CHECK(std::stoll(c.at("samples")) == samples_in_steps(steps, n, static_cast<std::int64_t>(batch)));
+        if (steps < planned) {  // partial work: computing ended by the deadline, the upload after it
+          ++partial;
+          CHECK(num(c, "compute_end_s") <= num(c, "start_s") + deadline + 1e-9);
+          CHECK(num(c, "upload_end_s") > num(c, "compute_end_s"));
+        }
+      } else if (status == "crashed" || status == "unavailable") {
+        CHECK(c.at("upload_end_s").empty());
+        CHECK(c.at("samples").empty());  // nothing of theirs was trained
+        CHECK(num(c, "bytes_up") < 2440);
+      }
+    }
+    CHECK(statuses["completed"] > 0);
+    CHECK(statuses["crashed"] > 0);
+    CHECK(statuses["unavailable"] > 0);
+    CHECK(partial > 0);
+    // rounds.csv agrees with clients.csv.
+    for (const auto& row : read_csv(out / "rounds.csv")) {
+      int completed = 0, selected = 0;
+      for (const auto& c : read_csv(out / "clients.csv"))
+        if (c.at("round") == row.at("round")) ++selected, completed += c.at("status") == "completed" ? 1 : 0;
+      CHECK(std::stoi(row.at("selected")) == selected);
+      CHECK(std::stoi(row.at("completed")) == completed);
+    }
+  }
+
+  TEST_CASE("dynamics: the same bytes for threads 1|2 and chunk 1|3") {
+    std::vector<fs::path> outs;
+    for (const char* threads : {"1", "2"})
+      for (const char* chunk : {"1", "3"}) {
+        auto out = scratch(std::string("dynamics_det_t") + threads + "_c" + chunk);
+        const auto r = run_dtsim({"run", scenario(), "--out", out.string(), "--quiet", "--threads", threads, "--chunk", chunk});
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        outs.push_back(out);
+      }
+    for (std::size_t i = 1; i < outs.size(); ++i)
+      for (const char* f : {"rounds.csv", "clients.csv", "platform.csv"}) {
+        CAPTURE(f);
+        CHECK(slurp(outs[i] / f) == slurp(outs[0] / f));
+      }
+  }
+
+  TEST_CASE("dynamics: a run interrupted and resumed equals an uninterrupted one") {
+    const std::vector<std::string> sets{"training.rounds=300", "training.eval_every=50"};
+    const auto reference = scratch("dynamics_reference");
+    REQUIRE(run_dtsim(with_sets({"run", scenario(), "--out", reference.string(), "--quiet"}, sets)).exit_code == 0);
+
+    const auto out = scratch("dynamics_resumed");
+    auto args = with_sets({DTSIM_BINARY, "run", scenario(), "--out", out.string(), "--quiet"}, sets);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid = 0;
+    REQUIRE(posix_spawn(&pid, DTSIM_BINARY, &actions, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    // Interrupt once a few rounds are in the files (checkpoint_every 1); the run may also have finished.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (read_csv(out / "rounds.csv").size() < 3 && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    kill(pid, SIGINT);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    const auto done = read_csv(out / "rounds.csv").size();
+    CAPTURE(done);
+    REQUIRE(done < 300);  // interrupted: there is something left to resume
+    const auto resumed = run_dtsim(with_sets({"run", scenario(), "--out", out.string(), "--quiet", "--resume"}, sets));
+    INFO(resumed.err);
+    REQUIRE(resumed.exit_code == 0);
+    for (const char* f : {"rounds.csv", "clients.csv", "policy_metrics.csv"}) {
+      CAPTURE(f);
+      CHECK(slurp(out / f) == slurp(reference / f));
+    }
+  }
+
+  TEST_CASE("dynamics: every client crashing, without a deadline, ends each round (never hangs)") {
+    const auto out = scratch("dynamics_all_crash");
+    const auto r = run_dtsim(with_sets({"run", scenario(), "--out", out.string(), "--quiet"},
+                                       {"dynamics.crash.probability=1", "dynamics.availability=null",
+                                        "training.deadline=null", "training.partial_work=false"}));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto rounds = read_csv(out / "rounds.csv");
+    REQUIRE(rounds.size() == 8);
+    for (const auto& row : rounds) {
+      CHECK(row.at("completed") == "0");
+      CHECK(row.at("aggregated") == "0");
+      CHECK(std::stod(row.at("round_duration_s")) > 0);
+    }
+    for (const auto& c : read_csv(out / "clients.csv")) CHECK(c.at("status") == "crashed");
+  }
+
+  TEST_CASE("dynamics: per-client epochs from epochs_dist") {
+    const auto out = scratch("dynamics_epochs");
+    const auto r = run_dtsim(with_sets({"run", scenario(), "--out", out.string(), "--quiet"},
+                                       {"dynamics=null", "training.deadline=null", "training.partial_work=false",
+                                        "workload.local.epochs_dist={dist: choice, values: [1, 2, 5]}"}));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    std::map<std::string, std::int64_t> samples_of;
+    for (const auto& p : read_csv(out / "platform.csv")) samples_of[p.at("client")] = std::stoll(p.at("samples"));
+    std::set<std::int64_t> epochs_seen;
+    for (const auto& c : read_csv(out / "clients.csv")) {
+      const std::int64_t per_epoch = (samples_of.at(c.at("client")) + 9) / 10;
+      const auto steps = std::stoll(c.at("local_steps"));
+      CHECK(steps % per_epoch == 0);
+      epochs_seen.insert(steps / per_epoch);
+    }
+    CHECK(epochs_seen == std::set<std::int64_t>{1, 2, 5});
+  }
+}
