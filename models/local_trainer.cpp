@@ -520,13 +520,15 @@ struct LocalTrainer::Impl {
     }
   }
 
-  Evaluation evaluate(std::span<const float> params) {
+  Evaluation evaluate(std::span<const float> params, LocalTrainer::EvalSet set) {
+    const Dataset& data = set == LocalTrainer::EvalSet::train ? train : test;
+    const ConstMatView& data_x = set == LocalTrainer::EvalSet::train ? train_x : test_x;
     if (params.size() != params_n) {
       throw std::invalid_argument("LocalTrainer::evaluate: model has " + std::to_string(params.size()) +
                                   " parameters, expected " + std::to_string(params_n));
     }
-    if (test.samples == 0) throw std::invalid_argument("LocalTrainer::evaluate: the test set is empty");
-    const std::int64_t items_total = ceil_div(test.samples, kEvalRows);
+    if (data.samples == 0) throw std::invalid_argument("LocalTrainer::evaluate: the evaluated set is empty");
+    const std::int64_t items_total = ceil_div(data.samples, kEvalRows);
     const std::int64_t per_pass = eval_items_per_pass(model, items_total);
     const std::size_t ws_per_item = model.workspace_floats(kEvalRows, false);
     if (!eval_params.data()) eval_params = be.alloc(params_n);
@@ -550,10 +552,10 @@ struct LocalTrainer::Impl {
       labels.resize(n);
       for (std::size_t i = 0; i < n; ++i) {
         const std::int64_t row0 = (first + static_cast<std::int64_t>(i)) * kEvalRows;
-        const std::int64_t rows = std::min(kEvalRows, test.samples - row0);
-        items[i] = ModelItem{eval_params.data(), ConstMatView(test_x.data + row0 * test_x.ld, rows, test_x.cols, test_x.ld),
+        const std::int64_t rows = std::min(kEvalRows, data.samples - row0);
+        items[i] = ModelItem{eval_params.data(), ConstMatView(data_x.data + row0 * data_x.ld, rows, data_x.cols, data_x.ld),
                              eval_ws.data() + ws_per_item * i, kEvalRows, 0};
-        labels[i] = test.y.data() + row0;
+        labels[i] = data.y.data() + row0;
       }
       model.forward(be, items, false, args, logits);
       loss.assign(n, 0.0);
@@ -564,7 +566,7 @@ struct LocalTrainer::Impl {
         hits += correct[i];
       }
     }
-    const auto total = static_cast<double>(test.samples);
+    const auto total = static_cast<double>(data.samples);
     return Evaluation{loss_sum / total, static_cast<double>(hits) / total};
   }
 };
@@ -579,6 +581,6 @@ std::vector<TrainResult> LocalTrainer::train(std::span<const TrainTask> tasks, c
   return impl_->run(tasks, store);
 }
 
-Evaluation LocalTrainer::evaluate(std::span<const float> params) { return impl_->evaluate(params); }
+Evaluation LocalTrainer::evaluate(std::span<const float> params, EvalSet set) { return impl_->evaluate(params, set); }
 
 }  // namespace dtsim::models

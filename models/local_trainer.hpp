@@ -105,8 +105,9 @@ class LocalTrainer {
 
   // Trains every task from its version in `store`; results in task order.
   std::vector<TrainResult> train(std::span<const TrainTask> tasks, const ModelStore& store);
-  // Mean loss and accuracy of `params` on the whole test set.
-  Evaluation evaluate(std::span<const float> params);
+  // Mean loss and accuracy of `params` on the whole test set, or on the whole training set.
+  enum class EvalSet { test, train };
+  Evaluation evaluate(std::span<const float> params, EvalSet set = EvalSet::test);
 
  private:
   struct Impl;

@@ -62,6 +62,7 @@ struct RoundRecord {
   bool aggregated = true;
   std::optional<double> train_accuracy;  // of the kept clients' local training (empty when not measured)  // false: fewer than training.min_completed arrived; the model was kept
   std::optional<double> energy_j;        // summed over the round's participants; empty without a power model
+  std::optional<double> global_train_loss, global_train_accuracy;  // training.eval_train, evaluated rounds
 };
 
 struct PolicyMetric {

@@ -61,7 +61,11 @@ const Table& rounds_table() {
        {"energy_j", R, "J", true, "the sum of the round's participants' energy (the server and unselected clients are not counted; empty without platform.host_classes)"},
        {"aggregated", F, "", false, "0 when fewer than training.min_completed arrived and the model was kept"},
        {"train_accuracy", R, "fraction", true,
-        "argmax accuracy of the kept clients' local training over every sample they saw (dropout on)"}}};
+        "argmax accuracy of the kept clients' local training over every sample they saw (dropout on)"},
+       {"global_train_loss", R, "nats", true,
+        "loss of the global model on every training sample (training.eval_train, evaluated rounds): the federated objective"},
+       {"global_train_accuracy", R, "fraction", true,
+        "accuracy of the global model on every training sample (training.eval_train, evaluated rounds)"}}};
   return t;
 }
 

@@ -626,6 +626,7 @@ void read_training(Params p, std::optional<std::int64_t> clients_count, Training
             std::move(notes));
   }
   out.eval_every = p.get_int("eval_every");
+  out.eval_train = p.get_bool("eval_train");
   if (p.has("eval_every") && out.eval_every > out.rounds && !has_error_at(ctx, "training.eval_every") &&
       !has_error_at(ctx, "training.rounds"))
     p.warn("eval_every",

@@ -179,6 +179,7 @@ struct TrainingSpec {
   std::int64_t rounds = 10;
   std::int64_t clients_per_round = 10;  // K, <= clients.count
   std::int64_t eval_every = 1;          // 0 = only after the last round
+  bool eval_train = false;              // evaluations also on the training set
   ComputeMode compute = ComputeMode::real;
   // Round protocol (federated sync). deadline_s: from the round's start (selection), downloads
   // included; absent = wait for every selected client. over_selection f >= 1: select ceil(f·K)

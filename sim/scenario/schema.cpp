@@ -563,6 +563,10 @@ std::vector<KeySpec> build_table() {
           .def("1")
           .range(0, kIntMax)
           .help("evaluate the global model every n-th round and after the last; 0: only after the last"));
+  add(boolean("training.eval_train")
+          .def("false")
+          .help("when the global model is evaluated, also on every training sample (rounds.csv global_train_loss, "
+                "global_train_accuracy: the federated objective; one forward pass over the training set)"));
   add(quantity("training.deadline", UnitKind::time)
           .range(0, kInf, true)
           .when("training.mode", {"sync"})

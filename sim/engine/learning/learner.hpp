@@ -21,11 +21,13 @@ struct LearnRequest {
   std::span<const std::int64_t> steps;
   bool aggregate = true;                   // false: too few arrived (min_completed); the model is kept
   bool evaluate = false;                   // evaluate the (new or kept) global model on the test set
+  bool evaluate_train = false;             // ... and then on the training set too
 };
 
 struct RoundLearning {
   std::optional<double> train_loss, test_loss, test_accuracy;  // empty when not measured
   std::optional<double> train_accuracy;  // argmax hits over every training sample seen, from the loss pass
+  std::optional<double> global_train_loss, global_train_accuracy;  // the global model on the training set
   // Per participant, in request order (empty when nothing was trained): the samples its local training
   // saw and its mean local loss (empty when it saw none).
   std::vector<std::int64_t> client_samples;

@@ -78,6 +78,11 @@ class RealLearner final : public Learner {
       const auto e = trainer_.evaluate(global_);
       out.test_loss = e.loss;
       out.test_accuracy = e.accuracy;
+      if (request.evaluate_train) {
+        const auto t = trainer_.evaluate(global_, models::LocalTrainer::EvalSet::train);
+        out.global_train_loss = t.loss;
+        out.global_train_accuracy = t.accuracy;
+      }
     }
     return out;
   }

@@ -87,7 +87,9 @@ void CsvObserver::on_round(const RoundRecord& r) {
                     .add(r.test_accuracy)
                     .add(r.energy_j)
                     .add(r.aggregated ? 1 : 0)
-                    .add(r.train_accuracy));
+                    .add(r.train_accuracy)
+                    .add(r.global_train_loss)
+                    .add(r.global_train_accuracy));
   // The round's clients and metrics first: whoever sees a round in rounds.csv sees all of it.
   clients_.flush();
   metrics_.flush();

@@ -93,7 +93,7 @@ class FederatedSync final : public Paradigm {
 
   std::vector<std::string> training_keys() const override {
     return {"paradigm",       "mode",          "compute",          "rounds",    "clients_per_round", "eval_every",
-            "deadline",       "over_selection", "min_completed", "checkpoint_every", "divergence", "partial_work"};
+            "deadline",       "over_selection", "min_completed", "checkpoint_every", "divergence", "partial_work", "eval_train"};
   }
 
   std::vector<MemoryPart> memory(const Scenario& s) const override {
@@ -189,7 +189,7 @@ class FederatedSync final : public Paradigm {
       const bool aggregate = static_cast<std::int64_t>(participants.size()) >= training.min_completed;
       if (aggregate) sg4::this_actor::execute(aggregation.server_flops(static_cast<std::int64_t>(participants.size()), d));
       LearnRequest request{{round, version, sg4::Engine::get_clock()}, participants, participant_steps, aggregate,
-                           evaluation_due(training, round)};
+                           evaluation_due(training, round), training.eval_train};
       const RoundLearning learned = run.learner.learn(request);
       if (aggregate) ++version;
 
@@ -205,6 +205,8 @@ class FederatedSync final : public Paradigm {
       row.test_accuracy = learned.test_accuracy;
       row.aggregated = aggregate;
       row.train_accuracy = learned.train_accuracy;
+      row.global_train_loss = learned.global_train_loss;
+      row.global_train_accuracy = learned.global_train_accuracy;
       std::vector<policies::ClientOutcome> feedback;
       feedback.reserve(tasks.size());
       std::size_t next_participant = 0;
