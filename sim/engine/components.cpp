@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sim/engine/dynamics/dynamics.hpp"
 #include "sim/engine/learning/real_learner.hpp"
 
 namespace dtsim::engine {
@@ -76,6 +77,7 @@ MemoryEstimate estimate_memory(const Scenario& s, const Components& c, const Exe
       m.parts.push_back(part);
   for (auto& part : c.platform->memory(s.platform)) m.parts.push_back(part);
   for (auto& part : c.paradigm->memory(s)) m.parts.push_back(part);
+  for (auto& part : dynamics_memory(s)) m.parts.push_back(part);
   // A checkpoint's sections are in memory while it is written, beside the state they copy: the global
   // model and the rule's state (the paradigm's and the scheduler's few bytes are left out).
   if (real && s.training.checkpoint_every > 0) {

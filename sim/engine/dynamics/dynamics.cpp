@@ -2,7 +2,9 @@
 
 #include <simgrid/s4u.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <stdexcept>
 
@@ -51,6 +53,27 @@ std::optional<double> Dynamics::crash_point(ClientId client, std::int64_t round)
   Rng rng(seed_, "dynamics.crash", client.value, round);
   if (!(rng.uniform() < spec_.crash_probability)) return std::nullopt;
   return rng.uniform();
+}
+
+std::vector<MemoryPart> dynamics_memory(const Scenario& s) {
+  const DynamicsSpec& d = s.dynamics;
+  if (d.availability == AvailabilityModel::markov) {
+    const double on = d.mean_on_s / (d.mean_on_s + d.mean_off_s);
+    const double wanted = static_cast<double>(over_selected_count(s.training.over_selection, s.training.clients_per_round));
+    const double cursors = std::min(static_cast<double>(s.platform.clients.count),
+                                    static_cast<double>(s.training.rounds) * std::ceil(wanted / on));
+    return {{"dynamics", cursors * MarkovAvailability::kBytesPerCursor,
+             "(availability cursors of " + std::to_string(static_cast<std::int64_t>(cursors)) + " clients)",
+             "dynamics.availability"}};
+  }
+  if (d.availability == AvailabilityModel::trace) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(d.availability_trace, ec);
+    if (ec) return {};
+    return {{"dynamics", static_cast<double>(size) / 6 * 24, "(the availability trace's intervals)",
+             "dynamics.availability.trace"}};
+  }
+  return {};
 }
 
 void apply_dynamics(const Dynamics& dynamics, const Platform& platform, double t0, actors::TaskPlan& task) {

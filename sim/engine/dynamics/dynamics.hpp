@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "sim/common/ids.hpp"
+#include "sim/common/memory_part.hpp"
 #include "sim/engine/actors/task.hpp"
 #include "sim/engine/dynamics/availability.hpp"
 #include "sim/engine/platform/platform.hpp"
@@ -61,6 +63,11 @@ class Dynamics {
 // plus bytes times the link factor over its bandwidth, and flops at its host's speed) — or goes
 // offline, whichever comes first. Needs the live engine (routes, host speeds).
 void apply_dynamics(const Dynamics& dynamics, const Platform& platform, double t0, actors::TaskPlan& task);
+
+// Modelled memory of the dynamics: Markov availability's cursors (at most one per client asked about:
+// about ceil(wanted / on-fraction) a round), or the loaded trace (24 bytes an interval, at most one per
+// 6 bytes of its file).
+std::vector<MemoryPart> dynamics_memory(const Scenario& scenario);
 
 // The smallest straggler factor a draw may take (a draw below is drawn again): SimGrid cannot run a
 // task in no time at all.
