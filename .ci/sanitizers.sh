@@ -20,6 +20,10 @@ for c in deadline_exactly_at_arrival_is_on_time deadline_just_before_arrival_is_
   echo "== collector_test $c (ASan+UBSan, thread contexts)"
   "$build/tests/collector_test" "$c" --cfg=contexts/factory:thread
 done
+for c in crashes_at_their_point offline_mid_task_is_unavailable partial_work_computes_the_whole_steps_that_fit; do
+  echo "== task_dynamics_test $c (ASan+UBSan, thread contexts)"
+  "$build/tests/task_dynamics_test" "$c" --cfg=contexts/factory:thread
+done
 for c in routes_full_4ary_2level bisection_pruned_by_2; do
   echo "== fat_tree_test $c (ASan+UBSan, thread contexts)"
   "$build/tests/fat_tree_test" "$c" --cfg=contexts/factory:thread
@@ -39,4 +43,7 @@ echo "== dtsim run tests/e2e/fmnist_small with SCAFFOLD on two sites, chunks of 
   --set platform.topology=sites --set 'platform.sites={count: 2}' --chunk 2 --simgrid=--cfg=contexts/factory:thread
 echo "== dtsim run tests/e2e/xml_lab, a SimGrid platform file checked in a child process (ASan+UBSan, thread contexts)"
 "$build/dtsim" run tests/e2e/xml_lab/scenario.yaml --out "$out/x" --simgrid=--cfg=contexts/factory:thread
+echo "== dtsim run tests/e2e/dynamics_small: crashes, availability, stragglers, partial work (ASan+UBSan, thread contexts)"
+"$build/dtsim" run tests/e2e/dynamics_small/scenario.yaml --out "$out/d" --simgrid=--cfg=contexts/factory:thread
+grep -q ',crashed,' "$out/d/clients.csv" && grep -q ',unavailable,' "$out/d/clients.csv"
 echo "sanitizers: clean"

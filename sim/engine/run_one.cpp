@@ -179,6 +179,8 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
     if (c.platform)
       for (const auto& file : c.platform->input_files(s.platform))
         run->platform_files.emplace_back(file, models::sha256_file(file));
+    if (!s.platform.clients.trace.empty())
+      run->platform_files.emplace_back(s.platform.clients.trace, models::sha256_file(s.platform.clients.trace));
     if (run->availability_trace)
       run->platform_files.emplace_back(s.dynamics.availability_trace, models::sha256_file(s.dynamics.availability_trace));
     if (run->workload && s.context->root["provenance"])  // a run.yaml run again: the same inputs?

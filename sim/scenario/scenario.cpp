@@ -406,6 +406,14 @@ void read_platform(Params p, PlatformSpec& out) {
   out.clients.speed = clients.get_distribution("speed");
   if (clients.applies("bandwidth")) out.clients.bandwidth = clients.get_distribution("bandwidth");
   if (clients.applies("latency")) out.clients.latency = clients.get_distribution("latency");
+  if (clients.applies("trace") && clients.has("trace")) {
+    out.clients.trace = resolve_path(clients, "trace", {"platform", "clients", "trace"});
+    try {
+      out.clients.trace_rows = load_client_trace(out.clients.trace);
+    } catch (const std::runtime_error& e) {
+      clients.error("trace", e.what());
+    }
+  }
   clients.finish();
 
   Params classes = p.child("host_classes");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sim/common/build_context.hpp"
+#include "sim/scenario/client_trace.hpp"
 #include "sim/scenario/distribution.hpp"
 #include "sim/scenario/params.hpp"
 
@@ -36,6 +37,8 @@ struct ClientsSpec {
   Distribution bandwidth;  // bytes/s, drawn per client (default constant 10Mbps)
   Distribution latency;    // s, drawn per client (default constant 20ms; may be 0)
   bool speed_given = false;  // platform.clients.speed is in the scenario (xml: it replaces the file's speeds)
+  std::string trace;                    // platform.clients.trace, absolute; empty: none
+  std::vector<ClientTraceRow> trace_rows;  // its rows (client i takes row i mod size); they replace the draws
 };
 
 enum class NetworkModel { flow, analytic };

@@ -220,7 +220,11 @@ std::vector<KeySpec> build_table() {
           .suspicious_above(10, "10s", kLongLatency)
           .when("platform.topology", {"star", "sites", "cluster"})
           .help("each client link's latency, drawn per client (s; may be 0)"));
-  add(path_key("platform.clients.trace").planned().help("per-client speeds and links from a CSV file"));
+  add(path_key("platform.clients.trace")
+          .when("platform.topology", {"star", "sites", "cluster"})
+          .help("per-client speeds and links from a CSV file (client,speed_flops_per_s,bandwidth_bytes_per_s"
+                "[,latency_s]); client i takes row i mod the rows, replacing the speed, bandwidth and latency "
+                "draws (tools/fedscale_capacity.py converts FedScale's device-capacity trace)"));
   add(mapping("platform.sites").when("platform.topology", {"sites"}).help("sites of clients"));
   add(integer("platform.sites.count")
           .required()

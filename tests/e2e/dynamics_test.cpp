@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <fcntl.h>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -179,5 +180,30 @@ TEST_SUITE("e2e") {
       epochs_seen.insert(steps / per_epoch);
     }
     CHECK(epochs_seen == std::set<std::int64_t>{1, 2, 5});
+  }
+
+  TEST_CASE("dynamics: platform.clients.trace gives client i the figures of row i mod M, checksummed") {
+    const auto dir = scratch("dynamics_client_trace");
+    const auto trace = dir / "capacity.csv";
+    {
+      std::ofstream f(trace);
+      f << "client,speed_flops_per_s,bandwidth_bytes_per_s,latency_s\n2,3e9,2e6,0.03\n0,1e9,1e6,0.01\n1,2e9,1.5e6,0.02\n";
+    }
+    const auto out = dir / "out";
+    const auto r = run_dtsim(with_sets({"run", scenario(), "--out", out.string(), "--quiet"},
+                                       {"platform.clients.trace=" + trace.string(), "training.rounds=1"}));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const double speed[] = {1e9, 2e9, 3e9}, bandwidth[] = {1e6, 1.5e6, 2e6}, latency[] = {0.01, 0.02, 0.03};
+    const auto platform = read_csv(out / "platform.csv");
+    REQUIRE(platform.size() == 40);
+    for (const auto& p : platform) {
+      const int k = std::stoi(p.at("client")) % 3;
+      CAPTURE(p.at("client"));
+      CHECK(std::stod(p.at("speed_flops_per_s")) == speed[k]);  // the trace's, not the host class's draw
+      CHECK(std::stod(p.at("bandwidth_bytes_per_s")) == bandwidth[k]);
+      CHECK(std::stod(p.at("latency_s")) == latency[k]);
+    }
+    CHECK(slurp(out / "run.yaml").find(trace.string() + ": sha256:") != std::string::npos);
   }
 }

@@ -56,24 +56,28 @@ std::optional<double> Dynamics::crash_point(ClientId client, std::int64_t round)
 }
 
 std::vector<MemoryPart> dynamics_memory(const Scenario& s) {
+  std::vector<MemoryPart> parts;
+  if (!s.platform.clients.trace_rows.empty())
+    parts.push_back({"traces", static_cast<double>(s.platform.clients.trace_rows.size() * sizeof(ClientTraceRow)),
+                     "(platform.clients.trace's rows)", "platform.clients.trace"});
   const DynamicsSpec& d = s.dynamics;
   if (d.availability == AvailabilityModel::markov) {
     const double on = d.mean_on_s / (d.mean_on_s + d.mean_off_s);
     const double wanted = static_cast<double>(over_selected_count(s.training.over_selection, s.training.clients_per_round));
     const double cursors = std::min(static_cast<double>(s.platform.clients.count),
                                     static_cast<double>(s.training.rounds) * std::ceil(wanted / on));
-    return {{"dynamics", cursors * MarkovAvailability::kBytesPerCursor,
-             "(availability cursors of " + std::to_string(static_cast<std::int64_t>(cursors)) + " clients)",
-             "dynamics.availability"}};
+    parts.push_back({"dynamics", cursors * MarkovAvailability::kBytesPerCursor,
+                     "(availability cursors of " + std::to_string(static_cast<std::int64_t>(cursors)) + " clients)",
+                     "dynamics.availability"});
   }
   if (d.availability == AvailabilityModel::trace) {
     std::error_code ec;
     const auto size = std::filesystem::file_size(d.availability_trace, ec);
-    if (ec) return {};
-    return {{"dynamics", static_cast<double>(size) / 6 * 24, "(the availability trace's intervals)",
-             "dynamics.availability.trace"}};
+    if (!ec)
+      parts.push_back({"dynamics", static_cast<double>(size) / 6 * 24, "(the availability trace's intervals)",
+                       "dynamics.availability.trace"});
   }
-  return {};
+  return parts;
 }
 
 void apply_dynamics(const Dynamics& dynamics, const Platform& platform, double t0, actors::TaskPlan& task) {

@@ -64,7 +64,7 @@ class Dynamics {
 // offline, whichever comes first. Needs the live engine (routes, host speeds).
 void apply_dynamics(const Dynamics& dynamics, const Platform& platform, double t0, actors::TaskPlan& task);
 
-// Modelled memory of the dynamics: Markov availability's cursors (at most one per client asked about:
+// Modelled memory of the dynamics and traces: platform.clients.trace's rows; Markov availability's cursors (at most one per client asked about:
 // about ceil(wanted / on-fraction) a round), or the loaded trace (24 bytes an interval, at most one per
 // 6 bytes of its file).
 std::vector<MemoryPart> dynamics_memory(const Scenario& scenario);

@@ -47,6 +47,12 @@ ClientHostSpec draw_client_spec(const PlatformSpec& platform, std::uint64_t seed
   spec.bandwidth_bytes_per_s =
       pick(&HostClassSpec::bandwidth, clients.bandwidth).draw_within(bandwidth, kMinBandwidthBytesPerS, kLargest);
   spec.latency_s = pick(&HostClassSpec::latency, clients.latency).draw_within(latency, 0.0, kMaxLatencyS);
+  if (!clients.trace_rows.empty()) {  // the trace's figures replace the draws (the streams stay as they are)
+    const ClientTraceRow& row = clients.trace_rows[i % clients.trace_rows.size()];
+    spec.speed_flops_per_s = row.speed_flops_per_s;
+    spec.bandwidth_bytes_per_s = row.bandwidth_bytes_per_s;
+    if (row.latency_s) spec.latency_s = *row.latency_s;
+  }
   return spec;
 }
 

@@ -263,14 +263,13 @@ TEST_SUITE("scenario") {
 
   TEST_CASE("load_scenario: keys of features not built yet are rejected, each located") {
     const auto text = load_errors(
-        "platform: {solver: simgrid, clients: {count: 20, trace: s.csv}}\n"
+        "platform: {solver: simgrid, clients: {count: 20}}\n"
         "dynamics: {bandwidth_profile: {trace: bw.csv}}\n"
         "workload: {dataset: {name: synthetic}, model: {name: moe}, byzantine: {fraction: 0.1}}\n"
         "training: {paradigm: data_parallel, buffer: 10, mode: async}\n");
 
     INFO(text);
     CHECK(contains(text, "bad.yaml:1:20: error: platform.solver: not implemented yet"));
-    CHECK(contains(text, "bad.yaml:1:57: error: platform.clients.trace: not implemented yet"));
     CHECK(contains(text, "bad.yaml:2:31: error: dynamics.bandwidth_profile: not implemented yet"));
     CHECK(contains(text, "workload.model.name: model 'moe' is not implemented yet"));
     CHECK(contains(text, "workload.byzantine: not implemented yet"));

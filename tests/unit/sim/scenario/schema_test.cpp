@@ -335,7 +335,7 @@ TEST_SUITE("scenario") {
     CHECK(contains(model, "unknown value 'transformer'\n  note: valid values are: logistic, mlp, cnn\n"));
     CHECK(contains(key,
                    "training.deadlin: unknown key 'deadlin'\n  note: did you mean 'deadline'?\n"
-                   "  note: valid keys are: paradigm, compute, mode, rounds, clients_per_round, eval_every, "
+                   "  note: valid keys are: paradigm, compute, mode, rounds, clients_per_round, eval_every, eval_train, "
                    "deadline, over_selection, min_completed, partial_work, checkpoint_every, divergence\n"));
   }
 
@@ -555,7 +555,7 @@ TEST_SUITE("scenario") {
           "1000000000\n"
           "  note: set by --set training={clients_per_round: 0, evry: 1}\n"
           "<command line>:1:1: error: training.evry: unknown key 'evry'\n"
-          "  note: valid keys are: paradigm, compute, mode, rounds, clients_per_round, eval_every, deadline, "
+          "  note: valid keys are: paradigm, compute, mode, rounds, clients_per_round, eval_every, eval_train, deadline, "
           "over_selection, min_completed, partial_work, checkpoint_every, divergence\n"
           "  note: set by --set training={clients_per_round: 0, evry: 1}");
   }
