@@ -74,11 +74,12 @@ void load(PreparedRun& run, const models::DataNeeds& needs) {
 // The dynamics' input files, read (and checked, every problem located) before anything runs.
 void load_dynamics_inputs(PreparedRun& run) {
   auto& s = run.scenario;
-  if (s.dynamics.availability != AvailabilityModel::trace || s.dynamics.availability_trace.empty()) return;
-  try {
-    run.availability_trace = std::make_shared<TraceAvailability>(load_availability_trace(s.dynamics.availability_trace));
-  } catch (const TraceError& e) {
-    report_at(*s.context, Severity::error, "dynamics.availability.trace", e.what());
+  if (s.dynamics.availability == AvailabilityModel::trace && !s.dynamics.availability_trace.empty()) {
+    try {
+      run.availability_trace = std::make_shared<TraceAvailability>(load_availability_trace(s.dynamics.availability_trace));
+    } catch (const TraceError& e) {
+      report_at(*s.context, Severity::error, "dynamics.availability.trace", e.what());
+    }
   }
 }
 
@@ -181,6 +182,8 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
         run->platform_files.emplace_back(file, models::sha256_file(file));
     if (!s.platform.clients.trace.empty())
       run->platform_files.emplace_back(s.platform.clients.trace, models::sha256_file(s.platform.clients.trace));
+    if (!s.dynamics.bandwidth_profile.empty())
+      run->platform_files.emplace_back(s.dynamics.bandwidth_profile, models::sha256_file(s.dynamics.bandwidth_profile));
     if (run->availability_trace)
       run->platform_files.emplace_back(s.dynamics.availability_trace, models::sha256_file(s.dynamics.availability_trace));
     if (run->workload && s.context->root["provenance"])  // a run.yaml run again: the same inputs?

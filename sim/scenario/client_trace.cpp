@@ -1,5 +1,6 @@
 #include "sim/scenario/client_trace.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -93,6 +94,50 @@ std::vector<ClientTraceRow> load_client_trace(const std::string& path) {
     out.push_back(*rows[i]);
   }
   if (out.empty()) throw std::runtime_error(path + ": the trace has no client");
+  return out;
+}
+
+BandwidthSteps load_bandwidth_steps(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) throw std::runtime_error(path + ": cannot read the trace: " + ec.message());
+  if (size > kMaxTraceBytes) throw std::runtime_error(path + ": the trace is larger than 1 GiB");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open the trace");
+  BandwidthSteps out;
+  std::string line;
+  std::int64_t number = 0;
+  const auto fail = [&](const std::string& why) {
+    throw std::runtime_error(path + ":" + std::to_string(number) + ": " + why);
+  };
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (number == 1) {
+      if (line != "client,time_s,bandwidth_bytes_per_s") fail("the header must be \"client,time_s,bandwidth_bytes_per_s\"");
+      continue;
+    }
+    if (line.empty()) continue;
+    const auto fields = split(line);
+    if (fields.size() != 3) fail("a row has three fields: client,time_s,bandwidth_bytes_per_s");
+    std::int64_t client = -1;
+    const auto* end = fields[0].data() + fields[0].size();
+    const auto r = std::from_chars(fields[0].data(), end, client);
+    if (r.ec != std::errc() || r.ptr != end || client < 0 || client >= kMaxTraceClient)
+      fail("the client '" + std::string(fields[0]) + "' is not an integer in [0, 10^9)");
+    double time = 0, bandwidth = 0;
+    if (!parse_number(fields[1], time) || time < 0) fail("time_s '" + std::string(fields[1]) + "' is not a finite number >= 0");
+    if (!parse_number(fields[2], bandwidth) || bandwidth < kMinBandwidthBytesPerS)
+      fail("bandwidth_bytes_per_s '" + std::string(fields[2]) + "' is not a number >= 0.125 (bytes/s, 1 bps)");
+    auto& steps = out.steps[client];
+    if (std::any_of(steps.begin(), steps.end(), [&](const auto& s) { return s.first == time; }))
+      fail("client " + std::to_string(client) + " has time " + std::string(fields[1]) + " twice");
+    steps.push_back({time, bandwidth});
+  }
+  if (number == 0) throw std::runtime_error(path + ": the trace is empty (it needs its header)");
+  if (out.steps.empty()) throw std::runtime_error(path + ": the trace has no row");
+  for (auto& [client, steps] : out.steps) std::sort(steps.begin(), steps.end());
+  out.trace_clients = out.steps.rbegin()->first + 1;
   return out;
 }
 

@@ -497,7 +497,7 @@ void read_platform(Params p, PlatformSpec& out) {
   p.finish();
 }
 
-void read_dynamics(Params p, DynamicsSpec& out) {
+void read_dynamics(Params p, DynamicsSpec& out, BandwidthSteps& bandwidth_steps) {
   if (p.has("straggler")) out.straggler = p.get_distribution("straggler");
   const std::string target = p.get_choice("straggler_target");
   out.target = target == "link" ? StragglerTarget::link : target == "both" ? StragglerTarget::both : StragglerTarget::compute;
@@ -525,7 +525,19 @@ void read_dynamics(Params p, DynamicsSpec& out) {
     out.crash_probability = c.get_double("probability");
     c.finish();
   }
-  p.finish();  // bandwidth_profile is not built yet: finish() refuses it
+  if (p.applies("bandwidth_profile") && p.has("bandwidth_profile")) {
+    Params b = p.child("bandwidth_profile");
+    out.bandwidth_profile = resolve_path(b, "trace", {"dynamics", "bandwidth_profile", "trace"});
+    if (!out.bandwidth_profile.empty()) {
+      try {
+        bandwidth_steps = load_bandwidth_steps(out.bandwidth_profile);
+      } catch (const std::runtime_error& e) {
+        b.error("trace", e.what());
+      }
+    }
+    b.finish();
+  }
+  p.finish();
 }
 
 void read_dataset(Params p, DatasetSpec& out) {
@@ -761,7 +773,7 @@ Scenario read_scenario_text(const std::string& text, const std::string& file_lab
   p.ignore("provenance");  // written into run.yaml by the run; the engine checks it on a rerun
   p.ignore("simgrid");     // the engine reads it with --simgrid, through dtsim's allow-list
   read_platform(p.child("platform"), s.platform);
-  read_dynamics(p.child("dynamics"), s.dynamics);
+  read_dynamics(p.child("dynamics"), s.dynamics, s.platform.bandwidth_steps);
   read_workload(p.child("workload"), s.workload);
   const bool count_ok = !has_error_at(ctx, "platform.clients.count");
   read_training(p.child("training"), count_ok ? std::optional(s.platform.clients.count) : std::nullopt, s.training);

@@ -95,6 +95,7 @@ struct PlatformSpec {
   ServerSpec server;
   ClientsSpec clients;
   std::vector<HostClassSpec> host_classes;  // in file order; empty: one implicit class, no power model
+  BandwidthSteps bandwidth_steps;           // dynamics.bandwidth_profile's, for the builders (empty: none)
   SitesSpec sites;
   ClusterSpec cluster;
   FatTreeSpec fat_tree;
@@ -159,8 +160,10 @@ struct DynamicsSpec {
   double mean_on_s = 0, mean_off_s = 0;  // markov
   std::string availability_trace;        // trace: absolute path of the CSV (client,start_s,end_s)
   double crash_probability = 0;          // per selected client per round
+  std::string bandwidth_profile;         // absolute path of the CSV (client,time_s,bandwidth_bytes_per_s)
   bool any() const {
-    return straggler || slow_fraction > 0 || availability != AvailabilityModel::always || crash_probability > 0;
+    return straggler || slow_fraction > 0 || availability != AvailabilityModel::always || crash_probability > 0 ||
+           !bandwidth_profile.empty();
   }
 };
 

@@ -364,8 +364,14 @@ std::vector<KeySpec> build_table() {
           .range(0, 1)
           .help("per selected client per round; the crash falls at a uniform point of its planned work "
                 "(download + compute + upload, uncontended)"));
-  add(mapping("dynamics.bandwidth_profile").planned().help("link bandwidths that change over time"));
-  add(path_key("dynamics.bandwidth_profile.trace").planned().help("bandwidth factors over time from a CSV file"));
+  add(mapping("dynamics.bandwidth_profile")
+          .when("platform.topology", {"star", "sites", "cluster"})
+          .help("link bandwidths that change over time (SimGrid link profiles on every client's own link)"));
+  add(path_key("dynamics.bandwidth_profile.trace")
+          .required()
+          .help("CSV with header client,time_s,bandwidth_bytes_per_s: from each time on, the bandwidth of trace "
+                "client c's link (both ways); client i follows trace client i mod M, its drawn bandwidth until the "
+                "first time"));
 
   // workload
   add(mapping("workload").help("what is learned: data, its split over clients, the model, local training"));

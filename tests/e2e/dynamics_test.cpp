@@ -206,4 +206,39 @@ TEST_SUITE("e2e") {
     }
     CHECK(slurp(out / "run.yaml").find(trace.string() + ": sha256:") != std::string::npos);
   }
+
+  TEST_CASE("dynamics: a bandwidth profile changes a client's link from its time on (closed form, analytic network)") {
+    const auto dir = scratch("dynamics_bandwidth_profile");
+    const auto trace = dir / "bandwidth.csv";
+    std::ofstream(trace) << "client,time_s,bandwidth_bytes_per_s\n0,0.05,1000\n";
+    const auto base = with_sets({"run", scenario(), "--quiet"},
+                                {"dynamics=null", "training.deadline=null", "training.partial_work=false",
+                                 "training.rounds=1", "training.eval_every=0"});
+    auto with_profile = base, without = base;
+    with_profile.insert(with_profile.end(), {"--out", (dir / "with").string(), "--set",
+                                             "dynamics.bandwidth_profile.trace=" + trace.string()});
+    without.insert(without.end(), {"--out", (dir / "without").string()});
+    REQUIRE(run_dtsim(with_profile).exit_code == 0);
+    REQUIRE(run_dtsim(without).exit_code == 0);
+    std::map<std::string, std::map<std::string, std::string>> route;
+    for (const auto& p : read_csv(dir / "with" / "platform.csv")) route[p.at("client")] = p;
+    const auto changed = read_csv(dir / "with" / "clients.csv"), unchanged = read_csv(dir / "without" / "clients.csv");
+    REQUIRE(changed.size() == unchanged.size());
+    int checked = 0;
+    for (std::size_t k = 0; k < changed.size(); ++k) {
+      const auto& c = changed[k];
+      CAPTURE(c.at("client"));
+      const double compute_end = num(c, "compute_end_s"), latency = num(route.at(c.at("client")), "route_latency_s");
+      // Every client follows trace client 0 (M = 1): an upload that starts after 0.05 s runs at 1000 bytes/s
+      // (the server's 1 Gbps is wider), after the route's latency.
+      if (compute_end >= 0.05) {
+        CHECK(num(c, "upload_end_s") == doctest::Approx(compute_end + latency + num(c, "bytes_up") / 1000).epsilon(1e-9));
+        ++checked;
+      }
+      // A download that ended before the change is as without the profile.
+      if (num(unchanged[k], "download_end_s") < 0.05) CHECK(c.at("download_end_s") == unchanged[k].at("download_end_s"));
+    }
+    CHECK(checked > 0);
+    CHECK(slurp(dir / "with" / "run.yaml").find(trace.string() + ": sha256:") != std::string::npos);
+  }
 }

@@ -1,8 +1,12 @@
 #include "sim/engine/platform/platform.hpp"
 
+#include <simgrid/kernel/ProfileBuilder.hpp>
+#include <simgrid/s4u.hpp>
+
 #include <algorithm>
 #include <limits>
-#include <simgrid/s4u.hpp>
+#include <map>
+#include <sstream>
 
 namespace sg4 = simgrid::s4u;
 
@@ -74,9 +78,31 @@ RouteInfo Platform::route_of(ClientId client) const {
   return r;
 }
 
+simgrid::kernel::profile::Profile* bandwidth_profile_of(const PlatformSpec& spec, ClientId client) {
+  const BandwidthSteps& b = spec.bandwidth_steps;
+  const auto steps = b.steps.find(client.value % b.trace_clients);
+  if (steps == b.steps.end()) return nullptr;
+  // One profile per trace client, shared by the links that follow it (one engine per process).
+  static std::map<std::int64_t, simgrid::kernel::profile::Profile*> made;
+  auto& profile = made[steps->first];
+  if (!profile) {
+    std::ostringstream text;
+    text.precision(17);
+    for (const auto& [t, bw] : steps->second) text << t << ' ' << bw << '\n';
+    profile = simgrid::kernel::profile::ProfileBuilder::from_string("dtsim-bandwidth-" + std::to_string(steps->first),
+                                                                   text.str(), -1);
+  }
+  return profile;
+}
+
 sg4::Link* attach_to_star(sg4::NetZone* zone, sg4::Host* host, double bandwidth, double latency,
-                          const sg4::Link* shared) {
-  auto* link = zone->create_split_duplex_link(host->get_name() + "_link", bandwidth)->set_latency(latency);
+                          const sg4::Link* shared, simgrid::kernel::profile::Profile* bandwidth_profile) {
+  auto* duplex = zone->create_split_duplex_link(host->get_name() + "_link", bandwidth);
+  if (bandwidth_profile) {  // before the link is sealed (SimGrid refuses it after)
+    duplex->get_link_up()->set_bandwidth_profile(bandwidth_profile);
+    duplex->get_link_down()->set_bandwidth_profile(bandwidth_profile);
+  }
+  sg4::Link* link = duplex->set_latency(latency);
   link->seal();
   std::vector<sg4::LinkInRoute> route{{link, sg4::LinkInRoute::Direction::UP}};
   if (shared) route.emplace_back(shared);
@@ -96,7 +122,8 @@ std::unique_ptr<Platform> build_flat_star(const PlatformSpec& spec, std::uint64_
   for (std::size_t i = 0; i < clients.size(); ++i) {
     const ClientHostSpec drawn = draw_client_spec(spec, seed, ClientId{static_cast<std::int32_t>(i)});
     auto* host = zone->create_host(host_prefix + std::to_string(i), drawn.speed_flops_per_s)->seal();
-    attach_to_star(zone, host, drawn.bandwidth_bytes_per_s, drawn.latency_s, shared);
+    attach_to_star(zone, host, drawn.bandwidth_bytes_per_s, drawn.latency_s, shared,
+                   bandwidth_profile_of(spec, ClientId{static_cast<std::int32_t>(i)}));
     clients[i] = {host, drawn, 1};
   }
   zone->seal();

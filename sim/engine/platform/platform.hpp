@@ -14,6 +14,9 @@
 #include "sim/common/registry.hpp"
 #include "sim/scenario/scenario.hpp"
 
+namespace simgrid::kernel::profile {
+class Profile;
+}
 namespace simgrid::s4u {
 class Host;
 class Link;
@@ -122,8 +125,14 @@ std::vector<std::string> class_names(const PlatformSpec& spec);
 // In a star zone: the host's split-duplex access link, routed "from the host to everyone" through its UP
 // side and then `shared` (a backbone or WAN core; the star zone counts a link both ends list once);
 // symmetrical, so the way in uses the DOWN side.
+// `bandwidth_profile` (both directions) changes the link's bandwidth over time.
 simgrid::s4u::Link* attach_to_star(simgrid::s4u::NetZone* zone, simgrid::s4u::Host* host, double bandwidth,
-                                   double latency, const simgrid::s4u::Link* shared = nullptr);
+                                   double latency, const simgrid::s4u::Link* shared = nullptr,
+                                   simgrid::kernel::profile::Profile* bandwidth_profile = nullptr);
+
+// The SimGrid profile of the client's link bandwidth (dynamics.bandwidth_profile; PlatformSpec's
+// bandwidth_steps), or nullptr when its trace client has none.
+simgrid::kernel::profile::Profile* bandwidth_profile_of(const PlatformSpec& spec, ClientId client);
 
 // A star zone named `zone` of the server and one host per client (`<host_prefix><i>`), each on its own
 // split-duplex link — the server's from platform.server, the clients' drawn — every route also crossing

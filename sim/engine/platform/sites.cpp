@@ -42,7 +42,8 @@ class SitesBuilder final : public PlatformBuilder {
       const ClientHostSpec drawn = draw_client_spec(spec, seed, ClientId{static_cast<std::int32_t>(i)});
       auto* zone = zones[i % sites];
       auto* host = zone->create_host("client" + std::to_string(i), drawn.speed_flops_per_s)->seal();
-      attach_to_star(zone, host, drawn.bandwidth_bytes_per_s, drawn.latency_s);
+      attach_to_star(zone, host, drawn.bandwidth_bytes_per_s, drawn.latency_s, nullptr,
+                     bandwidth_profile_of(spec, ClientId{static_cast<std::int32_t>(i)}));
       clients[i] = {host, drawn, 1};
     }
     for (std::size_t s = 0; s < sites; ++s) {

@@ -525,17 +525,17 @@ TEST_SUITE("scenario") {
   }
 
   TEST_CASE("Params: finish() with the scenario schema refuses planned keys and keys of another variant") {
-    Doc doc("dynamics: {bandwidth_profile: {trace: bw.csv}}\nworkload: {partition: {name: iid, alpha: 0.5}}\n");
+    Doc doc("platform: {solver: simgrid}\nworkload: {partition: {name: iid, alpha: 0.5}}\n");
     doc.ctx->use_schema = true;
-    Params dynamics = doc.root.child("dynamics");
+    Params platform = doc.root.child("platform");
     Params partition = doc.root.child("workload").child("partition");
 
     partition.get_choice("name");
-    dynamics.finish();
+    platform.finish();
     partition.finish();
 
     CHECK(doc.text() ==
-          "test.yaml:1:31: error: dynamics.bandwidth_profile: not implemented yet\n"
+          "test.yaml:1:20: error: platform.solver: not implemented yet\n"
           "test.yaml:2:35: error: workload.partition.alpha: applies only when name is dirichlet\n"
           "  note: name is 'iid' here\n");
   }

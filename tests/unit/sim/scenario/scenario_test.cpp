@@ -214,7 +214,7 @@ TEST_SUITE("scenario") {
     CHECK(s.output.every == 4);
     CHECK(text ==
           "<command line>:1:2: error: dynamics.x: unknown key 'x'\n"
-          "  note: valid keys are: straggler, straggler_target, slow_hosts, availability, crash\n"
+          "  note: valid keys are: straggler, straggler_target, slow_hosts, availability, crash, bandwidth_profile\n"
           "  note: set by --set dynamics.x.y=1");
   }
 
@@ -264,13 +264,12 @@ TEST_SUITE("scenario") {
   TEST_CASE("load_scenario: keys of features not built yet are rejected, each located") {
     const auto text = load_errors(
         "platform: {solver: simgrid, clients: {count: 20}}\n"
-        "dynamics: {bandwidth_profile: {trace: bw.csv}}\n"
+        "dynamics: {crash: {probability: 0.01}}\n"
         "workload: {dataset: {name: synthetic}, model: {name: moe}, byzantine: {fraction: 0.1}}\n"
         "training: {paradigm: data_parallel, buffer: 10, mode: async}\n");
 
     INFO(text);
     CHECK(contains(text, "bad.yaml:1:20: error: platform.solver: not implemented yet"));
-    CHECK(contains(text, "bad.yaml:2:31: error: dynamics.bandwidth_profile: not implemented yet"));
     CHECK(contains(text, "workload.model.name: model 'moe' is not implemented yet"));
     CHECK(contains(text, "workload.byzantine: not implemented yet"));
     CHECK(contains(text, "training.paradigm: paradigm 'data_parallel' is not implemented yet"));
