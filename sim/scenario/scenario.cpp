@@ -410,7 +410,7 @@ void read_platform(Params p, PlatformSpec& out) {
     out.clients.trace = resolve_path(clients, "trace", {"platform", "clients", "trace"});
     try {
       out.clients.trace_rows = load_client_trace(out.clients.trace);
-    } catch (const std::runtime_error& e) {
+    } catch (const TraceError& e) {
       clients.error("trace", e.what());
     }
   }
@@ -531,7 +531,7 @@ void read_dynamics(Params p, DynamicsSpec& out, BandwidthSteps& bandwidth_steps)
     if (!out.bandwidth_profile.empty()) {
       try {
         bandwidth_steps = load_bandwidth_steps(out.bandwidth_profile);
-      } catch (const std::runtime_error& e) {
+      } catch (const TraceError& e) {
         b.error("trace", e.what());
       }
     }

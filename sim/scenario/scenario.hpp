@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "sim/common/build_context.hpp"
-#include "sim/scenario/client_trace.hpp"
+#include "sim/scenario/traces.hpp"
 #include "sim/scenario/distribution.hpp"
 #include "sim/scenario/params.hpp"
 
@@ -161,10 +161,6 @@ struct DynamicsSpec {
   std::string availability_trace;        // trace: absolute path of the CSV (client,start_s,end_s)
   double crash_probability = 0;          // per selected client per round
   std::string bandwidth_profile;         // absolute path of the CSV (client,time_s,bandwidth_bytes_per_s)
-  bool any() const {
-    return straggler || slow_fraction > 0 || availability != AvailabilityModel::always || crash_probability > 0 ||
-           !bandwidth_profile.empty();
-  }
 };
 
 struct WorkloadSpec {

@@ -1,12 +1,7 @@
 #include "sim/engine/dynamics/availability.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 namespace dtsim::engine {
 
@@ -95,59 +90,16 @@ double TraceAvailability::offline_until(ClientId client, double t_s) const {
   return a.after == a.end ? std::numeric_limits<double>::infinity() : a.after->start_s;
 }
 
-namespace {
-
-constexpr std::int64_t kMaxTraceClient = 1'000'000'000;
-constexpr std::uintmax_t kMaxTraceBytes = std::uintmax_t{1} << 30;
-
-bool parse_double(std::string_view text, double& out) {
-  const auto* end = text.data() + text.size();
-  const auto r = std::from_chars(text.data(), end, out);
-  return r.ec == std::errc() && r.ptr == end;
-}
-
-}  // namespace
-
 TraceAvailability load_availability_trace(const std::string& path) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) throw TraceError(path + ": cannot read the trace: " + ec.message());
-  if (size > kMaxTraceBytes) throw TraceError(path + ": the trace is larger than 1 GiB");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw TraceError(path + ": cannot open the trace");
   std::vector<std::pair<std::int64_t, TraceAvailability::Interval>> rows;
-  std::string line;
-  std::int64_t number = 0;
-  const auto fail = [&](const std::string& why) { throw TraceError(path + ":" + std::to_string(number) + ": " + why); };
-  while (std::getline(in, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (number == 1) {
-      if (line != "client,start_s,end_s") fail("the header must be \"client,start_s,end_s\"");
-      continue;
-    }
-    if (line.empty()) continue;
-    std::string_view rest(line);
-    std::string_view field[3];
-    for (int f = 0; f < 3; ++f) {
-      const auto comma = rest.find(',');
-      if ((f < 2) != (comma != std::string_view::npos)) fail("a row has three fields: client,start_s,end_s");
-      field[f] = rest.substr(0, comma);
-      rest = f < 2 ? rest.substr(comma + 1) : std::string_view();
-    }
-    std::int64_t client = -1;
-    const auto r = std::from_chars(field[0].data(), field[0].data() + field[0].size(), client);
-    if (r.ec != std::errc() || r.ptr != field[0].data() + field[0].size() || client < 0 || client >= kMaxTraceClient)
-      fail("the client '" + std::string(field[0]) + "' is not an integer in [0, 10^9)");
-    double start = 0, end = 0;
-    if (!parse_double(field[1], start) || !std::isfinite(start) || start < 0)
-      fail("start_s '" + std::string(field[1]) + "' is not a finite number of seconds >= 0");
-    if (!parse_double(field[2], end) || !std::isfinite(end) || end < 0)
-      fail("end_s '" + std::string(field[2]) + "' is not a finite number of seconds >= 0");
-    if (end <= start) fail("the interval ends (" + std::string(field[2]) + ") at or before it starts");
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  read_trace_csv(path, {"client,start_s,end_s"}, [&](std::size_t, std::span<const std::string_view> f) {
+    const std::int64_t client = trace_client(f[0]);
+    const double start = trace_number(f[1], "start_s", 0, kInf, "a finite number of seconds >= 0");
+    const double end = trace_number(f[2], "end_s", 0, kInf, "a finite number of seconds >= 0");
+    if (end <= start) throw TraceError("the interval ends (" + std::string(f[2]) + ") at or before it starts");
     rows.push_back({client, {start, end}});
-  }
-  if (number == 0) throw TraceError(path + ": the trace is empty (it needs the header client,start_s,end_s)");
+  });
   if (rows.empty()) throw TraceError(path + ": the trace has no interval");
   return TraceAvailability(std::move(rows));
 }

@@ -15,6 +15,7 @@
 
 #include "policies/scheduling/scheduling.hpp"
 #include "sim/common/rng.hpp"
+#include "sim/scenario/traces.hpp"
 
 namespace dtsim::engine {
 
@@ -89,13 +90,9 @@ class TraceAvailability final : public Availability {
   std::int64_t modulus_ = 1;
 };
 
-// Reads a trace file. Throws TraceError naming the file and line of the first problem: a header other
-// than "client,start_s,end_s", a row without three fields, a client id not an integer in [0, 10^9), a
-// time not a finite number >= 0, an interval with end <= start; or a file that cannot be read, is larger
-// than 1 GiB, or has no row.
-struct TraceError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+// Reads a trace file (sim/scenario/traces.hpp's reader). Throws TraceError naming the file and line of the
+// first problem: besides the reader's, a client id not an integer in [0, 10^9), a time not a finite number
+// >= 0, an interval with end <= start; or a file with no row.
 TraceAvailability load_availability_trace(const std::string& path);
 
 }  // namespace dtsim::engine

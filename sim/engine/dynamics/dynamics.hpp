@@ -48,9 +48,6 @@ class Dynamics {
   // duration; from Rng(seed, "dynamics.crash", client, round).
   std::optional<double> crash_point(ClientId client, std::int64_t round) const;
 
-  bool slows_links() const { return spec_.target != StragglerTarget::compute && slows(); }
-  bool crashes() const { return spec_.crash_probability > 0; }
-
  private:
   bool slows() const { return spec_.straggler || spec_.slow_fraction > 0; }
   DynamicsSpec spec_;

@@ -250,8 +250,8 @@ TEST_SUITE("engine") {
 
   TEST_CASE("dynamics: a malformed trace is refused at its line") {
     CHECK(load_error("client,start,end\n0,0,1\n").find(":1: the header must be") != std::string::npos);
-    CHECK(load_error("client,start_s,end_s\n0,0\n").find(":2: a row has three fields") != std::string::npos);
-    CHECK(load_error("client,start_s,end_s\n0,0,1,2\n").find(":2: a row has three fields") != std::string::npos);
+    CHECK(load_error("client,start_s,end_s\n0,0\n").find(":2: a row has 3 fields, as the header says") != std::string::npos);
+    CHECK(load_error("client,start_s,end_s\n0,0,1,2\n").find(":2: a row has 3 fields, as the header says") != std::string::npos);
     CHECK(load_error("client,start_s,end_s\n-1,0,1\n").find(":2: the client '-1' is not an integer") != std::string::npos);
     CHECK(load_error("client,start_s,end_s\n1x,0,1\n").find(":2: the client '1x'") != std::string::npos);
     CHECK(load_error("client,start_s,end_s\n0,0,1\n0,nan,1\n").find(":3: start_s 'nan'") != std::string::npos);

@@ -1,6 +1,6 @@
-// platform.clients.trace's reader (sim/scenario/client_trace.hpp): the rows it keeps, and every malformed
-// file refused at its line.
-#include "sim/scenario/client_trace.hpp"
+// The trace readers of sim/scenario/traces.hpp (platform.clients.trace, dynamics.bandwidth_profile.trace):
+// the rows they keep, and every malformed file refused at its line.
+#include "sim/scenario/traces.hpp"
 
 #include <doctest/doctest.h>
 
@@ -14,7 +14,7 @@ namespace {
 
 std::string write(const std::string& text) {
   static int n = 0;
-  const auto path = std::filesystem::temp_directory_path() / ("dtsim_client_trace_" + std::to_string(++n) + ".csv");
+  const auto path = std::filesystem::temp_directory_path() / ("dtsim_traces_" + std::to_string(++n) + ".csv");
   std::ofstream(path) << text;
   return path.string();
 }
@@ -22,7 +22,7 @@ std::string write(const std::string& text) {
 std::string error_of(const std::string& text) {
   try {
     load_client_trace(write(text));
-  } catch (const std::runtime_error& e) {
+  } catch (const TraceError& e) {
     return e.what();
   }
   return "";
@@ -58,5 +58,27 @@ TEST_SUITE("scenario") {
           std::string::npos);
     CHECK(error_of("").find("the trace is empty") != std::string::npos);
     CHECK(error_of(h).find("the trace has no client") != std::string::npos);
+  }
+
+  TEST_CASE("bandwidth steps: sorted by time per trace client, M the largest id + 1, refusals located") {
+    const auto b = load_bandwidth_steps(write("client,time_s,bandwidth_bytes_per_s\n2,30,1e6\n2,10,2e6\n0,0,5e5\n"));
+    CHECK(b.trace_clients == 3);
+    REQUIRE(b.steps.size() == 2);
+    CHECK(b.steps.at(2) == std::vector<std::pair<double, double>>{{10, 2e6}, {30, 1e6}});
+    CHECK(b.steps.at(0) == std::vector<std::pair<double, double>>{{0, 5e5}});
+    const std::string h = "client,time_s,bandwidth_bytes_per_s\n";
+    const auto error = [](const std::string& text) {
+      try {
+        load_bandwidth_steps(write(text));
+      } catch (const TraceError& e) {
+        return std::string(e.what());
+      }
+      return std::string();
+    };
+    CHECK(error(h + "0,-1,1e6\n").find(":2: time_s '-1' is not a finite number >= 0") != std::string::npos);
+    CHECK(error(h + "0,1,0.1\n").find(":2: bandwidth_bytes_per_s '0.1' is not a number >= 0.125") != std::string::npos);
+    CHECK(error(h + "0,1,1e6\n0,1,2e6\n").find(": client 0 has time 1 twice") != std::string::npos);
+    CHECK(error(h).find("the trace has no row") != std::string::npos);
+    CHECK(error("client,time,bw\n").find(":1: the header must be") != std::string::npos);
   }
 }
