@@ -4,7 +4,6 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,8 +17,6 @@
 #include "sim/report/csv_reader.hpp"
 #include "sim/report/csv_schema.hpp"
 
-extern char** environ;
-
 using namespace e2e;
 
 namespace {
@@ -29,20 +26,6 @@ const std::vector<std::string> kRun{"--set", "training.rounds=30", "--set", "tra
 std::string scenario() { return (source_dir() / "tests" / "e2e" / "fmnist_small" / "scenario.yaml").string(); }
 
 // Starts dtsim with `args`, stderr to a file; returns its pid.
-pid_t spawn(std::vector<std::string> args, const fs::path& err) {
-  args.insert(args.begin(), DTSIM_BINARY);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
-  REQUIRE(posix_spawn(&pid, DTSIM_BINARY, &actions, nullptr, argv.data(), environ) == 0);
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
 
 std::vector<std::string> with(std::vector<std::string> head, const std::vector<std::string>& tail) {
   head.insert(head.end(), tail.begin(), tail.end());

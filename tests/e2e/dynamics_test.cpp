@@ -6,18 +6,14 @@
 // the task's stage times in tests/engine/task_dynamics_test.cpp.
 #include <doctest/doctest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <chrono>
-#include <fcntl.h>
 #include <fstream>
 #include <set>
 #include <thread>
 
 #include "e2e_util.hpp"
-
-extern char** environ;
 
 using namespace e2e;
 
@@ -117,16 +113,7 @@ TEST_SUITE("e2e") {
     REQUIRE(run_dtsim(with_sets({"run", scenario(), "--out", reference.string(), "--quiet"}, sets)).exit_code == 0);
 
     const auto out = scratch("dynamics_resumed");
-    auto args = with_sets({DTSIM_BINARY, "run", scenario(), "--out", out.string(), "--quiet"}, sets);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    pid_t pid = 0;
-    REQUIRE(posix_spawn(&pid, DTSIM_BINARY, &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
+    const pid_t pid = spawn(with_sets({"run", scenario(), "--out", out.string(), "--quiet"}, sets), "/dev/null");
     // Interrupt once a few rounds are in the files (checkpoint_every 1); the run may also have finished.
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (read_csv(out / "rounds.csv").size() < 3 && std::chrono::steady_clock::now() < give_up)

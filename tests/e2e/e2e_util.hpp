@@ -1,6 +1,8 @@
 // Helpers for tests that run the dtsim binary (one SimGrid engine per process, DESIGN.md).
 #pragma once
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -8,10 +10,13 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "sim/report/csv_reader.hpp"
+
+extern "C" char** environ;
 
 namespace e2e {
 
@@ -61,6 +66,24 @@ inline Result run_dtsim(const std::vector<std::string>& args, const fs::path& cw
   r.out = slurp(out);
   r.err = slurp(err);
   return r;
+}
+
+// Starts `dtsim args...` without waiting (to signal or kill it): stdout to /dev/null, stderr to `err`.
+// Returns its pid; throws std::runtime_error when it cannot start.
+inline pid_t spawn(std::vector<std::string> args, const fs::path& err) {
+  args.insert(args.begin(), DTSIM_BINARY);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = 0;
+  const int failed = posix_spawn(&pid, DTSIM_BINARY, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (failed != 0) throw std::runtime_error(std::string("cannot start ") + DTSIM_BINARY);
+  return pid;
 }
 
 // `args` followed by one "--set KEY=VALUE" pair per entry of `sets`.

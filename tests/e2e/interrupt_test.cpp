@@ -1,17 +1,13 @@
 // SIGINT during a run: the round in progress finishes, the finished rounds are in the files as whole
 // rows, runs.csv says `interrupted`, the exit code is 1, and stderr says which round it stops after.
 #include <doctest/doctest.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <chrono>
 #include <thread>
 
 #include "e2e_util.hpp"
-
-extern char** environ;
 
 using namespace e2e;
 
@@ -20,17 +16,7 @@ TEST_SUITE("e2e") {
     const auto scenario = (source_dir() / "tests" / "e2e" / "fmnist_small" / "scenario.yaml").string();
     const auto out = scratch("interrupt");
     const auto err_path = (out / "stderr.txt").string();
-    std::vector<std::string> args{DTSIM_BINARY, "run",     scenario, "--out",
-                                  out.string(), "--quiet", "--set",  "training.rounds=1000000"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = 0;
-    REQUIRE(posix_spawn(&pid, DTSIM_BINARY, &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
+    const pid_t pid = spawn({"run", scenario, "--out", out.string(), "--quiet", "--set", "training.rounds=1000000"}, err_path);
 
     // Wait until the run has finished a round (rounds.csv holds a row), let some more finish, interrupt.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
