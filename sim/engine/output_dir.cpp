@@ -58,11 +58,12 @@ RunLock::~RunLock() {
   if (fd_ >= 0) ::close(fd_);  // closing releases the lock; the file stays, harmless
 }
 
-void remove_run_files(const fs::path& dir) {
+void remove_run_files(const fs::path& dir, const std::vector<std::string>& keep) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const auto name = entry.path().filename().string();
-    if (name != ".lock" && is_run_file(name)) fs::remove_all(entry.path());
+    if (name != ".lock" && is_run_file(name) && std::find(keep.begin(), keep.end(), name) == keep.end())
+      fs::remove_all(entry.path());
   }
 }
 
@@ -81,7 +82,8 @@ void error(ParamsContext& ctx, const std::string& message, std::vector<std::stri
   ctx.errors.add({{kCommandLine, 0, 0}, "--out", message, std::move(notes)});
 }
 
-// The first key path where two resolved trees differ, or "" when they are equal.
+}  // namespace
+
 std::string first_difference(const YAML::Node& a, const YAML::Node& b, const std::string& path) {
   if (a.Type() != b.Type()) return path.empty() ? "(the whole scenario)" : path;
   if (a.IsScalar()) return a.Scalar() == b.Scalar() ? "" : path;
@@ -103,8 +105,6 @@ std::string first_difference(const YAML::Node& a, const YAML::Node& b, const std
   }
   return "";
 }
-
-}  // namespace
 
 OutputPlan check_output_dir(const fs::path& dir, OutputMode mode, const YAML::Node& resolved, ParamsContext& ctx) {
   OutputPlan plan;

@@ -57,7 +57,12 @@ class RunLock {
 // Whether a live process holds DIR/.lock.
 bool run_lock_held(const std::filesystem::path& dir);
 
-// Removes every file dtsim writes in `dir` (--force, and a resume without a checkpoint).
-void remove_run_files(const std::filesystem::path& dir);
+// Removes every file dtsim writes in `dir` (--force, and a resume without a checkpoint), but those named
+// in `keep`.
+void remove_run_files(const std::filesystem::path& dir, const std::vector<std::string>& keep = {});
+
+// The first key path where two YAML trees differ ("training.rounds", "workload.model.hidden[1]"), or ""
+// when they are equal.
+std::string first_difference(const YAML::Node& a, const YAML::Node& b, const std::string& path = "");
 
 }  // namespace dtsim::engine

@@ -39,6 +39,7 @@ struct PreparedRun {
   std::shared_ptr<const TraceAvailability> availability_trace;  // dynamics.availability.trace, loaded
   OutputPlan output;  // run: the folder, and what a resume continues from
   std::vector<std::string> simgrid_args;  // checked against dtsim's allow-list
+  double memory_bytes = 0;                // the estimate checked against --mem-limit
 };
 
 void PreparedRunDeleter::operator()(PreparedRun* p) const { delete p; }
@@ -153,7 +154,9 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
   bool memory_fits = false;  // known to fit: only then is anything loaded
   if (c.dataset && c.model && c.platform && c.paradigm && c.aggregation) {
     try {
-      memory_fits = check_memory(estimate_memory(s, c, execution), options.mem_limit_bytes, *s.context);
+      const auto estimate = estimate_memory(s, c, execution);
+      run->memory_bytes = estimate.total();
+      memory_fits = check_memory(estimate, options.mem_limit_bytes, *s.context);
     } catch (const models::DataError& e) {  // the dataset's headers cannot be read: load() would fail alike
       report_at(*s.context, Severity::error, e.key_path().empty() ? "workload.dataset.path" : e.key_path(), e.what());
     }
@@ -196,6 +199,16 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
 
 std::vector<Diagnostic> warnings(const PreparedRun& run) { return run.scenario.context->errors.warnings(); }
 
+std::string resolved_scenario_yaml(const PreparedRun& run) {
+  YAML::Node tree = YAML::Clone(run.scenario.context->resolved);
+  if (tree.IsMap()) tree.remove("provenance");  // a run.yaml swept again: its inputs are checked afresh
+  YAML::Emitter emitter;
+  emitter << tree;
+  return std::string(emitter.c_str()) + "\n";
+}
+
+double estimated_memory_bytes(const PreparedRun& run) { return run.memory_bytes; }
+
 TrainingParts training_parts(PreparedRun& run) {
   if (!run.backend || !run.workload || !run.components.aggregation)
     throw std::logic_error("training_parts: the run was not prepared for real training (Purpose::calibrate)");
@@ -231,7 +244,7 @@ RunSummary finished_summary(const Scenario& s, const fs::path& dir) {
   if (!runs.at(0, "final_test_accuracy").empty()) end.final_test_accuracy = std::stod(runs.at(0, "final_test_accuracy"));
   if (!runs.at(0, "final_test_round").empty()) end.final_test_round = std::stoll(runs.at(0, "final_test_round"));
   end.wall_time_s = std::stod(runs.at(0, "wall_time_s"));
-  auto summary = summary_of(end, s.name, dir);
+  auto summary = summary_of(end, s.run_id, dir);
   summary.status = RunStatus::ok;  // a resumed finished run is a success, whatever it ended as
   return summary;
 }
@@ -246,12 +259,14 @@ RunSummary execute_run(PreparedRun& run, const RunOptions& options) {
   const RunLock lock(dir);
   const Checkpoint* resume =
       options.output_mode == OutputMode::resume && run.output.checkpoint ? &*run.output.checkpoint : nullptr;
-  if (!resume && run.output.holds_run) remove_run_files(dir);  // --force, or a resume with no checkpoint yet
+  // --force, or a resume with no checkpoint yet. run.yaml stays until it is replaced (atomically) below: a
+  // sweep point's run.yaml is also the point's scenario, and must survive a kill between the two.
+  if (!resume && run.output.holds_run) remove_run_files(dir, {"run.yaml"});
   if (!resume)
     report::write_file_atomic((dir / "run.yaml").string(),
                               resolved_yaml(s, provenance(run.backend_name, run.workload->data().checksums, run.platform_files)));
 
-  CsvObserver csv(dir, RunIdentity{s.name, s.file, s.seed, run.backend_name}, s.output, resume);
+  CsvObserver csv(dir, RunIdentity{s.run_id, s.file, s.seed, run.backend_name, s.sweep_params}, s.output, resume);
   const double wall_before = resume ? resume->wall_time_s : 0;
   RunEnd end{"running", "", resume ? resume->round : 0, resume ? resume->sim_time_s : 0, {}, {}, wall_before};
   csv.write_runs_row(end);
@@ -318,7 +333,7 @@ RunSummary execute_run(PreparedRun& run, const RunOptions& options) {
   end.final_test_round = outcome.final_test_round;
   end.wall_time_s = wall();
   observers.on_run_end(end);
-  return summary_of(end, s.name, dir);
+  return summary_of(end, s.run_id, dir);
 }
 
 }  // namespace dtsim::engine

@@ -56,6 +56,12 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
 // The warnings found while preparing (suspicious but valid settings), located and in file order.
 std::vector<Diagnostic> warnings(const PreparedRun& run);
 
+// The resolved scenario, every default filled in and paths absolute, as run.yaml holds it but without
+// provenance: what dtsim sweep writes as a point's scenario (DIR/<point>/run.yaml).
+std::string resolved_scenario_yaml(const PreparedRun& run);
+// The run's memory estimate in bytes (what --mem-limit is checked against); 0 when it could not be made.
+double estimated_memory_bytes(const PreparedRun& run);
+
 // What dtsim calibrate trains with (sim/engine/calibrate.hpp), from a run prepared for
 // Purpose::calibrate; references into `run`, which must outlive them.
 struct TrainingParts {

@@ -26,13 +26,15 @@ constexpr auto F = ColumnType::flag;
 const Table& runs_table() {
   static const Table t{
       "runs.csv",
-      "one row per run, written with status running when the run starts and replaced when it ends",
+      "one row per run, written with status running when the run starts and replaced when it ends; a sweep "
+      "point's row ends with one param.<key> column per swept key (text: the value as flow YAML), and a sweep's "
+      "own runs.csv holds one row per point, in point order",
       {{"schema_version", I, "", false, "version of these CSV columns"},
        {"run_id", T, "", false, "the scenario's name (or <name>#<index> for a sweep point)"},
        {"scenario", T, "", false, "the scenario file"},
        {"seed", I, "", false, "the scenario's seed"},
        {"backend", T, "", false, "cpu or cuda"},
-       {"status", T, "", false, "running | ok | failed | diverged | interrupted"},
+       {"status", T, "", false, "running | ok | failed | diverged | interrupted; in a sweep's runs.csv also pending (not started)"},
        {"rounds_completed", I, "", false, "rounds finished (and kept in rounds.csv)"},
        {"final_sim_time_s", R, "s", false, "simulated time when the last finished round ended"},
        {"final_test_accuracy", R, "fraction", true, "test accuracy of the last evaluated round"},

@@ -4,6 +4,7 @@
 // docs/scenario.md.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct Table {
 };
 
 const Table& runs_table();
+// runs.csv's columns after runs_table(), for a sweep point: one per swept key, "param.<key>" (text: the
+// value as one line of flow YAML).
+inline std::string param_column(std::string_view key) { return "param." + std::string(key); }
 const Table& rounds_table();
 const Table& clients_table();
 const Table& platform_table();

@@ -733,6 +733,34 @@ Override parse_override(const std::string& arg) {
   return o;
 }
 
+namespace {
+// `sweep: {point: 3, params: {policies.aggregation: {name: fedprox, mu: 0.01}}}`, written by dtsim sweep
+// into each point's run.yaml: the point's run_id and its runs.csv param columns. `raw` is the tree's
+// node (params' keys hold dots, so they are read as they stand rather than as key paths).
+void read_sweep_point(Params& p, const YAML::Node& raw, Scenario& s) {
+  if (!p.has("sweep")) return;
+  Params sweep = p.child("sweep");
+  const std::int64_t point = sweep.get_int("point");
+  s.run_id = fmt::format("{}#{:04}", s.name, point);
+  sweep.ignore("params");
+  const YAML::Node params = raw.IsMap() ? raw["params"] : YAML::Node();
+  if (params && !params.IsNull()) {
+    if (!params.IsMap()) {
+      sweep.error("params", "expected a mapping of swept keys to their values");
+    } else {
+      for (const auto& pair : params) {
+        if (!pair.first.IsScalar() || pair.first.Scalar().empty()) {
+          sweep.error("params", "a swept key must be a non-empty key path");
+          continue;
+        }
+        s.sweep_params.emplace_back(pair.first.Scalar(), param_cell(pair.second));
+      }
+    }
+  }
+  sweep.finish();
+}
+}  // namespace
+
 Scenario read_scenario(const std::string& path, const std::vector<Override>& overrides, bool strict) {
   return read_scenario_text(read_file(path, YamlLimits{}.max_bytes), path, overrides, strict);
 }
@@ -770,6 +798,8 @@ Scenario read_scenario_text(const std::string& text, const std::string& file_lab
   else if (!valid_name(s.name))
     p.error("name", "'" + s.name + "' cannot name an output folder; use letters, digits, '_', '.' and '-'", name_notes);
   s.seed = static_cast<std::uint64_t>(p.get_int("seed"));
+  s.run_id = s.name;
+  read_sweep_point(p, root["sweep"], s);
   p.ignore("provenance");  // written into run.yaml by the run; the engine checks it on a rerun
   p.ignore("simgrid");     // the engine reads it with --simgrid, through dtsim's allow-list
   read_platform(p.child("platform"), s.platform);
@@ -810,6 +840,14 @@ std::int64_t over_selected_count(double over_selection, std::int64_t clients_per
   // relative slack keeps ceil() from selecting one client more than the user meant.
   const double product = over_selection * static_cast<double>(clients_per_round);
   return static_cast<std::int64_t>(std::ceil(product * (1 - 1e-12)));
+}
+
+std::string param_cell(const YAML::Node& value) {
+  YAML::Emitter emitter;
+  emitter.SetMapFormat(YAML::Flow);
+  emitter.SetSeqFormat(YAML::Flow);
+  emitter << value;
+  return emitter.c_str();
 }
 
 std::string resolved_yaml(const Scenario& scenario, const YAML::Node& extra) {

@@ -217,6 +217,12 @@ struct OutputSpec {
 struct Scenario {
   std::string file;  // the path it was loaded from
   std::string name;
+  // `name`, or `<name>#<point:04>` for a point of a sweep (the `sweep` key dtsim sweep writes into a
+  // point's run.yaml); every CSV row carries it.
+  std::string run_id;
+  // A sweep point's swept keys and their values as runs.csv cells (param_cell), in the sweep's order:
+  // runs.csv gets one `param.<key>` column each.
+  std::vector<std::pair<std::string, std::string>> sweep_params;
   std::uint64_t seed = 1;
   PlatformSpec platform;
   DynamicsSpec dynamics;
@@ -268,6 +274,10 @@ void finish_validation(Scenario& scenario);
 // The resolved scenario as YAML text (every key with its resolved value, defaults included), followed
 // by `extra` (e.g. the provenance block) when non-null. Loading this text again gives the same run.
 std::string resolved_yaml(const Scenario& scenario, const YAML::Node& extra = YAML::Node());
+
+// A YAML value as one line of flow YAML: a swept value's runs.csv cell (`{name: fedprox, mu: 0.01}`, `0.5`,
+// `[200, 100]`), and its text in a --set override.
+std::string param_cell(const YAML::Node& value);
 
 // The distributions a key of type distribution accepts, with their parameters, for `dtsim list`
 // (schema_text() in schema.hpp lists every scenario key).

@@ -648,6 +648,13 @@ std::vector<KeySpec> build_table() {
   add(Key("simgrid", KeyType::any)
           .help("the --simgrid options that change timings, as a list of --cfg=KEY:VALUE (run.yaml records them; a "
                 "rerun applies them, checked against dtsim's allow-list)"));
+  add(mapping("sweep").help("written by dtsim sweep into a point's run.yaml: which point of the sweep this run is"));
+  add(integer("sweep.point")
+          .required()
+          .range(0, 9999999)
+          .help("the point's index: its run_id is <name>#<point, 4 digits or more>"));
+  add(Key("sweep.params", KeyType::any)
+          .help("the point's swept keys and values (runs.csv gets one param.<key> column each, in this order)"));
   add(Key("provenance", KeyType::any)
           .help("written into run.yaml by a run (version, commit, build, CPU, inputs' checksums); a rerun checks "
                 "the inputs' checksums and warns about another build or CPU"));

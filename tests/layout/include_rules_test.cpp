@@ -2,7 +2,8 @@
 //   - only sim/engine (and tests) include SimGrid (<simgrid/...>, <xbt/...>);
 //   - only kernels/cuda includes CUDA headers (<cuda*.h>, <cublas*>, <curand*>, <cuda/...>, <thrust/...>);
 //   - dependencies point one way: sim/common at the bottom (standard library only), then sim/scenario,
-//     then kernels, then models and policies (siblings), then sim/report, then sim/engine, then sim/main.cpp.
+//     then kernels, then models and policies (siblings), then sim/report, then sim/engine, then sim/sweep,
+//     then sim/main.cpp.
 // Sibling includes allowed: policies/ may include kernels/ (aggregation rules compute on the Backend)
 // but not models/, and models/ may not include policies/ — a policy sees plain values, never a model;
 // sim/report depends only on the bottom layer. sim/common may include nothing of dtsim at all.
@@ -23,7 +24,7 @@ namespace {
 
 // The layer a project path belongs to ("" for paths outside the checked tree).
 std::string layer_of(const std::string& path) {
-  for (const char* l : {"sim/common/", "sim/scenario/", "sim/report/", "sim/engine/", "kernels/cuda/", "kernels/",
+  for (const char* l : {"sim/common/", "sim/scenario/", "sim/report/", "sim/engine/", "sim/sweep/", "kernels/cuda/", "kernels/",
                         "models/", "policies/", "bench/", "tests/"})
     if (path.starts_with(l)) return std::string(l).substr(0, std::string(l).size() - 1);
   if (path == "sim/main.cpp") return "sim/main";
@@ -41,7 +42,11 @@ const std::map<std::string, std::set<std::string>>& allowed() {
       {"policies", {"kernels", "sim/common", "sim/scenario"}},
       {"sim/report", {"sim/common", "sim/scenario"}},
       {"sim/engine", {"sim/common", "sim/scenario", "sim/report", "kernels", "models", "policies"}},
-      {"sim/main", {"sim/common", "sim/scenario", "sim/report", "kernels", "models", "policies", "sim/engine"}},
+      // sweep/collect: processes and files, never SimGrid (the SimGrid rule above); from the engine only the
+      // output folder's rules (locks, run files) and run preparation
+      {"sim/sweep", {"sim/common", "sim/scenario", "sim/report", "sim/engine"}},
+      {"sim/main",
+       {"sim/common", "sim/scenario", "sim/report", "kernels", "models", "policies", "sim/engine", "sim/sweep"}},
       {"bench", {"sim/common", "sim/scenario", "kernels", "models", "policies"}},
   };
   return table;
@@ -107,6 +112,8 @@ TEST_SUITE("layout") {
     CHECK(violations("sim/common/rng.hpp", "#include \"sim/scenario/units.hpp\"\n").size() == 1);
     CHECK(violations("models/mlp.cpp", "#include \"policies/common.hpp\"\n").size() == 1);
     CHECK(violations("sim/report/csv_writer.cpp", "#include \"kernels/backend.hpp\"\n").size() == 1);
+    CHECK(violations("sim/sweep/runner.cpp", "#include <simgrid/s4u.hpp>\n").size() == 1);
+    CHECK(violations("sim/engine/run_one.cpp", "#include \"sim/sweep/grid.hpp\"\n").size() == 1);
     // and lets the allowed ones through
     CHECK(violations("sim/engine/actors/task.cpp", "#include <simgrid/s4u.hpp>\n#include \"models/workload.hpp\"\n")
               .empty());

@@ -122,7 +122,14 @@ void CsvObserver::write_runs_row(const RunEnd& end) const {
     row.add(*end.final_test_round);
   else
     row.empty();
-  report::write_file_atomic((dir_ / "runs.csv").string(), report::csv_header(report::runs_table().names()) + row.text() + "\n");
+  std::vector<std::string> params;
+  for (const auto& [key, cell] : identity_.params) {
+    params.push_back(report::param_column(key));
+    row.add(cell);
+  }
+  auto header = report::runs_table().names();
+  header.insert(header.end(), params.begin(), params.end());
+  report::write_file_atomic((dir_ / "runs.csv").string(), report::csv_header(header) + row.text() + "\n");
 }
 
 void CsvObserver::on_run_end(const RunEnd& end) {

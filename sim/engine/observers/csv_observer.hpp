@@ -21,6 +21,7 @@ struct RunIdentity {
   std::string scenario_file;
   std::uint64_t seed = 0;
   std::string backend;
+  std::vector<std::pair<std::string, std::string>> params;  // a sweep point's param.<key> cells (runs.csv)
 };
 
 class CsvObserver final : public RunObserver {
