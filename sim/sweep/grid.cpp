@@ -57,6 +57,8 @@ std::vector<YAML::Node> parse_values(const std::string& raw, const std::string& 
       const std::string token = trim(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
       if (token.empty())
         fail(origin, "an empty value in the list; a value holding a comma or bracket needs the flow form [\"a,b\"]");
+      if (token.starts_with('[') || token.starts_with('{') || token.starts_with('"') || token.starts_with('\''))
+        fail(origin, "'" + token + "': a list, mapping or quoted value needs the flow form, such as [{name: fedavg}]");
       values.push_back(read_value(token, origin));
       if (comma == std::string::npos) break;
       start = comma + 1;
@@ -151,6 +153,7 @@ Axis parse_zip(const std::string& arg) {
       fail(axis.origin, "'" + key + "' is zipped twice");
     axis.keys.push_back(key);
     columns.push_back(parse_values(values, axis.origin));
+    at = next;
   }
   if (axis.keys.empty()) fail(axis.origin, "expected K1=VALUES,K2=VALUES");
   for (std::size_t k = 1; k < columns.size(); ++k)
