@@ -398,8 +398,8 @@ def plot_sweep_key(points, curves, key, title, path):
         ax.grid(alpha=0.3)
     by_round.legend(title=key or "runs", fontsize=8, title_fontsize=8, loc="lower right")
     other = "the other keys and seeds" if sum(str(c).startswith("param.") for c in points[0]) > 1 else "seeds"
-    fig.suptitle(f"{title}: test accuracy by {key or 'seed'} — line: mean over {other}; band: min–max; "
-                 f"faint: each run")
+    fig.suptitle(f"{title}: test accuracy by {key or 'seed'}\n"
+                 f"line: mean over {other}; band: min–max; faint: each run", fontsize=11)
     save(fig, path)
 
 

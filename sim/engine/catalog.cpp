@@ -109,12 +109,17 @@ std::string catalog_markdown() {
   out += "\n## Outputs\n\nEvery file of a run's folder, column by column (`sim/report/csv_schema.cpp`). An empty cell means "
          "not measured or does not apply, never 0. integer: digits, never an exponent; real: a finite number; 0/1: a "
          "flag.\n";
+  const auto cell = [](std::string_view text) {  // a '|' would end the table cell; '<' would read as HTML
+    std::string escaped;
+    for (char c : text) escaped += c == '|' ? std::string("\\|") : c == '<' ? std::string("&lt;") : std::string(1, c);
+    return escaped;
+  };
   for (const auto* table : report::all_tables()) {
-    out += "\n### " + std::string(table->file) + "\n\n" + std::string(table->help) + ".\n\n";
+    out += "\n### " + std::string(table->file) + "\n\n" + cell(table->help) + ".\n\n";
     out += "| Column | Type | Unit | May be empty | Description |\n|---|---|---|---|---|\n";
     for (const auto& c : table->columns)
       out += fmt::format("| `{}` | {} | {} | {} | {} |\n", c.name, report::to_string(c.type), c.unit,
-                         c.may_be_empty ? "yes" : "no", c.help);
+                         c.may_be_empty ? "yes" : "no", cell(c.help));
   }
   out += "\n## SimGrid options\n\n`--simgrid=--cfg=KEY:VALUE` takes only these (anything else is refused before SimGrid starts); "
          "the timing-changing ones are recorded in run.yaml's `simgrid` list.\n\n"
