@@ -2,7 +2,7 @@
 # ASan + UBSan: builds the whole project and test suite with -fsanitize=address,undefined, runs every
 # unit/contract suite, the collector's and two fat-tree engine cases, then small end-to-end scenarios (one
 # with a deadline and over-selection, so that tasks are stopped mid-transfer and mid-computation; one with
-# SCAFFOLD on sites; one on a platform file). SimGrid's default (raw) contexts confuse ASan,
+# SCAFFOLD on sites; one on a platform file) and a small sweep (its children sanitized too). SimGrid's default (raw) contexts confuse ASan,
 # so the scenario runs with thread contexts (shared/reference/SIMGRID.md §7).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDTSIM_CUDA=OFF -DDTSI
 cmake --build "$build" -j"$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-for t in test_common test_scenario test_kernels test_models test_policies test_report test_engine test_layout; do
+for t in test_common test_scenario test_kernels test_models test_policies test_report test_engine test_sweep test_layout; do
   echo "== $t (ASan+UBSan)"
   "$build/tests/$t" --minimal
 done
@@ -46,4 +46,8 @@ echo "== dtsim run tests/e2e/xml_lab, a SimGrid platform file checked in a child
 echo "== dtsim run tests/e2e/dynamics_small: crashes, availability, stragglers, partial work (ASan+UBSan, thread contexts)"
 "$build/dtsim" run tests/e2e/dynamics_small/scenario.yaml --out "$out/d" --simgrid=--cfg=contexts/factory:thread
 grep -q ',crashed,' "$out/d/clients.csv" && grep -q ',unavailable,' "$out/d/clients.csv"
+echo "== dtsim sweep of tests/e2e/synthetic_small: 2 rules x 2 seeds, 2 at a time, sanitized children (thread contexts)"
+"$build/dtsim" sweep tests/e2e/synthetic_small/scenario.yaml --grid 'policies.aggregation=[{name: fedavg},{name: scaffold}]' \
+  --seeds 1-2 -j 2 --out "$out/sw" --quiet --simgrid=--cfg=contexts/factory:thread
+grep -c ',ok,' "$out/sw/runs.csv" | grep -qx 4
 echo "sanitizers: clean"

@@ -224,8 +224,13 @@ int run_sweep(const SweepOptions& o, const CommonOptions& common, const std::vec
   std::vector<std::string> run_options{"--backend", common.backend};
   if (common.chunk > 0) run_options.insert(run_options.end(), {"--chunk", std::to_string(common.chunk)});
   if (common.strict) run_options.push_back("--strict");
-  for (const auto& a : o.simgrid_args)  // timing --cfg options travel in each point's run.yaml
-    if (!a.starts_with("--cfg")) run_options.push_back("--simgrid=" + a);
+  // The timing-changing --cfg options travel in each point's run.yaml (its `simgrid` list); the others
+  // (--log, contexts/factory, ...) on the command line.
+  std::set<std::string> recorded;
+  if (const YAML::Node listed = YAML::Load(resolved.front())["simgrid"]; listed && listed.IsSequence())
+    for (const auto& item : listed) recorded.insert(item.as<std::string>());
+  for (const auto& a : o.simgrid_args)
+    if (!recorded.count(a)) run_options.push_back("--simgrid=" + a);
 
   if (o.emit == "slurm") {
     auto slurm = o.slurm;
