@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -209,14 +210,21 @@ int run_sweep(const SweepOptions& o, const CommonOptions& common, const std::vec
   }
 
   fs::create_directories(dir);
-  const sweep::SweepLock lock(dir);
+  std::optional<sweep::SweepLock> lock;
+  try {
+    lock.emplace(dir);
+  } catch (const std::runtime_error& e) {  // another sweep took the folder since it was checked
+    std::cerr << "<command line>: error: --out: " << e.what() << "\ndtsim: nothing was run\n";
+    return exit_invalid;
+  }
   if (mode == sweep::SweepMode::force) sweep::clear_sweep_dir(dir, record);
+  // The record first: a sweep killed from here on is one that --resume continues.
+  sweep::write_record(dir, record);
   for (std::size_t i = 0; i < record.points.size(); ++i) {
     const fs::path folder = dir / record.points[i].folder;
     fs::create_directories(folder);
     if (!fs::exists(folder / "run.yaml")) report::write_file_atomic((folder / "run.yaml").string(), resolved[i]);
   }
-  sweep::write_record(dir, record);
   auto collected = sweep::collect(dir, record);
 
   const double budget = options.mem_limit_bytes > 0 ? options.mem_limit_bytes : engine::memory_limit_bytes();

@@ -47,7 +47,15 @@ bool run_lock_held(const fs::path& dir) {
 RunLock::RunLock(const fs::path& dir) {
   fd_ = ::open((dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw std::runtime_error("cannot create " + (dir / ".lock").string() + ": " + std::strerror(errno));
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+  // A reader probing the lock (run_lock_held: dtsim sweep, dtsim collect) holds it shared for a moment:
+  // a few short waits tell that from a live run.
+  bool locked = false;
+  for (int attempt = 0; attempt < 50 && !locked; ++attempt) {
+    locked = ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+    if (!locked && errno != EWOULDBLOCK) break;
+    if (!locked) ::usleep(10'000);
+  }
+  if (!locked) {
     ::close(fd_);
     fd_ = -1;
     throw std::runtime_error("another dtsim run is using " + dir.string() + " (its .lock is held)");

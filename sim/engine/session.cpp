@@ -58,6 +58,12 @@ void install_stop_handlers() {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGHUP, on_signal);  // a closed ssh session: finish the round like Ctrl-C
+  // dtsim sweep starts its points with these blocked, so that one forwarded before the handlers exist
+  // waits for them instead of killing the point: it is delivered here.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, sig);
+  sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);
 }
 
 void start_simgrid(const std::vector<std::string>& simgrid_args) {

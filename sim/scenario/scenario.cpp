@@ -304,7 +304,7 @@ std::string quoted_argument(const std::string& arg) { return shortened(arg, 120)
 
 // Writes the override "a.b.c=value" into `root` (creating missing maps; the value text is read as YAML).
 void apply_override(YAML::Node root, const Override& o, int index, ParamsContext& ctx) {
-  const std::string arg = quoted_argument("--set " + o.key_path + "=" + o.value);
+  const std::string arg = quoted_argument((o.origin.empty() ? "--set" : o.origin) + " " + o.key_path + "=" + o.value);
   const Location at{kCommandLine, 1, index + 1};
   ctx.overrides.push_back({o.key_path, arg, at});  // argument i at index i, whatever happens to it
   auto error = [&](const std::string& key_path, const std::string& message) {

@@ -244,6 +244,7 @@ std::int64_t over_selected_count(double over_selection, std::int64_t clients_per
 struct Override {
   std::string key_path;
   std::string value;
+  std::string origin = {};  // how messages name it; empty: "--set KEY=VALUE" (dtsim sweep: "--grid KEY=VALUE")
 };
 // Parses "a.b.c=value"; throws ConfigError on a malformed argument.
 Override parse_override(const std::string& arg);

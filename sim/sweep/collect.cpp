@@ -28,6 +28,29 @@ std::string cpu_class(const fs::path& folder) {
   }
 }
 
+// The cells of a run killed before it could record its end (its runs.csv still says running, as written
+// when it started): what its rounds.csv holds — every row there is a whole, finished round.
+std::map<std::string, std::string> killed_run_cells(const fs::path& folder) {
+  std::map<std::string, std::string> cells{
+      {"message", "killed before it recorded its end; its finished rounds are kept (dtsim sweep --resume continues it)"}};
+  try {
+    const auto rounds = report::read_csv((folder / "rounds.csv").string());
+    if (rounds.rows.empty()) return cells;
+    const std::size_t last = rounds.rows.size() - 1;
+    cells["rounds_completed"] = rounds.at(last, "round");
+    cells["final_sim_time_s"] = rounds.at(last, "sim_time_s");
+    for (std::size_t r = rounds.rows.size(); r-- > 0;)
+      if (!rounds.at(r, "test_accuracy").empty()) {
+        cells["final_test_accuracy"] = rounds.at(r, "test_accuracy");
+        cells["final_test_round"] = rounds.at(r, "round");
+        break;
+      }
+  } catch (const std::exception&) {
+    // no readable rounds.csv: the row the run wrote at its start stands
+  }
+  return cells;
+}
+
 }  // namespace
 
 Collected collect(const fs::path& dir, const SweepRecord& sweep) {
@@ -56,15 +79,15 @@ Collected collect(const fs::path& dir, const SweepRecord& sweep) {
     PointState state;
     if (own) {
       state.status = own->at(0, "status");
-      std::string message = own->column("message") ? own->at(0, "message") : "";
+      std::map<std::string, std::string> cells;  // column -> cell, where the point's own row is out of date
       if (state.status == "running" && !alive) {
         state.status = "interrupted";
-        message = "killed before it recorded its end; its finished rounds are kept (dtsim sweep --resume continues it)";
+        cells = killed_run_cells(folder);
       }
+      cells["status"] = state.status;
       for (const auto& column : report::runs_table().columns) {
         const std::string name(column.name);
-        if (name == "status") row.add(state.status);
-        else if (name == "message") row.add(message);
+        if (const auto it = cells.find(name); it != cells.end()) row.add(it->second);
         else row.add(own->column(name) ? own->at(0, name) : std::string());
       }
       if (const auto c = cpu_class(folder); !c.empty()) classes[c].push_back(run_id_of(sweep, point));

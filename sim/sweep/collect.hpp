@@ -5,7 +5,8 @@
 // A point's row is its own runs.csv row, with the sweep's param.<key> columns. A point that has not
 // written one is `pending` (never started: no log), `running` (its lock is held), or `failed` (it started,
 // see its log, and ended before writing runs.csv). A row that still says `running` while nobody holds
-// the point's lock was killed (SIGKILL, the OOM killer, a time limit) and reads `interrupted`.
+// the point's lock was killed (SIGKILL, the OOM killer, a time limit) and reads `interrupted`, with the
+// rounds, simulated time and last accuracy its rounds.csv holds.
 #pragma once
 
 #include <cstdint>

@@ -244,6 +244,7 @@ std::vector<Point> expand(const std::vector<Axis>& axes, const std::vector<std::
       for (std::size_t k = 0; k < axes[a].keys.size(); ++k) {
         const YAML::Node& v = axes[a].values[step[a]][k];
         p.params.emplace_back(axes[a].keys[k], v);
+        p.origins.push_back(axes[a].origin.starts_with("--zip") ? "--zip" : "--grid");
         if (const auto tail = short_value(v); !tail.empty() && p.folder.size() < 80) p.folder += "-" + tail;
       }
     if (!seeds.empty()) {
@@ -258,15 +259,16 @@ std::vector<Point> expand(const std::vector<Axis>& axes, const std::vector<std::
 std::vector<Override> point_overrides(const Point& point) {
   std::vector<Override> out;
   YAML::Node params(YAML::NodeType::Map);
-  for (const auto& [key, value] : point.params) {
-    out.push_back({key, param_cell(value)});
+  for (std::size_t i = 0; i < point.params.size(); ++i) {
+    const auto& [key, value] = point.params[i];
+    out.push_back({key, param_cell(value), i < point.origins.size() ? point.origins[i] : "--grid"});
     params[key] = value;
   }
-  if (point.seed) out.push_back({"seed", std::to_string(*point.seed)});
+  if (point.seed) out.push_back({"seed", std::to_string(*point.seed), "--seeds"});
   YAML::Node sweep(YAML::NodeType::Map);
   sweep["point"] = point.index;
   if (!point.params.empty()) sweep["params"] = params;
-  out.push_back({"sweep", param_cell(sweep)});
+  out.push_back({"sweep", param_cell(sweep), "dtsim sweep"});
   return out;
 }
 

@@ -36,6 +36,7 @@ std::vector<std::int64_t> parse_seeds(const std::string& arg);
 
 struct Point {
   std::int64_t index = 0;
+  std::vector<std::string> origins;                        // per param: "--grid" or "--zip", for messages
   std::string folder;                                      // "0003-fedprox_0.01-s2", unique in the sweep
   std::vector<std::pair<std::string, YAML::Node>> params;  // the swept keys (--grid, --zip) in axis order
   std::optional<std::int64_t> seed;                        // from --seeds

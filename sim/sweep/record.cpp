@@ -40,6 +40,8 @@ void write_record(const fs::path& dir, const SweepRecord& sweep) {
 
 SweepRecord read_record(const fs::path& dir) {
   const std::string path = (dir / "sweep.yaml").string();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw std::runtime_error(path + " does not exist: this is not a sweep's folder");
   try {
     const YAML::Node root = YAML::LoadFile(path);
     SweepRecord s;

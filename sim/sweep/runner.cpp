@@ -55,9 +55,12 @@ pid_t spawn(const fs::path& dir, const Job& job) {
     ::setpgid(0, 0);  // its own group: a terminal's Ctrl-C goes to the sweep, which forwards it once
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);  // the sweep died before prctl
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // SIGINT, SIGTERM and SIGHUP stay blocked across exec: `dtsim run` unblocks them once its handlers
+    // are installed, so a signal forwarded while it starts stops it after its round, never kills it.
+    sigset_t held;
+    sigemptyset(&held);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&held, sig);
+    ::sigprocmask(SIG_SETMASK, &held, nullptr);
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd < 0 || ::chdir(where.c_str()) != 0) ::_exit(127);
     [[maybe_unused]] auto w = ::write(fd, header.data(), header.size());
@@ -84,6 +87,10 @@ std::string duration_text(double s) {
 void block_sweep_signals() {
   const sigset_t set = sweep_signals();
   ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // An ignored signal is discarded, never waited for: a sweep started in the background of a script
+  // (SIGINT ignored) would not forward it, and an ignored SIGCHLD reaps the children before waitpid.
+  // `dtsim run` also takes SIGHUP as "stop after the round", nohup or not.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) std::signal(sig, SIG_DFL);
 }
 
 RunnerOutcome run_jobs(const fs::path& dir, const std::vector<Job>& jobs, const RunnerOptions& options,

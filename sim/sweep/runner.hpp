@@ -4,7 +4,8 @@
 // Children run in DIR (their paths in runs.csv are relative to it), in process groups of their own (a
 // terminal's Ctrl-C reaches only the sweep), and die with the sweep (PR_SET_PDEATHSIG: SIGKILL; their
 // finished rounds are already in their files). A point whose DIR/<point>/.lock is held is never started
-// (it waits). SIGINT, SIGTERM and SIGHUP are forwarded to every running child: the first stops them
+// (it waits). A child starts with SIGINT, SIGTERM and SIGHUP blocked (dtsim run unblocks them once its
+// handlers are in place). SIGINT, SIGTERM and SIGHUP are forwarded to every running child: the first stops them
 // after their round (no point is started after it), a second at once. The caller blocks those signals
 // and SIGCHLD in every thread before calling (block_sweep_signals), so that only this loop receives them.
 #pragma once
@@ -35,7 +36,8 @@ struct RunnerOutcome {
   bool interrupted = false;                // a signal stopped the sweep
 };
 
-// Blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD in the calling thread (and the threads it creates later).
+// Blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD in the calling thread (and the threads it creates later),
+// and gives them their default disposition (an inherited SIG_IGN would discard them unseen).
 void block_sweep_signals();
 
 // Runs `jobs` in order from the folder `dir`; `after_each` runs whenever a child has ended (the caller

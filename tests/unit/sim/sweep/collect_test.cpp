@@ -55,6 +55,8 @@ TEST_SUITE("sweep") {
     const auto sweep = five_points();
     write(dir / "0000-p" / "runs.csv", own_row("0000", "0000-p", "ok"));
     write(dir / "0001-p" / "runs.csv", own_row("0001", "0001-p", "running"));  // nobody holds its lock: killed
+    write(dir / "0001-p" / "rounds.csv",  // what it finished before the kill (only the columns collect reads)
+          "run_id,round,sim_time_s,test_accuracy\ndemo#0001,1,2.5,0.25\ndemo#0001,2,5.5,\n");
     write(dir / "0002-p" / "log", "=== dtsim sweep: ...\nSegmentation fault\n");  // started, no runs.csv
     // 0003-p: never started
     fs::create_directories(dir / "0004-p");
@@ -76,6 +78,10 @@ TEST_SUITE("sweep") {
     CHECK(statuses == std::vector<std::string>{"ok", "interrupted", "failed", "pending", "running"});
     CHECK(t.at(0, "final_sim_time_s") == "12.5");  // the point's own cells, as it wrote them
     CHECK(t.at(1, "message").find("killed") != std::string::npos);
+    CHECK(t.at(1, "rounds_completed") == "2");  // from its rounds.csv, not the row it wrote when it started
+    CHECK(t.at(1, "final_sim_time_s") == "5.5");
+    CHECK(t.at(1, "final_test_accuracy") == "0.25");
+    CHECK(t.at(1, "final_test_round") == "1");
     CHECK(t.at(2, "message").find("0002-p/log") != std::string::npos);
     CHECK(t.at(3, "seed") == "4");  // from the record, for a point that wrote nothing
     CHECK(t.at(3, "scenario") == "0003-p/run.yaml");
