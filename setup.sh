@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 action="${1:-quickstart}"
 build_dir="${DTSIM_BUILD_DIR:-build}"
 packages=(cmake g++ make pkg-config ccache libsimgrid-dev libeigen3-dev libyaml-cpp-dev libcli11-dev libfmt-dev
-          doctest-dev zlib1g-dev dataset-fashion-mnist python3 python3-pandas python3-matplotlib)
+          doctest-dev zlib1g-dev libssl-dev dataset-fashion-mnist python3 python3-pandas python3-matplotlib)
 
 missing=()
 for p in "${packages[@]}"; do

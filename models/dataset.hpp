@@ -103,8 +103,17 @@ struct SyntheticUserModel {
 };
 SyntheticUserModel synthetic_user_model(const SyntheticParams& params, std::uint64_t seed, std::int64_t user);
 
-// SHA-256 of a file's bytes, as 64 lowercase hex digits. Throws DataError when unreadable.
+// SHA-256 of a file's bytes, as 64 lowercase hex digits (OpenSSL). Throws DataError when unreadable.
 std::string sha256_file(const std::string& path);
 std::string sha256_hex(const void* data, std::size_t size);
+
+// sha256_file, computed once per file version: cached in checksum_cache_dir() under the file's (device,
+// inode, size, modification time in ns), written atomically. It trusts the modification time: a file
+// rewritten with the same size and its old mtime restored keeps its old checksum. Not cached when the
+// file changed while it was read, or when the cache cannot be written (then it is only slower).
+std::string cached_sha256_file(const std::string& path);
+// $XDG_CACHE_HOME/dtsim, else $HOME/.cache/dtsim; "" (no cache) when neither is an absolute path or
+// DTSIM_CHECKSUM_CACHE=off.
+std::string checksum_cache_dir();
 
 }  // namespace dtsim::models

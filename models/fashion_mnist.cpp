@@ -212,7 +212,7 @@ LoadedData load_fashion_mnist(const std::string& dir, std::int64_t max_train, st
   if (checksums == Checksums::compute)
     sums = std::async(std::launch::async, [paths] {
       std::vector<std::pair<std::string, std::string>> out;
-      for (const std::string& path : paths) out.emplace_back(path, sha256_file(path));
+      for (const std::string& path : paths) out.emplace_back(path, cached_sha256_file(path));
       return out;
     });
   LoadedData data;

@@ -182,13 +182,13 @@ PreparedRunPtr prepare_run(const std::string& scenario_path, const RunOptions& o
     load(*run, {s.training.compute == ComputeMode::real, true});
     if (c.platform)
       for (const auto& file : c.platform->input_files(s.platform))
-        run->platform_files.emplace_back(file, models::sha256_file(file));
+        run->platform_files.emplace_back(file, models::cached_sha256_file(file));
     if (!s.platform.clients.trace.empty())
-      run->platform_files.emplace_back(s.platform.clients.trace, models::sha256_file(s.platform.clients.trace));
+      run->platform_files.emplace_back(s.platform.clients.trace, models::cached_sha256_file(s.platform.clients.trace));
     if (!s.dynamics.bandwidth_profile.empty())
-      run->platform_files.emplace_back(s.dynamics.bandwidth_profile, models::sha256_file(s.dynamics.bandwidth_profile));
+      run->platform_files.emplace_back(s.dynamics.bandwidth_profile, models::cached_sha256_file(s.dynamics.bandwidth_profile));
     if (run->availability_trace)
-      run->platform_files.emplace_back(s.dynamics.availability_trace, models::sha256_file(s.dynamics.availability_trace));
+      run->platform_files.emplace_back(s.dynamics.availability_trace, models::cached_sha256_file(s.dynamics.availability_trace));
     if (run->workload && s.context->root["provenance"])  // a run.yaml run again: the same inputs?
       check_provenance(s.context->root["provenance"],
                        provenance(run->backend_name, run->workload->data().checksums, run->platform_files), *s.context);

@@ -1,5 +1,8 @@
 // SHA-256 against the FIPS 180-2 appendix vectors and the streaming file path.
 #include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdlib>
 #include <unistd.h>
 
 #include <cstdint>
@@ -61,5 +64,44 @@ TEST_SUITE("models") {
   TEST_CASE("sha256: an unreadable file is a DataError naming it") {
     const std::string path = "/nonexistent/dtsim/no_such_file.bin";
     CHECK_THROWS_WITH_AS(sha256_file(path), doctest::Contains(path.c_str()), DataError);
+  }
+
+  TEST_CASE("sha256 cache: a file's checksum is read once per version, keyed by device, inode, size and mtime") {
+    // prepare: a private cache folder and a file
+    const auto root = std::filesystem::temp_directory_path() / ("dtsim_sha256_cache_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(root);
+    std::filesystem::create_directories(root / "cache");
+    const std::string saved_xdg = std::getenv("XDG_CACHE_HOME") ? std::getenv("XDG_CACHE_HOME") : "";
+    ::setenv("XDG_CACHE_HOME", (root / "cache").c_str(), 1);
+    const auto path = (root / "input.bin").string();
+    auto write = [&](const std::string& text) { std::ofstream(path, std::ios::binary) << text; };
+    write("first version");
+    const auto mtime = std::filesystem::last_write_time(path);
+
+    // execute
+    const std::string first = dtsim::models::cached_sha256_file(path);
+    const std::string again = dtsim::models::cached_sha256_file(path);
+    write("other version");  // same size: only the mtime tells the versions apart
+    std::filesystem::last_write_time(path, mtime);
+    const std::string trusted_mtime = dtsim::models::cached_sha256_file(path);
+    std::filesystem::last_write_time(path, mtime + std::chrono::seconds(1));
+    const std::string after_touch = dtsim::models::cached_sha256_file(path);
+    ::setenv("DTSIM_CHECKSUM_CACHE", "off", 1);
+    std::filesystem::last_write_time(path, mtime + std::chrono::seconds(2));
+    const std::string uncached = dtsim::models::cached_sha256_file(path);
+    ::unsetenv("DTSIM_CHECKSUM_CACHE");
+    std::size_t entries = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(root / "cache" / "dtsim")) ++entries;
+    if (saved_xdg.empty()) ::unsetenv("XDG_CACHE_HOME");
+    else ::setenv("XDG_CACHE_HOME", saved_xdg.c_str(), 1);
+    std::filesystem::remove_all(root);
+
+    // assert: the expectations are the uncached digests of each content
+    CHECK(first == sha256_hex("first version", 13));
+    CHECK(again == first);
+    CHECK(trusted_mtime == first);  // documented: the cache trusts the modification time
+    CHECK(after_touch == sha256_hex("other version", 13));
+    CHECK(uncached == after_touch);
+    CHECK(entries == 2);  // one per version it cached; none with the cache off
   }
 }
