@@ -393,6 +393,7 @@ std::string resolve_path(Params& p, const std::string& key, const std::vector<st
 void read_platform(Params p, PlatformSpec& out) {
   out.topology = p.get_choice("topology");
   out.network_model = p.get_choice("network_model") == "analytic" ? NetworkModel::analytic : NetworkModel::flow;
+  out.simgrid_solver = p.get_choice("solver") == "simgrid";
 
   Params server = p.child("server");
   out.server.speed_flops_per_s = server.get_quantity("speed");

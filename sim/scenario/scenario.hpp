@@ -92,6 +92,7 @@ struct XmlSpec {
 struct PlatformSpec {
   std::string topology = "star";  // star | sites | cluster | fat_tree | xml
   NetworkModel network_model = NetworkModel::flow;
+  bool simgrid_solver = false;  // platform.solver: simgrid (every link simulated, none left out of a route)
   ServerSpec server;
   ClientsSpec clients;
   std::vector<HostClassSpec> host_classes;  // in file order; empty: one implicit class, no power model

@@ -75,6 +75,10 @@ RouteInfo Platform::route_of(ClientId client) const {
   r.links = static_cast<std::int64_t>(links.size());
   for (std::size_t i = 0; i < links.size(); ++i)
     r.bandwidth_bytes_per_s = i == 0 ? links[i]->get_bandwidth() : std::min(r.bandwidth_bytes_per_s, links[i]->get_bandwidth());
+  if (folded_bandwidth_ > 0 && host != coordinator()) {  // the server's link, folded: its latency is in the sum
+    r.links += 1;
+    r.bandwidth_bytes_per_s = r.links == 1 ? folded_bandwidth_ : std::min(r.bandwidth_bytes_per_s, folded_bandwidth_);
+  }
   return r;
 }
 
@@ -110,24 +114,52 @@ sg4::Link* attach_to_star(sg4::NetZone* zone, sg4::Host* host, double bandwidth,
   return link;
 }
 
+double peak_bandwidth(const PlatformSpec& spec, ClientId client, double drawn) {
+  const BandwidthSteps& b = spec.bandwidth_steps;
+  double peak = drawn;
+  if (const auto steps = b.steps.find(client.value % b.trace_clients); steps != b.steps.end())
+    for (const auto& [t, bw] : steps->second) peak = std::max(peak, bw);
+  return peak;
+}
+
 std::unique_ptr<Platform> build_flat_star(const PlatformSpec& spec, std::uint64_t seed, const std::string& zone_name,
                                           const std::string& host_prefix, const LinkSpec* backbone) {
   auto* zone = sg4::create_star_zone(zone_name);
   const sg4::Link* shared = nullptr;
   if (backbone)
     shared = zone->create_link("backbone", backbone->bandwidth_bytes_per_s)->set_latency(backbone->latency_s)->seal();
+  std::vector<ClientHostSpec> drawn(static_cast<std::size_t>(spec.clients.count));
+  double sum_of_peaks = 0;  // bytes/s: what every client's link could carry at once, in one direction
+  for (std::size_t i = 0; i < drawn.size(); ++i) {
+    const ClientId id{static_cast<std::int32_t>(i)};
+    drawn[i] = draw_client_spec(spec, seed, id);
+    sum_of_peaks += peak_bandwidth(spec, id, drawn[i].bandwidth_bytes_per_s);
+  }
+  // The server's link is left out of the routes when it can never be a bottleneck: in each direction it
+  // carries what the clients' links carry (cross-traffic included: a client's link carries the same mix),
+  // so when the clients' peaks sum to no more than its bandwidth, max-min sharing never saturates it
+  // alone, and each client's flows share only its own link. Its latency is folded into the clients'
+  // links (the same sum, in the same order, as SimGrid's route). Then an event re-solves one client's
+  // flows instead of every flow crossing the server (shared/reference/SIMGRID.md §4.6).
+  const bool fold = !backbone && !spec.simgrid_solver && sum_of_peaks <= spec.server.bandwidth_bytes_per_s;
   auto* server = zone->create_host("server", spec.server.speed_flops_per_s)->seal();
-  attach_to_star(zone, server, spec.server.bandwidth_bytes_per_s, spec.server.latency_s, shared);
-  std::vector<HostListPlatform::Client> clients(static_cast<std::size_t>(spec.clients.count));
+  if (fold)
+    zone->add_route(server->get_netpoint(), nullptr, nullptr, nullptr, {}, true);
+  else
+    attach_to_star(zone, server, spec.server.bandwidth_bytes_per_s, spec.server.latency_s, shared);
+  std::vector<HostListPlatform::Client> clients(drawn.size());
   for (std::size_t i = 0; i < clients.size(); ++i) {
-    const ClientHostSpec drawn = draw_client_spec(spec, seed, ClientId{static_cast<std::int32_t>(i)});
-    auto* host = zone->create_host(host_prefix + std::to_string(i), drawn.speed_flops_per_s)->seal();
-    attach_to_star(zone, host, drawn.bandwidth_bytes_per_s, drawn.latency_s, shared,
-                   bandwidth_profile_of(spec, ClientId{static_cast<std::int32_t>(i)}));
-    clients[i] = {host, drawn, 1};
+    const ClientId id{static_cast<std::int32_t>(i)};
+    auto* host = zone->create_host(host_prefix + std::to_string(i), drawn[i].speed_flops_per_s)->seal();
+    attach_to_star(zone, host, drawn[i].bandwidth_bytes_per_s,
+                   fold ? drawn[i].latency_s + spec.server.latency_s : drawn[i].latency_s, shared,
+                   bandwidth_profile_of(spec, id));
+    clients[i] = {host, drawn[i], 1};
   }
   zone->seal();
-  return std::make_unique<HostListPlatform>(server, std::move(clients), class_names(spec));
+  auto platform = std::make_unique<HostListPlatform>(server, std::move(clients), class_names(spec));
+  if (fold) platform->fold_into_routes(spec.server.bandwidth_bytes_per_s);
+  return platform;
 }
 
 MemoryPart host_memory(std::int64_t clients, std::int64_t extra_links) {

@@ -78,8 +78,17 @@ class Platform {
   // SimGrid execution amount per modelled flop on the client's host: 1, unless the client's speed is not
   // its host's (xml with platform.clients.speed: host speed ÷ client speed). Flops reported stay modelled.
   virtual double compute_scale(ClientId) const { return 1; }
-  // The client's route to the coordinator (needs the live engine).
+  // The client's route to the coordinator (needs the live engine): the topology's route, also where the
+  // builder left a link SimGrid need not simulate out of it (fold_into_routes).
   RouteInfo route_of(ClientId client) const;
+
+  // Called by a builder that left the server's link out of every client's route (it can never be a
+  // bottleneck) and folded its latency into the clients' own links: route_of still reports it.
+  void fold_into_routes(double server_link_bandwidth_bytes_per_s) { folded_bandwidth_ = server_link_bandwidth_bytes_per_s; }
+  bool server_link_folded() const { return folded_bandwidth_ > 0; }
+
+ private:
+  double folded_bandwidth_ = 0;  // > 0: the server's link, folded (its bandwidth)
 };
 
 // A platform of one server and one host per client or several clients per host, in vectors: what every

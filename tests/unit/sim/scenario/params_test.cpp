@@ -525,7 +525,7 @@ TEST_SUITE("scenario") {
   }
 
   TEST_CASE("Params: finish() with the scenario schema refuses planned keys and keys of another variant") {
-    Doc doc("platform: {solver: simgrid}\nworkload: {partition: {name: iid, alpha: 0.5}}\n");
+    Doc doc("platform: {workers: {count: 2}}\nworkload: {partition: {name: iid, alpha: 0.5}}\n");
     doc.ctx->use_schema = true;
     Params platform = doc.root.child("platform");
     Params partition = doc.root.child("workload").child("partition");
@@ -535,7 +535,7 @@ TEST_SUITE("scenario") {
     partition.finish();
 
     CHECK(doc.text() ==
-          "test.yaml:1:20: error: platform.solver: not implemented yet\n"
+          "test.yaml:1:21: error: platform.workers: not implemented yet\n"
           "test.yaml:2:35: error: workload.partition.alpha: applies only when name is dirichlet\n"
           "  note: name is 'iid' here\n");
   }

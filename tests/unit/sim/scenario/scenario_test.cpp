@@ -263,13 +263,13 @@ TEST_SUITE("scenario") {
 
   TEST_CASE("load_scenario: keys of features not built yet are rejected, each located") {
     const auto text = load_errors(
-        "platform: {solver: simgrid, clients: {count: 20}}\n"
+        "platform: {workers: {count: 2}, clients: {count: 20}}\n"
         "dynamics: {crash: {probability: 0.01}}\n"
         "workload: {dataset: {name: synthetic}, model: {name: moe}, byzantine: {fraction: 0.1}}\n"
         "training: {paradigm: data_parallel, buffer: 10, mode: async}\n");
 
     INFO(text);
-    CHECK(contains(text, "bad.yaml:1:20: error: platform.solver: not implemented yet"));
+    CHECK(contains(text, "bad.yaml:1:21: error: platform.workers: not implemented yet"));
     CHECK(contains(text, "workload.model.name: model 'moe' is not implemented yet"));
     CHECK(contains(text, "workload.byzantine: not implemented yet"));
     CHECK(contains(text, "training.paradigm: paradigm 'data_parallel' is not implemented yet"));
@@ -441,7 +441,7 @@ TEST_SUITE("scenario") {
 
     INFO(text);
     CHECK(contains(text,
-                   "name: r\nseed: 1\nplatform:\n  topology: star\n  network_model: flow\n"
+                   "name: r\nseed: 1\nplatform:\n  topology: star\n  network_model: flow\n  solver: auto\n"
                    "  server:\n    speed: 1Tf\n    bandwidth: 1Gbps\n    latency: 1ms\n"
                    "  clients:\n    count: 20\n    speed: 1Gf\n    bandwidth: 10Mbps\n    latency: 20ms\n"));
     CHECK(contains(text, "training:\n  paradigm: federated\n  rounds: 3\n  clients_per_round: 10\n"));
