@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <stdexcept>
 
 #include "sim/engine/output_dir.hpp"
@@ -32,7 +33,17 @@ sigset_t sweep_signals() {
 struct Running {
   pid_t pid;
   double memory_bytes;
+  std::string folder;
 };
+
+// The point's log ends with how its process ended (the run's own last lines say why).
+void log_end(const fs::path& dir, const std::string& folder, int status) {
+  std::ofstream log(dir / folder / "log", std::ios::app);
+  if (WIFEXITED(status))
+    log << "=== dtsim sweep: the point's process exited with code " << WEXITSTATUS(status) << "\n";
+  else if (WIFSIGNALED(status))
+    log << "=== dtsim sweep: the point's process was killed by signal " << WTERMSIG(status) << "\n";
+}
 
 // Forks and execs one point. Everything the child touches is prepared before fork(): between fork and
 // exec only async-signal-safe calls (the sweep may have threads).
@@ -134,7 +145,7 @@ RunnerOutcome run_jobs(const fs::path& dir, const std::vector<Job>& jobs, const 
           ++it;
           continue;
         }
-        running.push_back({spawn(dir, job), job.memory_bytes});
+        running.push_back({spawn(dir, job), job.memory_bytes, job.folder});
         it = queue.erase(it);
       }
     }
@@ -158,6 +169,7 @@ RunnerOutcome run_jobs(const fs::path& dir, const std::vector<Job>& jobs, const 
       if (pid <= 0) break;
       for (auto it = running.begin(); it != running.end(); ++it)
         if (it->pid == pid) {
+          log_end(dir, it->folder, status);
           running.erase(it);
           if (WIFEXITED(status) && WEXITSTATUS(status) == 0) ++outcome.succeeded;
           else ++outcome.failed;
