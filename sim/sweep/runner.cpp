@@ -40,9 +40,9 @@ struct Running {
 void log_end(const fs::path& dir, const std::string& folder, int status) {
   std::ofstream log(dir / folder / "log", std::ios::app);
   if (WIFEXITED(status))
-    log << "=== dtsim sweep: the point's process exited with code " << WEXITSTATUS(status) << "\n";
+    log << "=== the point's process ended: exit code " << WEXITSTATUS(status) << "\n";
   else if (WIFSIGNALED(status))
-    log << "=== dtsim sweep: the point's process was killed by signal " << WTERMSIG(status) << "\n";
+    log << "=== the point's process ended: killed by signal " << WTERMSIG(status) << "\n";
 }
 
 // Forks and execs one point. Everything the child touches is prepared before fork(): between fork and
@@ -57,7 +57,7 @@ pid_t spawn(const fs::path& dir, const Job& job) {
   argv.push_back(nullptr);
   const std::string log = (dir / job.folder / "log").string();
   const std::string where = dir.string();
-  const std::string header = "=== dtsim sweep: " + command + "\n";
+  const std::string header = "=== dtsim sweep started the point: " + command + "\n";
   const std::string exec_failed = "dtsim sweep: cannot start " + job.argv.front() + "\n";
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();

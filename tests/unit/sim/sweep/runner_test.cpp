@@ -82,7 +82,7 @@ TEST_SUITE("sweep") {
     CHECK(ended == 4);
     std::ifstream log(dir / "0003-p" / "log");
     const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-    CHECK(text.find("exited with code 3") != std::string::npos);
+    CHECK(text.find("process ended: exit code 3") != std::string::npos);
     const auto s = spans(dir, {jobs.begin(), jobs.begin() + 3});
     CHECK(any_overlap(s));  // the first two started together
     // never three at once: the third started after one of the first two ended
