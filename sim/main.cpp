@@ -248,8 +248,9 @@ int run_sweep(const SweepOptions& o, const CommonOptions& common, const std::vec
       const auto bytes = parse_quantity(o.slurm_mem, UnitKind::data_size, &why);
       if (!bytes) throw ConfigError("--slurm-mem '" + o.slurm_mem + "': " + why);
       slurm.memory_bytes = *bytes;
-    } else {  // the largest estimate, with a quarter to spare: Slurm kills a task above it
-      for (double m : memory) slurm.memory_bytes = std::max(slurm.memory_bytes, 1.25 * m);
+    } else {  // the largest estimate, with room to spare: Slurm kills a task above its request, and the
+              // estimate is of the run's buffers (a timing-only quickstart point peaks ~25 % above it)
+      for (double m : memory) slurm.memory_bytes = std::max(slurm.memory_bytes, 1.25 * m + 256.0 * 1048576);
     }
     const fs::path script = dir / "sweep.sbatch";
     report::write_file_atomic(script.string(), sweep::sbatch_script(dir, record, slurm, self_path(), run_options));
@@ -387,7 +388,7 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("--slurm-cpus", sweep_options.slurm.cpus, "--emit slurm: CPUs per task (default: --threads or 1)")
       ->check(CLI::Range(1, 1024));
   sweep_cmd->add_option("--slurm-mem", sweep_options.slurm_mem,
-                        "--emit slurm: memory per task (default: the largest point's estimate + 25 %)");
+                        "--emit slurm: memory per task (default: the largest point's estimate + 25 % + 256 MiB)");
   sweep_cmd->add_option("--slurm-time", sweep_options.slurm.time, "--emit slurm: time limit per task (1:00:00)");
   sweep_cmd->add_option("--slurm-partition", sweep_options.slurm.partition, "--emit slurm: partition");
   sweep_cmd->add_option("--slurm-constraint", sweep_options.slurm.constraint,
