@@ -210,11 +210,12 @@ int run_sweep(const SweepOptions& o, const CommonOptions& common, const std::vec
   }
 
   fs::create_directories(dir);
-  std::optional<sweep::SweepLock> lock;
+  std::optional<engine::RunLock> lock;  // DIR/.lock, as a run holds its folder's
   try {
     lock.emplace(dir);
-  } catch (const std::runtime_error& e) {  // another sweep took the folder since it was checked
-    std::cerr << "<command line>: error: --out: " << e.what() << "\ndtsim: nothing was run\n";
+  } catch (const std::runtime_error&) {  // another sweep took the folder since it was checked
+    std::cerr << "<command line>: error: --out: a live dtsim sweep is using '" << dir.string()
+              << "' (its .lock is held)\ndtsim: nothing was run\n";
     return exit_invalid;
   }
   if (mode == sweep::SweepMode::force) sweep::clear_sweep_dir(dir, record);

@@ -1,14 +1,7 @@
 #include "sim/sweep/folder.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
-#include <stdexcept>
 
 #include "sim/engine/output_dir.hpp"
 
@@ -98,20 +91,6 @@ void clear_sweep_dir(const fs::path& dir, const SweepRecord&) {
   }
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (is_sweep_file(e.path().filename().string())) fs::remove_all(e.path());
-}
-
-SweepLock::SweepLock(const fs::path& dir) {
-  fd_ = ::open((dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw std::runtime_error("cannot create " + (dir / ".lock").string() + ": " + std::strerror(errno));
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd_);
-    fd_ = -1;
-    throw std::runtime_error("another dtsim sweep is using " + dir.string() + " (its .lock is held)");
-  }
-}
-
-SweepLock::~SweepLock() {
-  if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace dtsim::sweep

@@ -1,5 +1,5 @@
 // The sweep's folder (DIR): checked before anything is written, never overwritten silently, and locked
-// while a sweep uses it (DIR/.lock), so that two sweeps never run the same points at once.
+// while a sweep uses it (DIR/.lock, engine::RunLock), so that two sweeps never run the same points at once.
 //
 //   fresh  (default)  DIR must not hold a sweep (sweep.yaml, runs.csv or a point's folder);
 //   force  (--force)  an earlier sweep's files are removed — sweep.yaml, runs.csv, sweep.sbatch, slurm-*.out,
@@ -25,17 +25,5 @@ std::vector<std::string> check_sweep_dir(const std::filesystem::path& dir, Sweep
 
 // --force: removes the earlier sweep's files (check_sweep_dir found nothing in the way).
 void clear_sweep_dir(const std::filesystem::path& dir, const SweepRecord& now);
-
-// Holds DIR/.lock (flock) for as long as it lives; throws std::runtime_error when another sweep holds it.
-class SweepLock {
- public:
-  explicit SweepLock(const std::filesystem::path& dir);
-  ~SweepLock();
-  SweepLock(const SweepLock&) = delete;
-  SweepLock& operator=(const SweepLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
 
 }  // namespace dtsim::sweep
