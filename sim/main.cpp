@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -218,7 +219,7 @@ int run_sweep(const SweepOptions& o, const CommonOptions& common, const std::vec
               << "' (its .lock is held)\ndtsim: nothing was run\n";
     return exit_invalid;
   }
-  if (mode == sweep::SweepMode::force) sweep::clear_sweep_dir(dir, record);
+  if (mode == sweep::SweepMode::force) sweep::clear_sweep_dir(dir);
   // The record first: a sweep killed from here on is one that --resume continues.
   sweep::write_record(dir, record);
   for (std::size_t i = 0; i < record.points.size(); ++i) {
@@ -275,8 +276,14 @@ int run_sweep(const SweepOptions& o, const CommonOptions& common, const std::vec
   const int usable = kernels::available_cpus();
   const int parallel = o.jobs > 0 ? o.jobs : std::max(1, usable / threads);
   const auto done_before = static_cast<std::int64_t>(record.points.size() - jobs.size());
-  const auto outcome = sweep::run_jobs(dir, jobs, {parallel, budget, ::isatty(2) == 1, o.quiet}, done_before,
-                                       [&] { collected = sweep::collect(dir, record); });
+  // The combined runs.csv is derived from the points' folders: rewritten as points end, at most once a
+  // second (it reads every point), and once more at the end.
+  auto last_collect = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  const auto outcome = sweep::run_jobs(dir, jobs, {parallel, budget, ::isatty(2) == 1, o.quiet}, done_before, [&] {
+    if (std::chrono::steady_clock::now() - last_collect < std::chrono::seconds(1)) return;
+    collected = sweep::collect(dir, record);
+    last_collect = std::chrono::steady_clock::now();
+  });
   collected = sweep::collect(dir, record);
   if (!o.quiet) print_collected(dir, collected, record.points.size());
   if (outcome.interrupted) std::cerr << "dtsim sweep: interrupted; --resume continues it\n";

@@ -80,7 +80,7 @@ std::vector<std::string> check_sweep_dir(const fs::path& dir, SweepMode mode, co
   return problems;
 }
 
-void clear_sweep_dir(const fs::path& dir, const SweepRecord&) {
+void clear_sweep_dir(const fs::path& dir) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) return;
   for (const auto& folder : point_folders(dir)) {

@@ -24,6 +24,6 @@ enum class SweepMode { fresh, force, resume };
 std::vector<std::string> check_sweep_dir(const std::filesystem::path& dir, SweepMode mode, const SweepRecord& now);
 
 // --force: removes the earlier sweep's files (check_sweep_dir found nothing in the way).
-void clear_sweep_dir(const std::filesystem::path& dir, const SweepRecord& now);
+void clear_sweep_dir(const std::filesystem::path& dir);
 
 }  // namespace dtsim::sweep

@@ -41,7 +41,7 @@ struct RunnerOutcome {
 void block_sweep_signals();
 
 // Runs `jobs` in order from the folder `dir`; `after_each` runs whenever a child has ended (the caller
-// rewrites the combined runs.csv). `already_done` counts the points finished before (progress only).
+// may rewrite the combined runs.csv). `already_done` counts the points finished before (progress only).
 RunnerOutcome run_jobs(const std::filesystem::path& dir, const std::vector<Job>& jobs, const RunnerOptions& options,
                        std::int64_t already_done, const std::function<void()>& after_each);
 

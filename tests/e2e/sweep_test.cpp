@@ -128,6 +128,21 @@ void check_ran_alone(const fs::path& point) {
   for (std::size_t i = 0; i < rounds.size(); ++i) CHECK(rounds[i].at("round") == std::to_string(i + 1));
 }
 
+// Every point of the sweep in `out` ended ok with `rounds` rounds, none run twice at once.
+void check_all_ok(const fs::path& out, std::size_t points, int rounds) {
+  const auto runs = read_csv(out / "runs.csv");
+  REQUIRE(runs.size() == points);
+  for (const auto& row : runs) {
+    CAPTURE(row.at("run_id"));
+    CHECK(row.at("status") == "ok");
+    CHECK(row.at("rounds_completed") == std::to_string(rounds));
+  }
+  for (const auto& f : folders_of(runs)) {
+    check_ran_alone(out / f);
+    CHECK(read_csv(out / f / "rounds.csv").size() == static_cast<std::size_t>(rounds));
+  }
+}
+
 }  // namespace
 
 TEST_SUITE("e2e") {
@@ -272,15 +287,8 @@ TEST_SUITE("e2e") {
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     CHECK(lock_free(out));
-    const auto runs = read_csv(out / "runs.csv");
-    REQUIRE(runs.size() == 3);
-    for (const auto& row : runs) {
-      CAPTURE(row.at("run_id"));
-      CHECK(row.at("status") == "ok");
-      CHECK(row.at("rounds_completed") == "40");
-    }
-    for (const auto& f : folders_of(runs)) {
-      check_ran_alone(out / f);
+    check_all_ok(out, 3, 40);
+    for (const auto& f : folders_of(read_csv(out / "runs.csv"))) {
       const auto log = slurp(out / f / "log");
       CHECK(log.find("=== dtsim sweep started") == log.rfind("=== dtsim sweep started"));  // started once
     }
@@ -331,17 +339,7 @@ TEST_SUITE("e2e") {
     const auto resumed = run_dtsim(spec({"--resume"}));
     INFO(resumed.err);
     REQUIRE(resumed.exit_code == 0);
-    const auto after = read_csv(out / "runs.csv");
-    REQUIRE(after.size() == 4);
-    for (const auto& row : after) {
-      CAPTURE(row.at("run_id"));
-      CHECK(row.at("status") == "ok");
-      CHECK(row.at("rounds_completed") == "40");
-    }
-    for (const auto& f : folders_of(after)) {
-      check_ran_alone(out / f);
-      CHECK(read_csv(out / f / "rounds.csv").size() == 40);
-    }
+    check_all_ok(out, 4, 40);
   }
 
   TEST_CASE("sweep: bad grid specs exit 2 naming the offending --grid and write nothing") {

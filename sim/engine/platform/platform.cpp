@@ -82,10 +82,25 @@ RouteInfo Platform::route_of(ClientId client) const {
   return r;
 }
 
-simgrid::kernel::profile::Profile* bandwidth_profile_of(const PlatformSpec& spec, ClientId client) {
+namespace {
+// The client's steps of dynamics.bandwidth_profile (client i follows trace client i mod M), or end().
+auto bandwidth_steps_of(const PlatformSpec& spec, ClientId client) {
   const BandwidthSteps& b = spec.bandwidth_steps;
-  const auto steps = b.steps.find(client.value % b.trace_clients);
-  if (steps == b.steps.end()) return nullptr;
+  return b.steps.find(client.value % b.trace_clients);
+}
+
+// The most the client's link can carry at any time: its drawn bandwidth or a higher profile step.
+double peak_bandwidth(const PlatformSpec& spec, ClientId client, double drawn) {
+  double peak = drawn;
+  if (const auto steps = bandwidth_steps_of(spec, client); steps != spec.bandwidth_steps.steps.end())
+    for (const auto& [t, bw] : steps->second) peak = std::max(peak, bw);
+  return peak;
+}
+}  // namespace
+
+simgrid::kernel::profile::Profile* bandwidth_profile_of(const PlatformSpec& spec, ClientId client) {
+  const auto steps = bandwidth_steps_of(spec, client);
+  if (steps == spec.bandwidth_steps.steps.end()) return nullptr;
   // One profile per trace client, shared by the links that follow it (one engine per process).
   static std::map<std::int64_t, simgrid::kernel::profile::Profile*> made;
   auto& profile = made[steps->first];
@@ -112,14 +127,6 @@ sg4::Link* attach_to_star(sg4::NetZone* zone, sg4::Host* host, double bandwidth,
   if (shared) route.emplace_back(shared);
   zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr, route, true);
   return link;
-}
-
-double peak_bandwidth(const PlatformSpec& spec, ClientId client, double drawn) {
-  const BandwidthSteps& b = spec.bandwidth_steps;
-  double peak = drawn;
-  if (const auto steps = b.steps.find(client.value % b.trace_clients); steps != b.steps.end())
-    for (const auto& [t, bw] : steps->second) peak = std::max(peak, bw);
-  return peak;
 }
 
 std::unique_ptr<Platform> build_flat_star(const PlatformSpec& spec, std::uint64_t seed, const std::string& zone_name,

@@ -7,6 +7,8 @@
 
 #include <fstream>
 
+#include "scratch.hpp"
+
 #include "sim/report/csv_reader.hpp"
 #include "sim/sweep/record.hpp"
 
@@ -15,13 +17,6 @@ using namespace dtsim;
 using namespace dtsim::sweep;
 
 namespace {
-
-fs::path fresh_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / "dtsim_sweep_unit" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 void write(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());

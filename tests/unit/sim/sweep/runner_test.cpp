@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <fstream>
+
+#include "scratch.hpp"
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -40,13 +42,6 @@ bool any_overlap(std::vector<std::pair<double, double>> s) {
   for (std::size_t i = 1; i < s.size(); ++i)
     if (s[i].first < s[i - 1].second) return true;
   return false;
-}
-
-fs::path fresh_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / "dtsim_sweep_unit" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
 }
 
 }  // namespace
