@@ -521,6 +521,11 @@ void read_dynamics(Params p, DynamicsSpec& out, BandwidthSteps& bandwidth_steps)
     }
     a.finish();
   }
+  if (p.has("epoch_stragglers")) {
+    Params e = p.child("epoch_stragglers");
+    out.epoch_straggler_fraction = e.get_double("fraction");
+    e.finish();
+  }
   if (p.has("crash")) {
     Params c = p.child("crash");
     out.crash_probability = c.get_double("probability");
@@ -673,9 +678,6 @@ void read_training(Params p, std::optional<std::int64_t> clients_count, Training
             fmt::format("min_completed ({}) exceeds clients_per_round ({}): no round could ever aggregate",
                         out.min_completed, out.clients_per_round));
   if (p.applies("partial_work")) out.partial_work = p.get_bool("partial_work");
-  if (out.partial_work && !out.deadline_s && !has_error_at(ctx, "training.deadline"))
-    p.error("partial_work", "partial_work needs training.deadline: it is the deadline a partial client's steps must end by",
-            {"set training.deadline, or partial_work: false"});
   out.checkpoint_every = p.get_int("checkpoint_every");
   Params divergence = p.child("divergence");
   out.divergence_factor = divergence.get_double("factor");
@@ -813,6 +815,12 @@ Scenario read_scenario_text(const std::string& text, const std::string& file_lab
     report_at(ctx, Severity::error, "dynamics.availability",
               "availability needs training.deadline: a round that finds no client online waits for its deadline",
               {"set training.deadline (a long one waits for every selected client)"});
+  if (s.training.partial_work && !s.training.deadline_s && !s.dynamics.epoch_straggler_fraction &&
+      !has_error_at(ctx, "training.deadline"))
+    report_at(ctx, Severity::error, "training.partial_work",
+              "partial_work needs training.deadline (the deadline a partial client's steps must end by) or "
+              "dynamics.epoch_stragglers (whose stragglers' fewer epochs it keeps)",
+              {"set training.deadline, or partial_work: false"});
   Params policies = p.child("policies");
   s.policies.aggregation = read_policy(policies, "aggregation");
   s.policies.scheduling = read_policy(policies, "scheduling");

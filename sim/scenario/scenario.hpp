@@ -162,6 +162,9 @@ struct DynamicsSpec {
   std::string availability_trace;        // trace: absolute path of the CSV (client,start_s,end_s)
   double crash_probability = 0;          // per selected client per round
   std::string bandwidth_profile;         // absolute path of the CSV (client,time_s,bandwidth_bytes_per_s)
+  // FedProx's straggler protocol (paper mode, dynamics.epoch_stragglers): each round this share of the
+  // planned clients does only U{1..E-1} of its E local epochs.
+  std::optional<double> epoch_straggler_fraction;
 };
 
 struct WorkloadSpec {

@@ -357,8 +357,17 @@ std::vector<KeySpec> build_table() {
           .when("dynamics.availability.model", {"trace"})
           .required()
           .help("CSV with header client,start_s,end_s: the online intervals of trace clients 0..M-1; client i "
-                "follows trace client i mod M (docs/dynamics.md; tools/fedscale_availability.py converts "
+                "follows trace client i mod M (tools/fedscale_availability.py converts "
                 "FedScale's client_behave_trace)"));
+  add(mapping("dynamics.epoch_stragglers")
+          .help("FedProx's straggler protocol (its paper mode, Li et al. 2020 §5.2): each round a share of the "
+                "planned clients does fewer local epochs; they deliver them with training.partial_work (FedProx), "
+                "else they stop after them without uploading, late (FedAvg drops them)"));
+  add(real("dynamics.epoch_stragglers.fraction")
+          .required()
+          .range(0, 1)
+          .help("the share of each round's planned clients that straggle: all but round(planned x (1 - fraction)) "
+                "of them, drawn per round; each does U{1..E-1} of its E local epochs, drawn per client and round"));
   add(mapping("dynamics.crash").help("clients that crash during their work"));
   add(real("dynamics.crash.probability")
           .required()
@@ -596,7 +605,8 @@ std::vector<KeySpec> build_table() {
           .def("false")
           .when("training.mode", {"sync"})
           .help("a client that would miss the deadline trains only the whole local steps that end by it and "
-                "uploads them at once (FedProx's partial work; needs training.deadline)"));
+                "uploads them at once (FedProx's partial work; needs training.deadline, or dynamics.epoch_stragglers, whose "
+                "stragglers then deliver their fewer epochs)"));
   add(integer("training.buffer")
           .planned()
           .range(1, kBillion)

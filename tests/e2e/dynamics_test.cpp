@@ -169,6 +169,68 @@ TEST_SUITE("e2e") {
     CHECK(epochs_seen == std::set<std::int64_t>{1, 2, 5});
   }
 
+  TEST_CASE("dynamics: paper-mode stragglers do U{1..E-1} epochs; partial work delivers them, without it they give up") {
+    // 8 planned a round, fraction 0.5: round(8 x 0.5) = 4 keep their 5 epochs, 4 straggle. No deadline.
+    const std::int64_t epochs = 5, batch = 10, planned = 8, stragglers = planned - 4;
+    const std::vector<std::string> sets{"dynamics=null", "dynamics.epoch_stragglers.fraction=0.5", "training.deadline=null",
+                                        "workload.local.epochs=5", "training.rounds=4"};
+    auto run_with = [&](bool partial_work) {
+      const auto out = scratch(std::string("dynamics_epoch_stragglers_") + (partial_work ? "partial" : "drop"));
+      auto all = sets;
+      all.push_back(std::string("training.partial_work=") + (partial_work ? "true" : "false"));
+      const auto r = run_dtsim(with_sets({"run", scenario(), "--out", out.string(), "--quiet"}, all));
+      INFO(r.err);
+      REQUIRE(r.exit_code == 0);
+      return out;
+    };
+    const auto kept = run_with(true), dropped = run_with(false);
+    std::map<std::string, std::int64_t> samples_of;
+    for (const auto& p : read_csv(kept / "platform.csv")) samples_of[p.at("client")] = std::stoll(p.at("samples"));
+    // (round, client) -> the compute time of each straggler, from either run: the same draws, the same work.
+    std::map<std::pair<std::string, std::string>, double> kept_compute, dropped_compute;
+    std::map<std::string, int> kept_per_round, dropped_per_round;
+    for (const auto& c : read_csv(kept / "clients.csv")) {
+      CAPTURE(c.at("round"));
+      CAPTURE(c.at("client"));
+      REQUIRE(c.at("status") == "completed");  // partial work: every straggler delivers
+      const std::int64_t n = samples_of.at(c.at("client")), per_epoch = (n + batch - 1) / batch;
+      const auto steps = std::stoll(c.at("local_steps"));
+      REQUIRE(steps % per_epoch == 0);
+      CHECK(std::stoll(c.at("samples")) == samples_in_steps(steps, n, batch));  // trained exactly those steps
+      if (steps < epochs * per_epoch) {
+        CHECK(steps / per_epoch >= 1);
+        ++kept_per_round[c.at("round")];
+        kept_compute[{c.at("round"), c.at("client")}] = num(c, "compute_end_s") - num(c, "download_end_s");
+      }
+    }
+    for (const auto& c : read_csv(dropped / "clients.csv")) {
+      CAPTURE(c.at("round"));
+      CAPTURE(c.at("client"));
+      if (c.at("status") == "late") {  // gave up after its fewer epochs: no upload, nothing trained
+        ++dropped_per_round[c.at("round")];
+        CHECK(c.at("upload_end_s").empty());
+        CHECK(num(c, "bytes_up") == 0);
+        CHECK(c.at("samples").empty());
+        dropped_compute[{c.at("round"), c.at("client")}] = num(c, "compute_end_s") - num(c, "download_end_s");
+      } else {
+        CHECK(c.at("status") == "completed");
+        const std::int64_t n = samples_of.at(c.at("client"));
+        CHECK(std::stoll(c.at("local_steps")) == epochs * ((n + batch - 1) / batch));
+      }
+    }
+    for (const auto& row : read_csv(dropped / "rounds.csv")) {
+      CHECK(kept_per_round[row.at("round")] == stragglers);
+      CHECK(dropped_per_round[row.at("round")] == stragglers);
+      CHECK(std::stoi(row.at("completed")) == planned - stragglers);
+    }
+    // The same clients straggle in both runs, with the same compute (the draws do not depend on partial work).
+    REQUIRE(kept_compute.size() == dropped_compute.size());
+    for (const auto& [key, seconds] : kept_compute) {
+      REQUIRE(dropped_compute.count(key) == 1);
+      CHECK(dropped_compute.at(key) == doctest::Approx(seconds).epsilon(1e-12));
+    }
+  }
+
   TEST_CASE("dynamics: platform.clients.trace gives client i the figures of row i mod M, checksummed") {
     const auto dir = scratch("dynamics_client_trace");
     const auto trace = dir / "capacity.csv";

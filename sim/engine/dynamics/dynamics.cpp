@@ -55,6 +55,27 @@ std::optional<double> Dynamics::crash_point(ClientId client, std::int64_t round)
   return rng.uniform();
 }
 
+std::vector<bool> Dynamics::epoch_stragglers(std::int64_t round, std::size_t planned) const {
+  std::vector<bool> straggles(planned, false);
+  if (!spec_.epoch_straggler_fraction || planned == 0) return straggles;
+  const double n = static_cast<double>(planned);
+  // nearbyint in the default rounding mode rounds half to even; 10 × (1 − 0.9) = 0.99999999999999978 → 1.
+  const auto on_time = static_cast<std::size_t>(std::nearbyint(n * (1 - *spec_.epoch_straggler_fraction)));
+  // A partial Fisher-Yates shuffle of the plan's positions: its first `on_time` keep their full work.
+  std::vector<std::size_t> order(planned);
+  for (std::size_t i = 0; i < planned; ++i) order[i] = i;
+  Rng rng(seed_, "dynamics.epoch_stragglers", round);
+  for (std::size_t i = 0; i < on_time; ++i) std::swap(order[i], order[i + rng.below(planned - i)]);
+  for (std::size_t i = on_time; i < planned; ++i) straggles[order[i]] = true;
+  return straggles;
+}
+
+std::int64_t Dynamics::straggler_epochs(ClientId client, std::int64_t round, std::int64_t epochs) const {
+  if (epochs <= 1) return epochs;
+  Rng rng(seed_, "dynamics.straggler_epochs", client.value, round);
+  return 1 + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(epochs - 1)));
+}
+
 std::vector<MemoryPart> dynamics_memory(const Scenario& s) {
   std::vector<MemoryPart> parts;
   if (!s.platform.clients.trace_rows.empty())

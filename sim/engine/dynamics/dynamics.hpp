@@ -48,6 +48,15 @@ class Dynamics {
   // duration; from Rng(seed, "dynamics.crash", client, round).
   std::optional<double> crash_point(ClientId client, std::int64_t round) const;
 
+  // FedProx's paper-mode stragglers (dynamics.epoch_stragglers; Li et al. 2020 §5.2, litian96/FedProx
+  // flearn/trainers/fedprox.py): which of a round's `planned` clients (in plan order) straggle. All but
+  // round(planned × (1 − fraction)) of them (half to even, as Python's round), drawn without replacement
+  // from Rng(seed, "dynamics.epoch_stragglers", round); all false when the protocol is off. O(planned).
+  std::vector<bool> epoch_stragglers(std::int64_t round, std::size_t planned) const;
+  // A straggler's local epochs out of its planned `epochs`: U{1..epochs-1} (numpy's randint(1, E)), from
+  // Rng(seed, "dynamics.straggler_epochs", client, round); `epochs` itself when it is 1.
+  std::int64_t straggler_epochs(ClientId client, std::int64_t round, std::int64_t epochs) const;
+
  private:
   bool slows() const { return spec_.straggler || spec_.slow_fraction > 0; }
   DynamicsSpec spec_;

@@ -137,6 +137,53 @@ TEST_SUITE("engine") {
     CHECK_FALSE(Dynamics(DynamicsSpec{}, 5).crash_point(ClientId{0}, 1).has_value());
   }
 
+  TEST_CASE("dynamics: paper-mode stragglers are all but round(planned x (1 - fraction)) of a round, U{1..E-1} epochs") {
+    for (const double fraction : {0.0, 0.5, 0.9, 1.0}) {
+      DynamicsSpec spec;
+      spec.epoch_straggler_fraction = fraction;
+      const Dynamics dynamics(spec, 11);
+      for (const std::size_t planned : {std::size_t{1}, std::size_t{7}, std::size_t{10}}) {
+        // Half to even, as Python's round(): 7 x 0.5 = 3.5 -> 4 on time; 1 x 0.5 = 0.5 -> 0.
+        const double on_time_exact = static_cast<double>(planned) * (1 - fraction);
+        const auto on_time = static_cast<std::size_t>(std::nearbyint(on_time_exact));
+        CAPTURE(fraction);
+        CAPTURE(planned);
+        std::vector<int> chosen(planned, 0);
+        const int rounds = 2000;
+        for (int r = 1; r <= rounds; ++r) {
+          const std::vector<bool> s = dynamics.epoch_stragglers(r, planned);
+          REQUIRE(s.size() == planned);
+          REQUIRE(static_cast<std::size_t>(std::count(s.begin(), s.end(), true)) == planned - on_time);
+          for (std::size_t i = 0; i < planned; ++i) chosen[i] += s[i];
+          CHECK(dynamics.epoch_stragglers(r, planned) == s);  // a pure function of (seed, round)
+        }
+        // Each position straggles with probability (planned - on_time) / planned, within 5 standard errors.
+        const double p = static_cast<double>(planned - on_time) / static_cast<double>(planned);
+        for (std::size_t i = 0; i < planned; ++i)
+          CHECK(std::abs(chosen[i] / static_cast<double>(rounds) - p) <= 5 * std::sqrt(p * (1 - p) / rounds) + 1e-12);
+      }
+    }
+    CHECK(Dynamics(DynamicsSpec{}, 11).epoch_stragglers(1, 10) == std::vector<bool>(10, false));  // off
+
+    DynamicsSpec spec;
+    spec.epoch_straggler_fraction = 0.9;
+    const Dynamics dynamics(spec, 11);
+    const std::int64_t epochs = 20;
+    std::vector<int> count(epochs + 1, 0);
+    const int draws = 19'000;
+    for (int c = 0; c < draws; ++c) {
+      const std::int64_t e = dynamics.straggler_epochs(ClientId{c}, 3, epochs);
+      REQUIRE((e >= 1 && e <= epochs - 1));
+      ++count[e];
+      CHECK(dynamics.straggler_epochs(ClientId{c}, 3, epochs) == e);
+    }
+    // Uniform on {1..19}: each count within 5 standard errors of draws / 19.
+    const double q = 1.0 / (epochs - 1);
+    for (std::int64_t e = 1; e < epochs; ++e)
+      CHECK(std::abs(count[e] / static_cast<double>(draws) - q) < 5 * std::sqrt(q * (1 - q) / draws));
+    CHECK(dynamics.straggler_epochs(ClientId{0}, 1, 1) == 1);  // a single epoch cannot be cut
+  }
+
   TEST_CASE("dynamics: Markov availability is online mean_on / (mean_on + mean_off) of the time") {
     const double on = 7200, off = 1200;  // 2 h on, 20 min off
     const MarkovAvailability a(9, on, off);

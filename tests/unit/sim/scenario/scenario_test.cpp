@@ -214,7 +214,7 @@ TEST_SUITE("scenario") {
     CHECK(s.output.every == 4);
     CHECK(text ==
           "<command line>:1:2: error: dynamics.x: unknown key 'x'\n"
-          "  note: valid keys are: straggler, straggler_target, slow_hosts, availability, crash, bandwidth_profile\n"
+          "  note: valid keys are: straggler, straggler_target, slow_hosts, availability, epoch_stragglers, crash, bandwidth_profile\n"
           "  note: set by --set dynamics.x.y=1");
   }
 
