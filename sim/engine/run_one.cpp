@@ -2,6 +2,10 @@
 // collected), then execute (SimGrid → platform → observers → learner → paradigm → outputs).
 #include "sim/engine/run_one.hpp"
 
+#include <simgrid/s4u.hpp>
+
+#include "sim/engine/actors/runners.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -290,6 +294,14 @@ RunSummary execute_run(PreparedRun& run, const RunOptions& options) {
       return a.find("network/optim") != std::string::npos;
     });
     configure_network_model(s.platform.network_model, s.platform.topology, user_sets_optim);
+    // Past about 32k actors, guard pages exhaust vm.max_map_count (actors/runners.hpp).
+    const bool user_sets_guard = std::any_of(run.simgrid_args.begin(), run.simgrid_args.end(), [](const std::string& a) {
+      return a.find("contexts/guard-size") != std::string::npos;
+    });
+    if (!user_sets_guard &&
+        std::min(over_selected_count(s.training.over_selection, s.training.clients_per_round), s.platform.clients.count) >
+            actors::kMostTasksWithGuardPages)
+      simgrid::s4u::Engine::set_config("contexts/guard-size:0");
     const auto platform = run.components.platform->build(s.platform, s.seed);
     const auto& workload = *run.workload;
     observers.on_run_start({s.name, platform->participant_count(), [&](ClientId id) {

@@ -262,6 +262,18 @@ TEST_SUITE("e2e") {
     CHECK(e.parts.at("platform") > e.parts.at("data"));
   }
 
+  TEST_CASE("memory: timing only, 16,000 started per round: past the guard pages' limit on actors, estimated") {
+    // 2 runner actors a task: 32,000 actors, past the ~32k that vm.max_map_count allows with guard pages,
+    // so the run drops them (actors/runners.hpp) and runs; a 10,000 Gbps server keeps the round uncontended.
+    const auto e = check_case({"timing-only 16000 started",
+                               "quickstart.yaml",
+                               {"platform.clients.count=16000", "training.clients_per_round=16000", "training.rounds=1",
+                                "platform.network_model=analytic", "platform.server.bandwidth=10000Gbps",
+                                "output.clients_csv=false"},
+                               true});
+    CHECK(e.parts.at("round") > e.parts.at("platform"));
+  }
+
   TEST_CASE("memory: a limit just above the estimate admits the run, one just below refuses it") {
     const auto quickstart = (source_dir() / "scenarios" / "quickstart.yaml").string();
     const auto e = read_estimate(run_dtsim({"validate", quickstart, "--mem-limit", "1B"}).err);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sim/engine/actors/collector.hpp"
+#include "sim/engine/actors/runners.hpp"
 #include "sim/engine/actors/task.hpp"
 #include "sim/engine/platform/platform.hpp"
 
@@ -53,13 +54,14 @@ void round(int n, StopRule rule, std::function<void(const std::vector<std::share
   const Bench b = build(n);
   sg4::Actor::create("coordinator", b.server, [&] {
     ArrivalQueue arrivals;
+    TaskRunners runners(b.server);
     std::vector<std::shared_ptr<Task>> tasks;
     for (int i = 0; i < n; ++i) {
       TaskPlan plan{ClientId{i}, 1, b.server, b.clients[static_cast<std::size_t>(i)], 1e6, (i + 1) * 1e9 / (i + 1),
                     1e6, 100};
       plan.flops = 1e9;  // on a host of 1/(i+1) Gf/s: i+1 seconds
       tasks.push_back(std::make_shared<Task>(plan, arrivals, tasks.size()));
-      start_task_actor(tasks.back());
+      runners.start(tasks.size() - 1, tasks.back());
     }
     const Collected c = collect(tasks, arrivals, rule);
     check(tasks, c);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "sim/engine/actors/collector.hpp"
+#include "sim/engine/actors/runners.hpp"
 #include "sim/engine/actors/task.hpp"
 #include "sim/engine/platform/platform.hpp"
 #include "sim/engine/dynamics/energy.hpp"
@@ -51,13 +52,14 @@ void round_against_plugin(std::optional<double> deadline_s) {
   zone->seal();
   sg4::Actor::create("coordinator", server, [&] {
     ArrivalQueue arrivals;
+    TaskRunners runners(server);
     std::vector<std::shared_ptr<Task>> tasks;
     std::vector<double> at_start;
     for (int i = 0; i < kClients; ++i) {
       at_start.push_back(sg_host_get_consumed_energy(hosts[static_cast<std::size_t>(i)]));
       TaskPlan plan{ClientId{i}, 1, server, hosts[static_cast<std::size_t>(i)], 1e6, 1e9, 1e6, 100};
       tasks.push_back(std::make_shared<Task>(plan, arrivals, tasks.size()));
-      start_task_actor(tasks.back());
+      runners.start(tasks.size() - 1, tasks.back());
     }
     // Client i: download 1.02 s, compute i+1 s, upload 1.02 s (arrival at 3.04 + i). The plugin is read
     // once, when the collector returns; a host has drawn idle power since its client's last stage end,

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sim/engine/actors/collector.hpp"
+#include "sim/engine/actors/runners.hpp"
 #include "sim/engine/actors/task.hpp"
 #include "sim/engine/dynamics/dynamics.hpp"
 #include "sim/engine/platform/platform.hpp"
@@ -62,13 +63,14 @@ void play(const Dynamics& dynamics, StopRule rule, const std::function<void(Task
   const Platform& p = *platform;
   sg4::Actor::create("coordinator", p.coordinator(), [&] {
     ArrivalQueue arrivals;
+    TaskRunners runners(p.coordinator());
     std::vector<std::shared_ptr<Task>> tasks;
     for (int i = 0; i < kClients; ++i) {
       TaskPlan plan = plan_for(p, i);
       apply_dynamics(dynamics, p, 0, plan);
       if (adjust) adjust(plan);
       tasks.push_back(std::make_shared<Task>(plan, arrivals, tasks.size()));
-      start_task_actor(tasks.back());
+      runners.start(tasks.size() - 1, tasks.back());
     }
     collect(tasks, arrivals, rule);
     check(tasks);

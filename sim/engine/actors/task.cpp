@@ -5,6 +5,7 @@
 #include <string>
 
 #include "sim/engine/actors/arrival_queue.hpp"
+#include "sim/engine/actors/runners.hpp"
 
 namespace sg4 = simgrid::s4u;
 
@@ -15,10 +16,12 @@ Task::Task(TaskPlan plan, ArrivalQueue& arrivals, std::size_t index)
   outcome_.client = plan.client;
 }
 
-void Task::run() {
+void Task::run(Channel& channel) {
   try {
-    body();
+    body(channel);
     if (failed_) arrivals_.push_failure();
+  } catch (const simgrid::ForcefulKillException&) {
+    throw;  // the run is over (the runner is a daemon): let SimGrid unwind the actor
   } catch (const simgrid::Exception&) {
     if (failed_) {
       arrivals_.push_failure();
@@ -32,12 +35,13 @@ void Task::run() {
   }
 }
 
-template <class ActivityPtr>
-bool Task::perform(Stage stage, ActivityPtr activity) {
+template <class ActivityPtr, class Started>
+bool Task::perform(Stage stage, ActivityPtr activity, Started started) {
   stage_ = stage;
   stage_start_s_ = sg4::Engine::get_clock();
   in_flight_ = activity;
   activity->start();
+  started();
   if (plan_.fail_at_s) {
     // The client crashes or goes offline at fail_at_s: the connection drops, the server learns of it then.
     // wait_any_for leaves the activity running on a timeout (a timed-out wait_for cancels it, and with it
@@ -68,18 +72,13 @@ std::int64_t whole_steps_by(const models::WorkItem& work, double now_s, double r
   return lo;
 }
 
-namespace {
-sg4::CommPtr transfer(sg4::Host* from, sg4::Host* to, double bytes) {
-  return sg4::Comm::sendto_init(from, to)->set_payload_size(static_cast<std::uint64_t>(bytes));
-}
-}  // namespace
-
-void Task::body() {
+void Task::body(Channel& channel) {
   outcome_.start_s = sg4::Engine::get_clock();
   if (stopped_) return;
   // Each activity is released as soon as its stage ends (perform takes it by value): a finished activity
   // kept alive keeps its kernel action, which the solver then carries along.
-  if (!perform(Stage::download, transfer(plan_.server, plan_.host, plan_.bytes_down * plan_.link_slowdown))) return;
+  const double down = plan_.bytes_down * plan_.link_slowdown;
+  if (!perform(Stage::download, channel.download_end(), [&] { channel.serve_download(*this, down); })) return;
   outcome_.download_end_s = sg4::Engine::get_clock();
   outcome_.bytes_down = plan_.bytes_down;
 
@@ -97,12 +96,20 @@ void Task::body() {
     }
   }
   // An explicit host: Host::exec_* run on the caller's host in 3.32, and the caller may be a proxy actor.
-  if (!perform(Stage::compute, sg4::Exec::init()->set_flops_amount(planned_flops_ * unit)->set_host(plan_.host))) return;
+  if (!perform(Stage::compute, sg4::Exec::init()->set_flops_amount(planned_flops_ * unit)->set_host(plan_.host), [] {}))
+    return;
   outcome_.compute_end_s = sg4::Engine::get_clock();
   outcome_.flops = planned_flops_;
   outcome_.steps = planned_steps_;
+  if (!plan_.delivers) {
+    failed_ = true;
+    stop(ClientStatus::late);
+    return;
+  }
 
-  if (!perform(Stage::upload, transfer(plan_.host, plan_.server, plan_.bytes_up * plan_.link_slowdown))) return;
+  if (!perform(Stage::upload, channel.upload_end(plan_.bytes_up * plan_.link_slowdown),
+               [&] { channel.serve_upload(*this); }))
+    return;
   outcome_.upload_end_s = sg4::Engine::get_clock();
   outcome_.bytes_up = plan_.bytes_up;
 
@@ -148,12 +155,6 @@ void Task::stop(ClientStatus status) {
       break;
   }
   in_flight_->cancel();
-}
-
-void start_task_actor(std::shared_ptr<Task> task) {
-  const auto& plan = task->plan();
-  sg4::Actor::create("r" + std::to_string(plan.round) + "-c" + std::to_string(plan.client.value), plan.host,
-                     [task] { task->run(); });
 }
 
 }  // namespace dtsim::engine::actors

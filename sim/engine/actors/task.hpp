@@ -2,8 +2,8 @@
 // compute its local training on its own host, upload the update — then post its arrival. The task is
 // the only code that issues SimGrid activities for a participant; a paradigm only plans and collects.
 //
-// The body (run) can be called from any actor: today one actor per participant per round; later a
-// persistent per-client actor running one task after another. A collector may stop the task at any
+// The body (run) runs on a persistent runner actor on the participant's host, which runs one task after
+// another (runners.hpp); its transfers go through the runner's Channel. A collector may stop the task at any
 // moment (deadline, first K reached): the activity in flight is cancelled and the outcome counts what
 // was actually transferred or executed, so late work shows as waste.
 #pragma once
@@ -22,6 +22,7 @@
 namespace dtsim::engine::actors {
 
 class ArrivalQueue;
+class Channel;
 
 struct TaskPlan {
   ClientId client;
@@ -45,6 +46,10 @@ struct TaskPlan {
   // no whole step computes on and is stopped by the collector (late).
   std::optional<double> compute_by_s{};
   models::WorkItem work{};
+  // false: a client that cannot finish its planned work and is not to deliver less (a paper-mode
+  // straggler without partial work: FedAvg drops it). It computes its `steps`, then gives up, late,
+  // without uploading; the server learns of it then.
+  bool delivers = true;
 };
 
 // Times are simulated seconds; a stage never finished has no end time. Amounts count what was done.
@@ -66,10 +71,11 @@ class Task {
   Task& operator=(const Task&) = delete;
   ~Task() = default;
 
-  // The task's body: download → compute → upload → arrive. Starts at the current simulated time.
-  // Returns early once stopped. Any other failure is kept (failure()) and posted as an arrival, so the
-  // collector never waits for a task that died.
-  void run();
+  // The task's body: download → compute → upload → arrive, its transfers through `channel`, from the
+  // calling actor, which must be on plan.host. Starts at the current simulated time. Returns early once
+  // stopped. Any other failure is kept (failure()) and posted as an arrival, so the collector never waits
+  // for a task that died.
+  void run(Channel& channel);
 
   // From the collector, for a task that has not arrived: cancels the activity in flight, counts the part
   // of it that was done, and sets the status. Idempotent; the task's actor then returns. A task that has
@@ -78,7 +84,9 @@ class Task {
 
   bool arrived() const { return arrived_; }
   bool stopped() const { return stopped_; }
-  bool failed() const { return failed_; }  // crashed or went offline (its fail_at_s came first)
+  // Resolved without arriving by itself: crashed or went offline (its fail_at_s came first), or gave up
+  // (plan.delivers false).
+  bool failed() const { return failed_; }
   // Whether it will deliver whatever happens at a partial-work deadline: uploading, or computing the
   // whole steps that end by it.
   bool committed() const { return !stopped_ && (stage_ == Stage::upload || stage_ == Stage::done || partial_); }
@@ -89,11 +97,11 @@ class Task {
 
  private:
   enum class Stage { waiting, download, compute, upload, done };
-  void body();
-  // Starts `activity` (a CommPtr or an ExecPtr: its own wait(), not Activity's) as the current stage and
-  // waits for it; false when the task was stopped meanwhile.
-  template <class ActivityPtr>
-  bool perform(Stage stage, ActivityPtr activity);
+  void body(Channel& channel);
+  // Starts `activity` (a CommPtr or an ExecPtr: its own wait(), not Activity's) as the current stage, then
+  // `started` (the server's end of a transfer), and waits for it; false when the task was stopped meanwhile.
+  template <class ActivityPtr, class Started>
+  bool perform(Stage stage, ActivityPtr activity, Started started);
 
   TaskPlan plan_;
   ArrivalQueue& arrivals_;
@@ -113,7 +121,5 @@ class Task {
 // now + flops_of_steps(m) / rate <= by_s, by bisection (flops_of_steps grows with m).
 std::int64_t whole_steps_by(const models::WorkItem& work, double now_s, double rate, double by_s);
 
-// Starts `task` on a new actor on its participant's host, named "r<round>-c<client>".
-void start_task_actor(std::shared_ptr<Task> task);
 
 }  // namespace dtsim::engine::actors

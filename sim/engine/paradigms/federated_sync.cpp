@@ -21,6 +21,7 @@
 
 #include "sim/common/checkpointable.hpp"
 #include "sim/engine/actors/collector.hpp"
+#include "sim/engine/actors/runners.hpp"
 #include "sim/engine/actors/task.hpp"
 #include "sim/engine/dynamics/energy.hpp"
 #include "sim/engine/learning/divergence.hpp"
@@ -97,16 +98,18 @@ class FederatedSync final : public Paradigm {
   }
 
   std::vector<MemoryPart> memory(const Scenario& s) const override {
-    // Per client started in a round: its task actor (stack pages, context, mailbox) and its task and
-    // records, alive together: 11 KiB each, measured by dtsim timing-only runs (10,000 clients, 1,000 and
-    // 4,000 started); beyond 60,000 actors SimGrid's cost per actor grows (shared/reference/SIMGRID.md
-    // §4.5: 16 KB at 60 k, 58 KB at 100 k, 98 KB at 200 k), which is added linearly between those points.
+    // Per task slot (the most clients a round starts): its two persistent actors (runner and proxy: stack
+    // pages, contexts, mailbox; actors/runners.hpp) and its task and records: 24 KiB with guard pages,
+    // 32 KiB without (above kMostTasksWithGuardPages), measured by dtsim timing-only runs (30,000 clients;
+    // 8,000 and 15,000 started: 324 and 492 MB peak; 16,000 and 30,000: 644 and 1,093 MB). Beyond 60,000
+    // actors SimGrid's cost per actor grows (shared/reference/SIMGRID.md §4.5: 16 KB at 60 k, 58 KB at
+    // 100 k, 98 KB at 200 k), which is added linearly between those points.
     const auto started = clients_to_select(s.training, s.platform.clients.count);
-    const double n = static_cast<double>(started);
-    double kib = 11;
-    if (n > 60'000) kib += 42 * (std::min(n, 100'000.0) - 60'000) / 40'000;
-    if (n > 100'000) kib += 40 * (n - 100'000) / 100'000;
-    return {{"round", n * kib * 1024, "(" + std::to_string(started) + " clients started per round)",
+    const double actors = 2.0 * static_cast<double>(started);
+    double kib_per_actor = started > actors::kMostTasksWithGuardPages ? 16 : 12;
+    if (actors > 60'000) kib_per_actor += 42 * (std::min(actors, 100'000.0) - 60'000) / 40'000;
+    if (actors > 100'000) kib_per_actor += 40 * (actors - 100'000) / 100'000;
+    return {{"round", actors * kib_per_actor * 1024, "(" + std::to_string(started) + " clients started per round)",
              "training.clients_per_round"}};
   }
 
@@ -136,6 +139,7 @@ class FederatedSync final : public Paradigm {
     report_outcome();
     std::int64_t& version = state.version;
     actors::ArrivalQueue arrivals;  // one for the whole run: collect() leaves it empty
+    actors::TaskRunners runners(run.platform.coordinator());
     for (std::int64_t round = state.round + 1; round <= training.rounds; ++round) {
       if (run.stop_requested.load()) {
         outcome.interrupted = true;
@@ -153,22 +157,32 @@ class FederatedSync final : public Paradigm {
       ctx.seed = run.scenario.seed;
       const policies::SchedulePlan plan = run.policies.scheduling.plan(ctx);
 
-      // One task per planned client, each on its own actor; they post their arrivals to `arrivals`.
+      // One task per planned client, task i on runner i; they post their arrivals to `arrivals`.
       std::vector<std::shared_ptr<actors::Task>> tasks;
       tasks.reserve(plan.clients.size());
-      for (const ClientId id : plan.clients) {
+      const std::vector<bool> straggles = run.dynamics.epoch_stragglers(round, plan.clients.size());
+      for (std::size_t i = 0; i < plan.clients.size(); ++i) {
+        const ClientId id = plan.clients[i];
         const policies::LocalObjective objective = aggregation.local_objective(id, round);
-        const models::WorkItem work = run.workload.work(id, round, {objective.proximal_mu, objective.corrected});
+        models::WorkItem work = run.workload.work(id, round, {objective.proximal_mu, objective.corrected});
+        bool delivers = true;
+        if (straggles[i]) {  // a paper-mode straggler: only its first epochs' steps, delivered with partial work
+          const std::int64_t epochs = run.dynamics.straggler_epochs(id, round, work.epochs);
+          work.steps = work.epochs > 0 ? work.steps / work.epochs * epochs : 0;
+          work.flops = work.flops_of_steps(work.steps);
+          delivers = training.partial_work || epochs == work.epochs;
+        }
         actors::TaskPlan task{id,              round,      run.platform.coordinator(), run.platform.host_of(id),
                               wire.down_bytes, work.flops, wire.up_bytes,              work.steps,
                               run.platform.compute_scale(id)};
+        task.delivers = delivers;
         apply_dynamics(run.dynamics, run.platform, t0, task);
         if (training.partial_work && plan.deadline_s) {
           task.compute_by_s = t0 + *plan.deadline_s;
           task.work = work;
         }
         tasks.push_back(std::make_shared<actors::Task>(task, arrivals, tasks.size()));
-        actors::start_task_actor(tasks.back());
+        runners.start(i, tasks.back());
       }
       // No client online: the server waits out the round's deadline (availability needs one).
       if (tasks.empty() && plan.deadline_s) sg4::this_actor::sleep_until(t0 + *plan.deadline_s);
