@@ -21,7 +21,7 @@ Channel::Channel(const std::string& name, sg4::Host* server) : state_(std::make_
   sg4::Actor::create("proxy-" + name, server, [state = state_] {
     for (;;) {
       state->wake->acquire();
-      const Request r = state->requests.front();
+      const Request r = std::move(state->requests.front());
       state->requests.pop_front();
       if (r.task->stopped()) continue;  // stopped before its server end was posted: nothing to match
       try {
@@ -41,8 +41,8 @@ sg4::CommPtr Channel::upload_end(double bytes) {
   return state_->mailbox->put_init(&token, static_cast<std::uint64_t>(bytes));
 }
 
-void Channel::serve_download(const Task& task, double bytes) { serve({&task, true, bytes}); }
-void Channel::serve_upload(const Task& task) { serve({&task, false, 0}); }
+void Channel::serve_download(std::shared_ptr<const Task> task, double bytes) { serve({std::move(task), true, bytes}); }
+void Channel::serve_upload(std::shared_ptr<const Task> task) { serve({std::move(task), false, 0}); }
 
 void Channel::serve(Request request) {
   state_->requests.push_back(request);

@@ -44,12 +44,12 @@ class Channel {
   simgrid::s4u::CommPtr download_end();
   simgrid::s4u::CommPtr upload_end(double bytes);
   // After the task's end has started: the proxy posts the server's end (sending `bytes` for a download).
-  void serve_download(const Task& task, double bytes);
-  void serve_upload(const Task& task);
+  void serve_download(std::shared_ptr<const Task> task, double bytes);
+  void serve_upload(std::shared_ptr<const Task> task);
 
  private:
   struct Request {
-    const Task* task;
+    std::shared_ptr<const Task> task;  // owned: a stopped task's request may outlive its round's task list
     bool download;
     double bytes;
   };

@@ -78,7 +78,7 @@ void Task::body(Channel& channel) {
   // Each activity is released as soon as its stage ends (perform takes it by value): a finished activity
   // kept alive keeps its kernel action, which the solver then carries along.
   const double down = plan_.bytes_down * plan_.link_slowdown;
-  if (!perform(Stage::download, channel.download_end(), [&] { channel.serve_download(*this, down); })) return;
+  if (!perform(Stage::download, channel.download_end(), [&] { channel.serve_download(shared_from_this(), down); })) return;
   outcome_.download_end_s = sg4::Engine::get_clock();
   outcome_.bytes_down = plan_.bytes_down;
 
@@ -108,7 +108,7 @@ void Task::body(Channel& channel) {
   }
 
   if (!perform(Stage::upload, channel.upload_end(plan_.bytes_up * plan_.link_slowdown),
-               [&] { channel.serve_upload(*this); }))
+               [&] { channel.serve_upload(shared_from_this()); }))
     return;
   outcome_.upload_end_s = sg4::Engine::get_clock();
   outcome_.bytes_up = plan_.bytes_up;

@@ -63,7 +63,7 @@ struct TaskOutcome {
   std::int64_t steps = 0;
 };
 
-class Task {
+class Task : public std::enable_shared_from_this<Task> {
  public:
   // `index` is what the task posts to `arrivals` when its upload is done.
   Task(TaskPlan plan, ArrivalQueue& arrivals, std::size_t index);
