@@ -107,6 +107,9 @@ void check_simgrid(PreparedRun& run, const std::vector<std::string>& command_lin
     const auto checked = check_simgrid_args(args);
     check_simgrid_against_network_model(checked, s.platform.network_model);
     run.simgrid_args = checked.args;
+    for (const auto& [key, value] : checked.timing)
+      if (key.starts_with("network/") || key.starts_with("surf/") || key.starts_with("maxmin/"))
+        s.platform.simgrid_network_options = true;
     if (!checked.timing.empty()) {
       YAML::Node list(YAML::NodeType::Sequence);
       for (const auto& [key, value] : checked.timing) list.push_back("--cfg=" + key + ":" + value);

@@ -93,6 +93,9 @@ struct PlatformSpec {
   std::string topology = "star";  // star | sites | cluster | fat_tree | xml
   NetworkModel network_model = NetworkModel::flow;
   bool simgrid_solver = false;  // platform.solver: simgrid (every link simulated, none left out of a route)
+  // Not from the scenario: --simgrid sets network/, surf/ or maxmin/ options (the run's, set by the engine),
+  // which dtsim's exact server-link solver does not model, so SimGrid's solver shares the link.
+  bool simgrid_network_options = false;
   ServerSpec server;
   ClientsSpec clients;
   std::vector<HostClassSpec> host_classes;  // in file order; empty: one implicit class, no power model

@@ -13,7 +13,8 @@ int token = 0;          // every transfer's payload: only its simulated size mat
 void* received = nullptr;  // where a task's end of a download writes the payload's address (unread)
 }
 
-Channel::Channel(const std::string& name, sg4::Host* server) : state_(std::make_shared<State>()) {
+Channel::Channel(const std::string& name, sg4::Host* server, ServerLink* link) : state_(std::make_shared<State>()), link_(link) {
+  if (link_) return;
   state_->mailbox = sg4::Mailbox::by_name(name);
   state_->wake = sg4::Semaphore::create(0);
   // The proxy: the server's end of this channel's transfers, one at a time. A daemon, so the run ends with
@@ -54,7 +55,7 @@ void TaskRunners::start(std::size_t slot, std::shared_ptr<Task> task) {
     auto runner = std::make_shared<Runner>();
     runner->wake = sg4::Semaphore::create(0);
     const std::string name = "runner-" + std::to_string(runners_.size());
-    runner->channel = std::make_unique<Channel>(name, server_);
+    runner->channel = std::make_unique<Channel>(name, server_, link_);
     sg4::Actor::create(name, task->plan().host, [r = runner] {
       for (;;) {
         r->wake->acquire();

@@ -22,6 +22,7 @@
 
 namespace dtsim::engine::actors {
 
+class ServerLink;
 class Task;
 
 // A round of n tasks keeps 2n runner actors. SimGrid maps a guard page below each actor's stack (2
@@ -33,9 +34,11 @@ inline constexpr std::int64_t kMostTasksWithGuardPages = 15'000;
 // One runner's transfers with the server: the task's end is a comm on the channel's mailbox (task side:
 // receive the model, send the update); serve() asks the proxy actor to post the server's end. A transfer
 // whose task is stopped before the proxy posts is skipped; one stopped after is cancelled for both ends.
+//
+// With a ServerLink (the server link's exact solver), transfers go through it instead: no mailbox, no proxy.
 class Channel {
  public:
-  Channel(const std::string& name, simgrid::s4u::Host* server);
+  Channel(const std::string& name, simgrid::s4u::Host* server, ServerLink* link = nullptr);
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
 
@@ -46,6 +49,8 @@ class Channel {
   // After the task's end has started: the proxy posts the server's end (sending `bytes` for a download).
   void serve_download(std::shared_ptr<const Task> task, double bytes);
   void serve_upload(std::shared_ptr<const Task> task);
+  // The server link's exact solver, when it carries this channel's transfers (else null).
+  ServerLink* server_link() const { return link_; }
 
  private:
   struct Request {
@@ -60,12 +65,14 @@ class Channel {
   };
   void serve(Request request);
   std::shared_ptr<State> state_;  // shared with the proxy actor, which may outlive this object at the end
+  ServerLink* link_ = nullptr;
 };
 
 class TaskRunners {
  public:
-  // Runners' proxies live on `server`; runners are created on first use, on their first task's host.
-  explicit TaskRunners(simgrid::s4u::Host* server) : server_(server) {}
+  // Runners' proxies live on `server`; runners are created on first use, on their first task's host. With
+  // `link`, every transfer goes through the server link's exact solver (and runners have no proxy).
+  explicit TaskRunners(simgrid::s4u::Host* server, ServerLink* link = nullptr) : server_(server), link_(link) {}
   TaskRunners(const TaskRunners&) = delete;
   TaskRunners& operator=(const TaskRunners&) = delete;
 
@@ -81,6 +88,7 @@ class TaskRunners {
     std::unique_ptr<Channel> channel;
   };
   simgrid::s4u::Host* server_;
+  ServerLink* link_;
   std::vector<std::shared_ptr<Runner>> runners_;
 };
 

@@ -35,6 +35,24 @@ void Task::run(Channel& channel) {
   }
 }
 
+template <class Wait, class WaitFor>
+bool Task::wait_unless_failed(Wait wait, WaitFor wait_for) {
+  if (!plan_.fail_at_s) {
+    wait();
+    return true;
+  }
+  // The client crashes or goes offline at fail_at_s: the connection drops, the server learns of it then.
+  // The wait leaves the stage running on a timeout (a timed-out wait_for would cancel it, and with it the
+  // count of what was done), so stop() reads its progress as the collector's stop would.
+  const double left = *plan_.fail_at_s - sg4::Engine::get_clock();
+  if (left <= 0 || !wait_for(left)) {
+    failed_ = true;
+    stop(plan_.fail_status);
+    return false;
+  }
+  return true;
+}
+
 template <class ActivityPtr, class Started>
 bool Task::perform(Stage stage, ActivityPtr activity, Started started) {
   stage_ = stage;
@@ -42,22 +60,35 @@ bool Task::perform(Stage stage, ActivityPtr activity, Started started) {
   in_flight_ = activity;
   activity->start();
   started();
-  if (plan_.fail_at_s) {
-    // The client crashes or goes offline at fail_at_s: the connection drops, the server learns of it then.
-    // wait_any_for leaves the activity running on a timeout (a timed-out wait_for cancels it, and with it
-    // the count of what was done), so stop() reads its progress as the collector's stop would.
-    const double left = *plan_.fail_at_s - sg4::Engine::get_clock();
-    if (left <= 0 || sg4::Activity::wait_any_for({activity}, left) != 0) {
-      failed_ = true;
-      stop(plan_.fail_status);
-      return false;
-    }
-    activity->wait();  // finished: completes it
-  } else {
-    activity->wait();
-  }
+  const bool on = wait_unless_failed([&] { activity->wait(); },
+                                     [&](double left) {
+                                       if (sg4::Activity::wait_any_for({activity}, left) != 0) return false;
+                                       activity->wait();  // finished: completes it
+                                       return true;
+                                     });
+  if (!on) return false;
   in_flight_ = nullptr;
   return !stopped_;
+}
+
+bool Task::perform(Stage stage, ServerLink& link, ServerLink::Direction direction, double bytes) {
+  stage_ = stage;
+  stage_start_s_ = sg4::Engine::get_clock();
+  link_ = &link;
+  link_transfer_ = link.start(direction, plan_.client, bytes);
+  ServerLink::Transfer& t = *link_transfer_;
+  if (!wait_unless_failed([&] { link.wait(t); }, [&](double left) { return link.wait_for(t, left); })) return false;
+  link_transfer_ = nullptr;
+  return !stopped_;
+}
+
+bool Task::transfer(Stage stage, Channel& channel, double payload) {
+  const bool down = stage == Stage::download;
+  const double bytes = std::floor(payload);  // a mailbox comm carries whole bytes (its size is an integer)
+  if (ServerLink* link = channel.server_link())
+    return perform(stage, *link, down ? ServerLink::Direction::download : ServerLink::Direction::upload, bytes);
+  if (down) return perform(stage, channel.download_end(), [&] { channel.serve_download(shared_from_this(), bytes); });
+  return perform(stage, channel.upload_end(bytes), [&] { channel.serve_upload(shared_from_this()); });
 }
 
 std::int64_t whole_steps_by(const models::WorkItem& work, double now_s, double rate, double by_s) {
@@ -77,8 +108,7 @@ void Task::body(Channel& channel) {
   if (stopped_) return;
   // Each activity is released as soon as its stage ends (perform takes it by value): a finished activity
   // kept alive keeps its kernel action, which the solver then carries along.
-  const double down = plan_.bytes_down * plan_.link_slowdown;
-  if (!perform(Stage::download, channel.download_end(), [&] { channel.serve_download(shared_from_this(), down); })) return;
+  if (!transfer(Stage::download, channel, plan_.bytes_down * plan_.link_slowdown)) return;
   outcome_.download_end_s = sg4::Engine::get_clock();
   outcome_.bytes_down = plan_.bytes_down;
 
@@ -107,9 +137,7 @@ void Task::body(Channel& channel) {
     return;
   }
 
-  if (!perform(Stage::upload, channel.upload_end(plan_.bytes_up * plan_.link_slowdown),
-               [&] { channel.serve_upload(shared_from_this()); }))
-    return;
+  if (!transfer(Stage::upload, channel, plan_.bytes_up * plan_.link_slowdown)) return;
   outcome_.upload_end_s = sg4::Engine::get_clock();
   outcome_.bytes_up = plan_.bytes_up;
 
@@ -124,7 +152,7 @@ void Task::stop(ClientStatus status) {
   if (arrived_ || stopped_) return;
   stopped_ = true;
   outcome_.stopped_s = sg4::Engine::get_clock();
-  if (!in_flight_) return;  // not started yet, or between stages: nothing is in flight
+  if (!in_flight_ && !link_transfer_) return;  // not started yet, or between stages: nothing is in flight
   const double now = sg4::Engine::get_clock();
   const double planned = stage_ == Stage::download ? plan_.bytes_down
                          : stage_ == Stage::compute ? planned_flops_
@@ -132,7 +160,8 @@ void Task::stop(ClientStatus status) {
   // An activity started at this very instant has no kernel action yet (its remaining work reads 0). An
   // execution's remaining amount is in scaled, slowed flops, a transfer's in slowed bytes.
   const double unit = stage_ == Stage::compute ? plan_.compute_scale * plan_.compute_slowdown : plan_.link_slowdown;
-  const double remaining = stage_start_s_ < now ? in_flight_->get_remaining() / unit : planned;
+  const double left = in_flight_ ? in_flight_->get_remaining() : link_->remaining(*link_transfer_);
+  const double remaining = stage_start_s_ < now ? left / unit : planned;
   // Whole bytes and flops: what a counter on the link or the CPU would report.
   const double done = std::clamp(std::floor(planned - remaining), 0.0, planned);
   const bool finished = done >= planned;
@@ -154,7 +183,10 @@ void Task::stop(ClientStatus status) {
     default:
       break;
   }
-  in_flight_->cancel();
+  if (in_flight_)
+    in_flight_->cancel();
+  else
+    link_->cancel(*link_transfer_);
 }
 
 }  // namespace dtsim::engine::actors

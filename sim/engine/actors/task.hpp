@@ -18,6 +18,7 @@
 #include "models/workload.hpp"
 #include "sim/common/client_status.hpp"
 #include "sim/common/ids.hpp"
+#include "sim/engine/actors/server_link.hpp"
 
 namespace dtsim::engine::actors {
 
@@ -102,6 +103,13 @@ class Task : public std::enable_shared_from_this<Task> {
   // `started` (the server's end of a transfer), and waits for it; false when the task was stopped meanwhile.
   template <class ActivityPtr, class Started>
   bool perform(Stage stage, ActivityPtr activity, Started started);
+  // The same for a transfer of `bytes` through the server link's exact solver.
+  bool perform(Stage stage, ServerLink& link, ServerLink::Direction direction, double bytes);
+  // Waits for the current stage until plan.fail_at_s, if any: false when the client failed first (then stopped).
+  template <class Wait, class WaitFor>
+  bool wait_unless_failed(Wait wait, WaitFor wait_for);
+  // The transfer of `bytes` of the stage (download or upload), through whichever solver the channel has.
+  bool transfer(Stage stage, Channel& channel, double bytes);
 
   TaskPlan plan_;
   ArrivalQueue& arrivals_;
@@ -109,7 +117,9 @@ class Task : public std::enable_shared_from_this<Task> {
   TaskOutcome outcome_;
   Stage stage_ = Stage::waiting;
   double stage_start_s_ = 0;
-  simgrid::s4u::ActivityPtr in_flight_;  // the activity of the current stage
+  simgrid::s4u::ActivityPtr in_flight_;  // the activity of the current stage, or
+  ServerLink* link_ = nullptr;            // the server link and the transfer of the current stage
+  std::shared_ptr<ServerLink::Transfer> link_transfer_;
   bool arrived_ = false, stopped_ = false, failed_ = false, partial_ = false;
   double planned_flops_ = 0;  // what the compute stage executes (fewer than plan.flops under partial work)
   std::int64_t planned_steps_ = 0;

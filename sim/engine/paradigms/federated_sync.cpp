@@ -16,12 +16,14 @@
 #include <cmath>
 #include <stdexcept>
 #include <memory>
+#include <optional>
 #include <simgrid/s4u.hpp>
 #include <vector>
 
 #include "sim/common/checkpointable.hpp"
 #include "sim/engine/actors/collector.hpp"
 #include "sim/engine/actors/runners.hpp"
+#include "sim/engine/actors/server_link.hpp"
 #include "sim/engine/actors/task.hpp"
 #include "sim/engine/dynamics/energy.hpp"
 #include "sim/engine/learning/divergence.hpp"
@@ -139,7 +141,19 @@ class FederatedSync final : public Paradigm {
     report_outcome();
     std::int64_t& version = state.version;
     actors::ArrivalQueue arrivals;  // one for the whole run: collect() leaves it empty
-    actors::TaskRunners runners(run.platform.coordinator());
+    // The server link's exact solver, where the platform left the link to dtsim (platform.solver: auto).
+    std::optional<actors::ServerLink> server_link;
+    if (const auto& shared = run.platform.shared_server_link()) {
+      std::vector<actors::ServerLink::Route> routes(static_cast<std::size_t>(population));
+      for (std::int64_t i = 0; i < population; ++i) {
+        const ClientHostSpec spec = run.platform.spec_of(ClientId{static_cast<std::int32_t>(i)});
+        // As SimGrid routes it: the client's link then the server's (the same sum as the folded link's).
+        routes[static_cast<std::size_t>(i)] = {std::min(spec.bandwidth_bytes_per_s, shared->bandwidth_bytes_per_s),
+                                               spec.latency_s + shared->latency_s};
+      }
+      server_link.emplace(run.platform.coordinator(), shared->bandwidth_bytes_per_s, routes);
+    }
+    actors::TaskRunners runners(run.platform.coordinator(), server_link ? &*server_link : nullptr);
     for (std::int64_t round = state.round + 1; round <= training.rounds; ++round) {
       if (run.stop_requested.load()) {
         outcome.interrupted = true;

@@ -149,8 +149,15 @@ std::unique_ptr<Platform> build_flat_star(const PlatformSpec& spec, std::uint64_
   // links (the same sum, in the same order, as SimGrid's route). Then an event re-solves one client's
   // flows instead of every flow crossing the server (shared/reference/SIMGRID.md §4.6).
   const bool fold = !backbone && !spec.simgrid_solver && sum_of_peaks <= spec.server.bandwidth_bytes_per_s;
+  // Otherwise, under analytic (no cross-traffic: each direction alone; no TCP window cap), dtsim's exact
+  // solver shares the server's link (actors/server_link.hpp), built the same way: left out of SimGrid's
+  // routes, its latency folded into the clients' links. Not with bandwidth profiles (the solver's caps
+  // are fixed) nor with --simgrid network options (it models SimGrid's defaults only).
+  const bool share = !fold && !backbone && !spec.simgrid_solver && spec.network_model == NetworkModel::analytic &&
+                     spec.bandwidth_steps.steps.empty() && !spec.simgrid_network_options;
+  const bool leave_out = fold || share;
   auto* server = zone->create_host("server", spec.server.speed_flops_per_s)->seal();
-  if (fold)
+  if (leave_out)
     zone->add_route(server->get_netpoint(), nullptr, nullptr, nullptr, {}, true);
   else
     attach_to_star(zone, server, spec.server.bandwidth_bytes_per_s, spec.server.latency_s, shared);
@@ -159,13 +166,14 @@ std::unique_ptr<Platform> build_flat_star(const PlatformSpec& spec, std::uint64_
     const ClientId id{static_cast<std::int32_t>(i)};
     auto* host = zone->create_host(host_prefix + std::to_string(i), drawn[i].speed_flops_per_s)->seal();
     attach_to_star(zone, host, drawn[i].bandwidth_bytes_per_s,
-                   fold ? drawn[i].latency_s + spec.server.latency_s : drawn[i].latency_s, shared,
+                   leave_out ? drawn[i].latency_s + spec.server.latency_s : drawn[i].latency_s, shared,
                    bandwidth_profile_of(spec, id));
     clients[i] = {host, drawn[i], 1};
   }
   zone->seal();
   auto platform = std::make_unique<HostListPlatform>(server, std::move(clients), class_names(spec));
   if (fold) platform->fold_into_routes(spec.server.bandwidth_bytes_per_s);
+  if (share) platform->share_server_link({spec.server.bandwidth_bytes_per_s, spec.server.latency_s});
   return platform;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,10 +86,24 @@ class Platform {
   // Called by a builder that left the server's link out of every client's route (it can never be a
   // bottleneck) and folded its latency into the clients' own links: route_of still reports it.
   void fold_into_routes(double server_link_bandwidth_bytes_per_s) { folded_bandwidth_ = server_link_bandwidth_bytes_per_s; }
-  bool server_link_folded() const { return folded_bandwidth_ > 0; }
+  bool server_link_folded() const { return folded_bandwidth_ > 0 && !shared_server_link_; }
+
+  // The server's link when it is left out of SimGrid's routes although it can bind: dtsim's exact solver
+  // (actors/server_link.hpp) shares it, with these figures; each client's route is then its own link
+  // (the server's latency folded in) plus this one.
+  struct SharedServerLink {
+    double bandwidth_bytes_per_s = 0;  // in each direction
+    double latency_s = 0;
+  };
+  void share_server_link(SharedServerLink link) {
+    fold_into_routes(link.bandwidth_bytes_per_s);
+    shared_server_link_ = link;
+  }
+  const std::optional<SharedServerLink>& shared_server_link() const { return shared_server_link_; }
 
  private:
   double folded_bandwidth_ = 0;  // > 0: the server's link, folded (its bandwidth)
+  std::optional<SharedServerLink> shared_server_link_;
 };
 
 // A platform of one server and one host per client or several clients per host, in vectors: what every

@@ -1,0 +1,57 @@
+// A star's server link shared exactly by dtsim instead of SimGrid's solver (issue "Scale": the exact fast
+// path; platform.solver: auto under network_model: analytic when the clients can saturate the link). The
+// sharing is SharedLinkSchedule's — SimGrid's own CM02 semantics, O(log N) per event where SimGrid
+// re-solves every flow crossing the link — one schedule per direction (the link is split-duplex and
+// analytic has no cross-traffic, so downloads and uploads never meet). SimGrid keeps the clock, the hosts,
+// the computations and every other activity: a daemon actor on the server sleeps until the next event of
+// the schedules and wakes the tasks whose transfers finished. A transfer's task waits on its own
+// semaphore; a stop (collector, crash, going offline) takes the transfer out of the sharing at once.
+#pragma once
+
+#include <simgrid/s4u.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "sim/common/ids.hpp"
+#include "sim/engine/actors/shared_link.hpp"
+
+namespace dtsim::engine::actors {
+
+class ServerLink {
+ public:
+  // A client's route to the server, as SimGrid would route it through the server's link.
+  struct Route {
+    double cap_bytes_per_s = 0;  // its smallest bandwidth: min(the client's link, the server's)
+    double latency_s = 0;        // its summed latency (the client's link's + the server's)
+  };
+  enum class Direction { download, upload };
+  struct Transfer {
+    Direction direction = Direction::download;
+    SharedLinkSchedule::FlowId flow = 0;
+    simgrid::s4u::SemaphorePtr done;  // released once: finished or cancelled
+    bool finished = false, cancelled = false;
+  };
+
+  // The link's bandwidth in each direction (bytes/s); `routes` by client id. Creates the daemon actor.
+  ServerLink(simgrid::s4u::Host* server, double bandwidth_bytes_per_s, const std::vector<Route>& routes);
+  ServerLink(const ServerLink&) = delete;
+  ServerLink& operator=(const ServerLink&) = delete;
+
+  // A transfer of `bytes` between `client` and the server, from now.
+  std::shared_ptr<Transfer> start(Direction direction, ClientId client, double bytes);
+  void wait(Transfer& t);
+  // Waits at most `timeout` seconds; whether it finished.
+  bool wait_for(Transfer& t, double timeout);
+  // Bytes it has left now.
+  double remaining(Transfer& t);
+  // Out of the sharing now, unless finished; its waiter returns.
+  void cancel(Transfer& t);
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;  // shared with the daemon actor, which may outlive this object at the end
+};
+
+}  // namespace dtsim::engine::actors
