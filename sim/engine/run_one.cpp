@@ -287,6 +287,7 @@ RunSummary execute_run(PreparedRun& run, const RunOptions& options) {
     return wall_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - segment_start).count();
   };
   ParadigmOutcome outcome;
+  std::string transfers;  // which path timed the transfers, when not SimGrid on every link (runs.csv message)
   if (resume) {
     outcome.rounds_completed = resume->round;
     outcome.final_sim_time_s = resume->sim_time_s;
@@ -306,6 +307,10 @@ RunSummary execute_run(PreparedRun& run, const RunOptions& options) {
             actors::kMostTasksWithGuardPages)
       simgrid::s4u::Engine::set_config("contexts/guard-size:0");
     const auto platform = run.components.platform->build(s.platform, s.seed);
+    if (platform->shared_server_link())
+      transfers = "transfers timed by dtsim's exact solver of the server's shared link (platform.solver: auto)";
+    else if (platform->server_link_folded())
+      transfers = "transfers timed by SimGrid, the server's link left out of the routes: it cannot bind (platform.solver: auto)";
     const auto& workload = *run.workload;
     observers.on_run_start({s.name, platform->participant_count(), [&](ClientId id) {
                               const ClientHostSpec spec = platform->spec_of(id);
@@ -338,6 +343,7 @@ RunSummary execute_run(PreparedRun& run, const RunOptions& options) {
     end.status = outcome.diverged ? "diverged" : outcome.interrupted ? "interrupted" : "ok";
     if (outcome.diverged) end.message = outcome.divergence;
     if (outcome.interrupted) end.message = "interrupted by a signal; the files hold the finished rounds";
+    if (end.message.empty()) end.message = transfers;
   } catch (const std::exception& e) {
     end.status = "failed";
     end.message = e.what();

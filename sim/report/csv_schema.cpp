@@ -39,7 +39,7 @@ const Table& runs_table() {
        {"final_sim_time_s", R, "s", false, "simulated time when the last finished round ended"},
        {"final_test_accuracy", R, "fraction", true, "test accuracy of the last evaluated round"},
        {"wall_time_s", R, "s", false, "wall-clock time of the simulation and training, all segments of a resumed run"},
-       {"message", T, "", true, "why the run failed, diverged or was interrupted"},
+       {"message", T, "", true, "why the run failed, diverged or was interrupted; for one that ended ok, which path timed its transfers when not SimGrid on every link (platform.solver: auto)"},
        {"final_test_round", I, "", true, "the round final_test_accuracy was measured at"}}};
   return t;
 }

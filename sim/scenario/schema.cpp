@@ -154,8 +154,11 @@ std::vector<KeySpec> build_table() {
           .noun("solver", "solvers")
           .help("how transfer times are computed")
           .value("auto",
-                 "SimGrid's, on routes without a link that can never be a bottleneck (a star's server link when "
-                 "the clients' peak bandwidths sum to no more than its own): the same times to 1e-12, less work")
+                 "on a star, SimGrid's on routes without the server's link when it can never be a bottleneck (the "
+                 "clients' peak bandwidths sum to no more than its own: the same times to 1e-12); else, under "
+                 "network_model: analytic, that link shared by dtsim's exact solver of SimGrid's own sharing (the "
+                 "same times to 1e-9, O(log N) per event; not with a bandwidth_profile or --simgrid network "
+                 "options); runs.csv's message says which")
           .value("simgrid", "SimGrid's, on every link of the topology"));
   add(mapping("platform.server").help("the coordinating server's host and link"));
   add(quantity("platform.server.speed", UnitKind::flop_rate)
