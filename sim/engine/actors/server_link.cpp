@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
+#include <utility>
 
 namespace sg4 = simgrid::s4u;
 
@@ -11,6 +13,9 @@ struct ServerLink::State {
   std::vector<double> latency_s;  // by client
   SharedLinkSchedule down, up;
   std::vector<Transfer*> down_transfers, up_transfers;  // by flow id, while in flight
+  std::map<std::pair<double, TimerId>, std::function<void(double)>> timers;  // in time order, then creation
+  std::map<TimerId, double> timer_times;
+  TimerId next_timer = 0;
   sg4::SemaphorePtr wake = sg4::Semaphore::create(0);
   // When the daemon wakes by itself (kNever: only when woken); −∞ once woken and not yet run.
   double sleeping_until = -std::numeric_limits<double>::infinity();
@@ -20,20 +25,52 @@ struct ServerLink::State {
 
   SharedLinkSchedule& schedule(Direction d) { return d == Direction::download ? down : up; }
   std::vector<Transfer*>& transfers(Direction d) { return d == Direction::download ? down_transfers : up_transfers; }
-  double next_event() const { return std::min(down.next_event_s(), up.next_event_s()); }
+  double next_timer_time() const { return timers.empty() ? SharedLinkSchedule::kNever : timers.begin()->first.first; }
+  double next_event() const { return std::min({down.next_event_s(), up.next_event_s(), next_timer_time()}); }
 
-  // Processes both schedules up to now and wakes the tasks whose transfers finished.
+  // The transfers of direction `d` that finished (at `t`): their waiters wake, or their callbacks run.
+  void settle(Direction d, double t) {
+    for (const auto id : schedule(d).take_finished()) {
+      Transfer*& slot = transfers(d)[static_cast<std::size_t>(id)];
+      Transfer* done = slot;
+      slot = nullptr;
+      done->finished = true;
+      if (done->on_finish)
+        done->on_finish(t);
+      else
+        done->done->release();
+    }
+  }
+  // Processes every event up to now in time order, each at its own time: a callback may start a transfer
+  // or a timer at that time, which the later events then see.
+  bool advancing = false;  // in advance(): callbacks must not advance again (events would run out of order)
   void advance() {
+    if (advancing) return;
+    advancing = true;
     const double now = sg4::Engine::get_clock();
-    for (Direction d : {Direction::download, Direction::upload}) {
-      schedule(d).advance(now);
-      for (const auto id : schedule(d).take_finished()) {
-        Transfer*& t = transfers(d)[static_cast<std::size_t>(id)];
-        t->finished = true;
-        t->done->release();
-        t = nullptr;
+    for (;;) {
+      const double td = down.next_event_s(), tu = up.next_event_s(), tt = next_timer_time();
+      const double t = std::min({td, tu, tt});
+      if (t > SharedLinkSchedule::due_by(now)) break;
+      if (t == td) {
+        down.advance(t);
+        settle(Direction::download, t);
+      } else if (t == tu) {
+        up.advance(t);
+        settle(Direction::upload, t);
+      } else {
+        auto first = timers.begin();
+        auto fire = std::move(first->second);
+        timer_times.erase(first->first.second);
+        timers.erase(first);
+        fire(t);
       }
     }
+    for (Direction d : {Direction::download, Direction::upload}) {
+      schedule(d).advance(now);
+      settle(d, now);
+    }
+    advancing = false;
   }
   // After a change: the daemon must wake before its planned time if an event now comes first.
   void reschedule() {
@@ -41,6 +78,21 @@ struct ServerLink::State {
       sleeping_until = -std::numeric_limits<double>::infinity();
       wake->release();
     }
+  }
+  std::shared_ptr<Transfer> start(Direction direction, ClientId client, double bytes, double at,
+                                  std::function<void(double)> on_finish) {
+    auto t = std::make_shared<Transfer>();
+    t->direction = direction;
+    t->on_finish = std::move(on_finish);
+    if (!t->on_finish) t->done = sg4::Semaphore::create(0);
+    const auto c = static_cast<std::size_t>(client.value);
+    t->flow = schedule(direction).start(c, bytes, latency_s.at(c), at);
+    auto& slots = transfers(direction);
+    if (slots.size() <= static_cast<std::size_t>(t->flow)) slots.resize(static_cast<std::size_t>(t->flow) + 1, nullptr);
+    slots[static_cast<std::size_t>(t->flow)] = t.get();
+    settle(direction, at);  // a transfer of nothing on a route of no latency is done at once
+    reschedule();
+    return t;
   }
 };
 
@@ -69,24 +121,31 @@ ServerLink::ServerLink(sg4::Host* server, double bandwidth_bytes_per_s, const st
 }
 
 std::shared_ptr<ServerLink::Transfer> ServerLink::start(Direction direction, ClientId client, double bytes) {
+  state_->advance();
+  return state_->start(direction, client, bytes, sg4::Engine::get_clock(), nullptr);
+}
+
+std::shared_ptr<ServerLink::Transfer> ServerLink::start(Direction direction, ClientId client, double bytes, double at,
+                                                        std::function<void(double)> on_finish) {
+  state_->advance();  // unless a callback of advance() starts it: then the events before `at` are done
+  return state_->start(direction, client, bytes, at, std::move(on_finish));
+}
+
+ServerLink::TimerId ServerLink::add_timer(double at, std::function<void(double)> fire) {
   State& s = *state_;
-  s.advance();
-  auto t = std::make_shared<Transfer>();
-  t->direction = direction;
-  t->done = sg4::Semaphore::create(0);
-  const auto c = static_cast<std::size_t>(client.value);
-  t->flow = s.schedule(direction).start(c, bytes, s.latency_s.at(c), sg4::Engine::get_clock());
-  auto& slots = s.transfers(direction);
-  if (slots.size() <= static_cast<std::size_t>(t->flow)) slots.resize(static_cast<std::size_t>(t->flow) + 1, nullptr);
-  slots[static_cast<std::size_t>(t->flow)] = t.get();
-  for (const auto id : s.schedule(direction).take_finished()) {  // a transfer of nothing on a route of no latency
-    Transfer*& done = slots[static_cast<std::size_t>(id)];
-    done->finished = true;
-    done->done->release();
-    done = nullptr;
-  }
+  const TimerId id = s.next_timer++;
+  s.timers.emplace(std::pair{at, id}, std::move(fire));
+  s.timer_times.emplace(id, at);
   s.reschedule();
-  return t;
+  return id;
+}
+
+void ServerLink::cancel_timer(TimerId timer) {
+  State& s = *state_;
+  const auto it = s.timer_times.find(timer);
+  if (it == s.timer_times.end()) return;
+  s.timers.erase({it->second, timer});
+  s.timer_times.erase(it);
 }
 
 void ServerLink::wait(Transfer& t) {
@@ -111,7 +170,7 @@ void ServerLink::cancel(Transfer& t) {
   s.schedule(t.direction).cancel(t.flow, sg4::Engine::get_clock());
   s.transfers(t.direction)[static_cast<std::size_t>(t.flow)] = nullptr;
   t.cancelled = true;
-  t.done->release();
+  if (t.done) t.done->release();
   s.reschedule();
 }
 

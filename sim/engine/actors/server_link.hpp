@@ -6,11 +6,17 @@
 // the computations and every other activity: a daemon actor on the server sleeps until the next event of
 // the schedules and wakes the tasks whose transfers finished. A transfer's task waits on its own
 // semaphore; a stop (collector, crash, going offline) takes the transfer out of the sharing at once.
+//
+// A task without dynamics may run folded into the solver (Task::start_folded): its transfers call back
+// when they finish, and its computation is a timer (flops / host speed, as SimGrid's execution of it alone
+// on its host would take), so it costs no actor and no SimGrid activity. Every event — the two directions'
+// and the timers' — is processed in time order, each at its own time.
 #pragma once
 
 #include <simgrid/s4u.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -30,17 +36,25 @@ class ServerLink {
   struct Transfer {
     Direction direction = Direction::download;
     SharedLinkSchedule::FlowId flow = 0;
-    simgrid::s4u::SemaphorePtr done;  // released once: finished or cancelled
+    simgrid::s4u::SemaphorePtr done;  // released once: finished or cancelled (none with on_finish)
+    std::function<void(double)> on_finish;  // else: called with the time it finished
     bool finished = false, cancelled = false;
   };
+  using TimerId = std::uint64_t;
 
   // The link's bandwidth in each direction (bytes/s); `routes` by client id. Creates the daemon actor.
   ServerLink(simgrid::s4u::Host* server, double bandwidth_bytes_per_s, const std::vector<Route>& routes);
   ServerLink(const ServerLink&) = delete;
   ServerLink& operator=(const ServerLink&) = delete;
 
-  // A transfer of `bytes` between `client` and the server, from now.
+  // A transfer of `bytes` between `client` and the server, from now; waited for with wait / wait_for.
   std::shared_ptr<Transfer> start(Direction direction, ClientId client, double bytes);
+  // The same from time `at` (now, or the time of the event being processed), calling `on_finish` instead.
+  std::shared_ptr<Transfer> start(Direction direction, ClientId client, double bytes, double at,
+                                  std::function<void(double)> on_finish);
+  // Calls `fire` with `at` once the clock reaches it (in time order with the transfers' events).
+  TimerId add_timer(double at, std::function<void(double)> fire);
+  void cancel_timer(TimerId timer);
   void wait(Transfer& t);
   // Waits at most `timeout` seconds; whether it finished.
   bool wait_for(Transfer& t, double timeout);

@@ -7,12 +7,7 @@
 
 namespace dtsim::engine::actors {
 
-namespace {
-// Events this close to `now` are due: a sleep to an event's time ends within an ulp or so of it, and an
-// event left a few ulps ahead would otherwise be slept for again and again (45 ulps, well below any
-// stage time's 1e-9).
-double due_by(double now) { return now + 1e-14 * std::max(1.0, std::abs(now)); }
-}  // namespace
+double SharedLinkSchedule::due_by(double now) { return now + 1e-14 * std::max(1.0, std::abs(now)); }
 
 SharedLinkSchedule::SharedLinkSchedule(double capacity_bytes_per_s, const std::vector<FlowClass>& classes)
     : capacity_(capacity_bytes_per_s) {

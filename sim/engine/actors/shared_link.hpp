@@ -50,6 +50,11 @@ class SharedLinkSchedule {
   void cancel(FlowId flow, double now);
   void advance(double now);
 
+  // Events this close after `now` are due at `now`: a sleep to an event's time ends within an ulp or so
+  // of it, and an event left a few ulps ahead would otherwise be slept for again and again (45 ulps, far
+  // below any stage time's 1e-9).
+  static double due_by(double now);
+
   // The time of the next event (a latency phase ending, a flow finishing), or kNever.
   double next_event_s() const;
   // The flows that finished since the last call, in the order they finished.

@@ -146,13 +146,59 @@ void Task::body(Channel& channel) {
   arrivals_.push(index_);
 }
 
+void Task::start_folded(ServerLink& link) {
+  outcome_.start_s = sg4::Engine::get_clock();
+  if (stopped_) return;
+  link_ = &link;
+  stage_ = Stage::download;
+  stage_start_s_ = outcome_.start_s;
+  const double bytes = std::floor(plan_.bytes_down * plan_.link_slowdown);  // whole bytes, as transfer()
+  link_transfer_ = link.start(ServerLink::Direction::download, plan_.client, bytes, outcome_.start_s,
+                              [self = shared_from_this()](double t) { self->folded_downloaded(t); });
+}
+
+void Task::folded_downloaded(double t) {
+  if (stopped_) return;  // stopped at this very instant: stop() counted the stage as done, nothing follows
+  link_transfer_ = nullptr;
+  outcome_.download_end_s = t;
+  outcome_.bytes_down = plan_.bytes_down;
+  stage_ = Stage::compute;
+  stage_start_s_ = t;
+  // What SimGrid's execution of flops × scale on its own host would take: amount / speed.
+  folded_compute_end_s_ = t + planned_flops_ * plan_.compute_scale / plan_.host->get_speed();
+  folded_compute_ = link_->add_timer(folded_compute_end_s_, [self = shared_from_this()](double at) { self->folded_computed(at); });
+}
+
+void Task::folded_computed(double t) {
+  if (stopped_) return;  // stopped at this very instant: stop() counted the stage as done, nothing follows
+  folded_compute_.reset();
+  outcome_.compute_end_s = t;
+  outcome_.flops = planned_flops_;
+  outcome_.steps = planned_steps_;
+  stage_ = Stage::upload;
+  stage_start_s_ = t;
+  const double bytes = std::floor(plan_.bytes_up * plan_.link_slowdown);
+  link_transfer_ = link_->start(ServerLink::Direction::upload, plan_.client, bytes, t,
+                                [self = shared_from_this()](double at) { self->folded_uploaded(at); });
+}
+
+void Task::folded_uploaded(double t) {
+  if (stopped_) return;  // stopped at this very instant: stop() counted the stage as done, nothing follows
+  link_transfer_ = nullptr;
+  outcome_.upload_end_s = t;
+  outcome_.bytes_up = plan_.bytes_up;
+  stage_ = Stage::done;
+  arrived_ = true;
+  arrivals_.push(index_);
+}
+
 void Task::stop(ClientStatus status) {
   if (failed_ && stopped_) return;  // crashed or offline: that status stays
   outcome_.status = status;
   if (arrived_ || stopped_) return;
   stopped_ = true;
   outcome_.stopped_s = sg4::Engine::get_clock();
-  if (!in_flight_ && !link_transfer_) return;  // not started yet, or between stages: nothing is in flight
+  if (!in_flight_ && !link_transfer_ && !folded_compute_) return;  // not started, or between stages: nothing in flight
   const double now = sg4::Engine::get_clock();
   const double planned = stage_ == Stage::download ? plan_.bytes_down
                          : stage_ == Stage::compute ? planned_flops_
@@ -160,7 +206,11 @@ void Task::stop(ClientStatus status) {
   // An activity started at this very instant has no kernel action yet (its remaining work reads 0). An
   // execution's remaining amount is in scaled, slowed flops, a transfer's in slowed bytes.
   const double unit = stage_ == Stage::compute ? plan_.compute_scale * plan_.compute_slowdown : plan_.link_slowdown;
-  const double left = in_flight_ ? in_flight_->get_remaining() : link_->remaining(*link_transfer_);
+  // What is left, in the activity's units (scaled, slowed flops; slowed bytes); a folded computation
+  // progresses linearly to its end.
+  const double left = in_flight_        ? in_flight_->get_remaining()
+                      : link_transfer_  ? link_->remaining(*link_transfer_)
+                                        : planned * unit * (folded_compute_end_s_ - now) / (folded_compute_end_s_ - stage_start_s_);
   const double remaining = stage_start_s_ < now ? left / unit : planned;
   // Whole bytes and flops: what a counter on the link or the CPU would report.
   const double done = std::clamp(std::floor(planned - remaining), 0.0, planned);
@@ -183,10 +233,14 @@ void Task::stop(ClientStatus status) {
     default:
       break;
   }
-  if (in_flight_)
+  if (in_flight_) {
     in_flight_->cancel();
-  else
+  } else if (link_transfer_) {
     link_->cancel(*link_transfer_);
+  } else {
+    link_->cancel_timer(*folded_compute_);
+    folded_compute_.reset();
+  }
 }
 
 }  // namespace dtsim::engine::actors

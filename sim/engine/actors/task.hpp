@@ -78,6 +78,16 @@ class Task : public std::enable_shared_from_this<Task> {
   // for a task that died.
   void run(Channel& channel);
 
+  // Whether it may run folded into the server link's solver: no crash or going offline, no partial work,
+  // no slowdown of its computation, delivering what it computes — its execution would then take exactly
+  // flops × compute_scale / host speed, its host running nothing else.
+  bool foldable() const {
+    return !plan_.fail_at_s && !plan_.compute_by_s && plan_.delivers && plan_.compute_slowdown == 1;
+  }
+  // Runs the task folded into `link` (ServerLink::start with callbacks, its computation a timer), from
+  // now, with no actor of its own: the same stages, outcome and stops as run(). Needs foldable().
+  void start_folded(ServerLink& link);
+
   // From the collector, for a task that has not arrived: cancels the activity in flight, counts the part
   // of it that was done, and sets the status. Idempotent; the task's actor then returns. A task that has
   // failed (crashed, went offline) keeps its status.
@@ -120,6 +130,12 @@ class Task : public std::enable_shared_from_this<Task> {
   simgrid::s4u::ActivityPtr in_flight_;  // the activity of the current stage, or
   ServerLink* link_ = nullptr;            // the server link and the transfer of the current stage
   std::shared_ptr<ServerLink::Transfer> link_transfer_;
+  // Folded (start_folded): the computation's timer and its end time while it computes.
+  std::optional<ServerLink::TimerId> folded_compute_;
+  double folded_compute_end_s_ = 0;
+  void folded_downloaded(double t);
+  void folded_computed(double t);
+  void folded_uploaded(double t);
   bool arrived_ = false, stopped_ = false, failed_ = false, partial_ = false;
   double planned_flops_ = 0;  // what the compute stage executes (fewer than plan.flops under partial work)
   std::int64_t planned_steps_ = 0;

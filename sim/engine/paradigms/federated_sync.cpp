@@ -196,7 +196,10 @@ class FederatedSync final : public Paradigm {
           task.work = work;
         }
         tasks.push_back(std::make_shared<actors::Task>(task, arrivals, tasks.size()));
-        runners.start(i, tasks.back());
+        if (server_link && tasks.back()->foldable())
+          tasks.back()->start_folded(*server_link);  // no actor, no SimGrid activity: the solver times it
+        else
+          runners.start(i, tasks.back());
       }
       // No client online: the server waits out the round's deadline (availability needs one).
       if (tasks.empty() && plan.deadline_s) sg4::this_actor::sleep_until(t0 + *plan.deadline_s);
