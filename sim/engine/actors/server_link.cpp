@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace sg4 = simgrid::s4u;
@@ -44,14 +46,29 @@ struct ServerLink::State {
   // Processes every event up to now in time order, each at its own time: a callback may start a transfer
   // or a timer at that time, which the later events then see.
   bool advancing = false;  // in advance(): callbacks must not advance again (events would run out of order)
-  void advance() {
+  double ahead_until = -std::numeric_limits<double>::infinity();  // run_ahead_until's horizon
+  double processed = -std::numeric_limits<double>::infinity();    // the latest event time processed
+  // Processes every event up to now — and, for the daemon running ahead, the events after it up to the
+  // next arrival — in time order, each at its own time: a callback may start a transfer or a timer at
+  // that time, which the later events then see.
+  void advance(bool daemon = false) {
     if (advancing) return;
-    advancing = true;
     const double now = sg4::Engine::get_clock();
+    const double due = SharedLinkSchedule::due_by(now);
+    if (processed > due)
+      throw std::logic_error("server link: an input at " + std::to_string(now) + " s came after the solver ran ahead to " +
+                             std::to_string(processed) + " s");
+    advancing = true;
+    bool arrived = false;  // an arrival was posted now: wait for the clock to move before running ahead again
     for (;;) {
       const double td = down.next_event_s(), tu = up.next_event_s(), tt = next_timer_time();
       const double t = std::min({td, tu, tt});
-      if (t > SharedLinkSchedule::due_by(now)) break;
+      if (t > due) {
+        const bool arrival = t == tu && up.next_is_finish() && t != td && t != tt;
+        if (!daemon || arrived || t > ahead_until || arrival) break;
+      }
+      processed = std::max(processed, t);
+      if (t == tu && t != td && up.next_is_finish()) arrived = true;
       if (t == td) {
         down.advance(t);
         settle(Direction::download, t);
@@ -66,10 +83,11 @@ struct ServerLink::State {
         fire(t);
       }
     }
-    for (Direction d : {Direction::download, Direction::upload}) {
-      schedule(d).advance(now);
-      settle(d, now);
-    }
+    if (processed <= due)
+      for (Direction d : {Direction::download, Direction::upload}) {
+        schedule(d).advance(now);
+        settle(d, now);
+      }
     advancing = false;
   }
   // After a change: the daemon must wake before its planned time if an event now comes first.
@@ -115,7 +133,7 @@ ServerLink::ServerLink(sg4::Host* server, double bandwidth_bytes_per_s, const st
       else if (const double left = next - sg4::Engine::get_clock(); left > 0)
         s->wake->acquire_timeout(left);
       s->sleeping_until = -std::numeric_limits<double>::infinity();
-      s->advance();
+      s->advance(true);
     }
   })->daemonize();
 }
@@ -146,6 +164,11 @@ void ServerLink::cancel_timer(TimerId timer) {
   if (it == s.timer_times.end()) return;
   s.timers.erase({it->second, timer});
   s.timer_times.erase(it);
+}
+
+void ServerLink::run_ahead_until(double horizon) {
+  state_->ahead_until = horizon;
+  state_->reschedule();
 }
 
 void ServerLink::wait(Transfer& t) {

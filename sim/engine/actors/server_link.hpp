@@ -55,6 +55,12 @@ class ServerLink {
   // Calls `fire` with `at` once the clock reaches it (in time order with the transfers' events).
   TimerId add_timer(double at, std::function<void(double)> fire);
   void cancel_timer(TimerId timer);
+  // Every task in flight runs folded (a round without dynamics): no input can come before `horizon` (the
+  // round's deadline, or never) but from an arrival, so the solver may process its other events ahead of
+  // the clock — a download ending, a computation ending, an upload's latency — and sleeps only until the
+  // next arrival: about 2 wakes a client instead of 5. Off again with run_ahead_until(−∞); an input
+  // behind what it processed is a logic error (thrown), never a silent one.
+  void run_ahead_until(double horizon);
   void wait(Transfer& t);
   // Waits at most `timeout` seconds; whether it finished.
   bool wait_for(Transfer& t, double timeout);

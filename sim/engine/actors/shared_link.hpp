@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <set>
@@ -57,6 +58,9 @@ class SharedLinkSchedule {
 
   // The time of the next event (a latency phase ending, a flow finishing), or kNever.
   double next_event_s() const;
+  // Whether the next event is a flow finishing (else a latency phase ending, which advance() takes first
+  // on a tie).
+  bool next_is_finish() const { return next_latency_end() > std::min(next_capped_end(), next_shared_end()); }
   // The flows that finished since the last call, in the order they finished.
   std::vector<FlowId> take_finished();
   // The water level λ now (kNever when every active flow is capped), and active flows (past latency).

@@ -174,6 +174,7 @@ class FederatedSync final : public Paradigm {
       // One task per planned client, task i on runner i; they post their arrivals to `arrivals`.
       std::vector<std::shared_ptr<actors::Task>> tasks;
       tasks.reserve(plan.clients.size());
+      bool all_folded = true;
       const std::vector<bool> straggles = run.dynamics.epoch_stragglers(round, plan.clients.size());
       for (std::size_t i = 0; i < plan.clients.size(); ++i) {
         const ClientId id = plan.clients[i];
@@ -196,16 +197,22 @@ class FederatedSync final : public Paradigm {
           task.work = work;
         }
         tasks.push_back(std::make_shared<actors::Task>(task, arrivals, tasks.size()));
-        if (server_link && tasks.back()->foldable())
+        if (server_link && tasks.back()->foldable()) {
           tasks.back()->start_folded(*server_link);  // no actor, no SimGrid activity: the solver times it
-        else
+        } else {
           runners.start(i, tasks.back());
+          all_folded = false;
+        }
       }
+      // A round of folded tasks only: no input reaches the solver before the deadline but from arrivals.
+      if (server_link && all_folded)
+        server_link->run_ahead_until(plan.deadline_s ? t0 + *plan.deadline_s : actors::SharedLinkSchedule::kNever);
       // No client online: the server waits out the round's deadline (availability needs one).
       if (tasks.empty() && plan.deadline_s) sg4::this_actor::sleep_until(t0 + *plan.deadline_s);
       actors::StopRule rule{plan.keep_first, std::nullopt, training.partial_work};
       if (plan.deadline_s) rule.deadline_at_s = t0 + *plan.deadline_s;
       const actors::Collected collected = actors::collect(tasks, arrivals, rule);
+      if (server_link) server_link->run_ahead_until(-actors::SharedLinkSchedule::kNever);
 
       // The kept updates, in plan order.
       std::vector<bool> kept(tasks.size(), false);
