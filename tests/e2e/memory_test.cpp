@@ -263,15 +263,26 @@ TEST_SUITE("e2e") {
   }
 
   TEST_CASE("memory: timing only, 16,000 started per round: past the guard pages' limit on actors, estimated") {
-    // 2 runner actors a task: 32,000 actors, past the ~32k that vm.max_map_count allows with guard pages,
-    // so the run drops them (actors/runners.hpp) and runs; a 10,000 Gbps server keeps the round uncontended.
+    // Under flow, 2 runner actors a task: 32,000 actors, past the ~32k that vm.max_map_count allows with
+    // guard pages, so the run drops them (actors/runners.hpp) and runs; a 10,000 Gbps server keeps the
+    // round uncontended (its link left out of the routes).
     const auto e = check_case({"timing-only 16000 started",
                                "quickstart.yaml",
                                {"platform.clients.count=16000", "training.clients_per_round=16000", "training.rounds=1",
-                                "platform.network_model=analytic", "platform.server.bandwidth=10000Gbps",
+                                "platform.network_model=flow", "platform.server.bandwidth=10000Gbps",
                                 "output.clients_csv=false"},
                                true});
     CHECK(e.parts.at("round") > e.parts.at("platform"));
+  }
+
+  TEST_CASE("memory: timing only, 16,000 started per round under analytic: folded into the server link's solver") {
+    // No dynamics: every task runs folded (actors/server_link.hpp), no actor at all.
+    const auto e = check_case({"timing-only 16000 folded",
+                               "quickstart.yaml",
+                               {"platform.clients.count=16000", "training.clients_per_round=16000", "training.rounds=1",
+                                "platform.network_model=analytic", "output.clients_csv=false"},
+                               true});
+    CHECK(e.parts.at("round") < e.parts.at("platform"));
   }
 
   TEST_CASE("memory: a limit just above the estimate admits the run, one just below refuses it") {
