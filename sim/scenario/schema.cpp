@@ -155,8 +155,8 @@ std::vector<KeySpec> build_table() {
           .help("how transfer times are computed")
           .value("auto",
                  "on a star under network_model: analytic, the server's link shared by dtsim's exact solver of "
-                 "SimGrid's own sharing, contended or not (the same times to 1e-9, O(log N) per event; not with a "
-                 "bandwidth_profile or --simgrid network options); otherwise SimGrid's, on routes without the "
+                 "SimGrid's own sharing, contended or not (the same times to 1e-9, O(log N) per event; not with "
+                 "--simgrid network options); otherwise SimGrid's, on routes without the "
                  "server's link when it can never be a bottleneck (the clients' peak bandwidths sum to no more "
                  "than its own: the same times to 1e-12); runs.csv's message says which")
           .value("simgrid", "SimGrid's, on every link of the topology"));

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <map>
 
 #include "e2e_util.hpp"
@@ -128,6 +129,22 @@ TEST_SUITE("e2e") {
       check_same_times(p, static_cast<std::size_t>(3 * clients));
       CHECK(read_csv(p.folded / "runs.csv").at(0).at("message").find("exact") != std::string::npos);
     }
+    tolerance = 1e-12;
+  }
+
+  TEST_CASE("solver: the exact server-link solver gives SimGrid's times under a bandwidth profile (caps changing mid-transfer)") {
+    tolerance = 1e-9;
+    const auto dir = scratch("solver_profile_trace");
+    const auto trace = dir / "bandwidth.csv";
+    // Trace clients 0..2 (client i follows i mod 3): steps down, up and down again across the rounds.
+    std::ofstream(trace) << "client,time_s,bandwidth_bytes_per_s\n0,0.3,200000\n0,0.9,4000000\n1,0.5,100000\n"
+                            "2,0.1,6000000\n2,1.2,300000\n";
+    const std::vector<std::string> sets{"platform.network_model=analytic", "training.rounds=3",
+                                        "platform.clients.count=100", "training.clients_per_round=100",
+                                        "dynamics.bandwidth_profile.trace=" + trace.string()};
+    const auto p = run_both("contended_profile", sets);
+    check_same_times(p, 300);
+    CHECK(read_csv(p.folded / "runs.csv").at(0).at("message").find("exact") != std::string::npos);
     tolerance = 1e-12;
   }
 

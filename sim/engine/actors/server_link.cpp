@@ -13,6 +13,13 @@ namespace dtsim::engine::actors {
 
 struct ServerLink::State {
   std::vector<double> latency_s;  // by client
+  std::vector<double> speed;      // by client: its host's flops/s
+  // Bandwidth profiles: by client, its steps (null: none), its drawn link bandwidth, and the classes of the
+  // caps its steps can give (cap → class; the client's own class is its drawn cap).
+  double server_bandwidth = 0;
+  std::vector<const std::vector<std::pair<double, double>>*> steps;
+  std::vector<double> link_bandwidth;
+  std::vector<std::map<double, std::size_t>> step_classes;
   SharedLinkSchedule down, up;
   std::vector<Transfer*> down_transfers, up_transfers;  // by flow id, while in flight
   std::map<std::pair<double, TimerId>, std::function<void(double)>> timers;  // in time order, then creation
@@ -37,6 +44,7 @@ struct ServerLink::State {
       Transfer* done = slot;
       slot = nullptr;
       done->finished = true;
+      drop_cap_changes(*done);
       if (done->on_finish)
         done->on_finish(t);
       else
@@ -90,6 +98,28 @@ struct ServerLink::State {
       }
     advancing = false;
   }
+  std::size_t class_of(std::size_t client, double cap) const {
+    if (cap == std::min(server_bandwidth, link_bandwidth[client])) return client;
+    return step_classes[client].at(cap);
+  }
+  std::uint64_t add_timer(double at, std::function<void(double)> fire) {
+    const TimerId id = next_timer++;
+    timers.emplace(std::pair{at, id}, std::move(fire));
+    timer_times.emplace(id, at);
+    reschedule();
+    return id;
+  }
+  void cancel_timer(TimerId timer) {
+    const auto it = timer_times.find(timer);
+    if (it == timer_times.end()) return;
+    timers.erase({it->second, timer});
+    timer_times.erase(it);
+  }
+  // A transfer done (finished or cancelled): its cap changes are void.
+  void drop_cap_changes(Transfer& t) {
+    for (const auto id : t.cap_changes) cancel_timer(id);
+    t.cap_changes.clear();
+  }
   // After a change: the daemon must wake before its planned time if an event now comes first.
   void reschedule() {
     if (next_event() < sleeping_until) {
@@ -104,10 +134,31 @@ struct ServerLink::State {
     t->on_finish = std::move(on_finish);
     if (!t->on_finish) t->done = sg4::Semaphore::create(0);
     const auto c = static_cast<std::size_t>(client.value);
-    t->flow = schedule(direction).start(c, bytes, latency_s.at(c), at);
+    // Under a bandwidth profile, the cap at the start is min(server, link now); later steps lower it, or
+    // raise it back up to that, from their times on.
+    std::size_t cls = c;
+    double bound = 0;
+    const auto* profile = steps.empty() ? nullptr : steps[c];
+    if (profile) {
+      double now_bandwidth = link_bandwidth[c];
+      for (const auto& [time, bandwidth] : *profile)
+        if (time <= at) now_bandwidth = bandwidth;
+      bound = std::min(server_bandwidth, now_bandwidth);
+      cls = class_of(c, bound);
+    }
+    t->flow = schedule(direction).start(cls, bytes, latency_s.at(c), at);
     auto& slots = transfers(direction);
     if (slots.size() <= static_cast<std::size_t>(t->flow)) slots.resize(static_cast<std::size_t>(t->flow) + 1, nullptr);
     slots[static_cast<std::size_t>(t->flow)] = t.get();
+    if (profile)
+      for (const auto& [time, bandwidth] : *profile)
+        if (time > at) {
+          const std::size_t later = class_of(c, std::min(bound, bandwidth));
+          Transfer* raw = t.get();
+          t->cap_changes.push_back(add_timer(time, [this, raw, later](double when) {
+            if (!raw->finished && !raw->cancelled) schedule(raw->direction).change_class(raw->flow, later, when);
+          }));
+        }
     settle(direction, at);  // a transfer of nothing on a route of no latency is done at once
     reschedule();
     return t;
@@ -115,15 +166,38 @@ struct ServerLink::State {
 };
 
 ServerLink::ServerLink(sg4::Host* server, double bandwidth_bytes_per_s, const std::vector<Route>& routes) {
+  // Class i is client i at its drawn cap; a client with a bandwidth profile has one more class per other
+  // cap its steps can give it (min(server, a step's bandwidth), the same weight).
   std::vector<FlowClass> classes(routes.size());
   std::vector<double> latencies(routes.size());
+  std::vector<std::map<double, std::size_t>> step_classes(routes.size());
+  bool profiles = false;
   for (std::size_t i = 0; i < routes.size(); ++i) {
     // SimGrid's sharing penalty is the route's latency (1 when it is 0: the variable starts at 1).
     const double penalty = routes[i].latency_s > 0 ? routes[i].latency_s : 1.0;
-    classes[i] = {routes[i].cap_bytes_per_s, 1.0 / penalty};
+    classes[i] = {std::min(routes[i].cap_bytes_per_s, bandwidth_bytes_per_s), 1.0 / penalty};
     latencies[i] = routes[i].latency_s;
   }
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    if (!routes[i].bandwidth_steps) continue;
+    profiles = true;
+    for (const auto& [time, bandwidth] : *routes[i].bandwidth_steps) {
+      const double cap = std::min(bandwidth_bytes_per_s, bandwidth);
+      if (cap == classes[i].cap_bytes_per_s || step_classes[i].count(cap)) continue;
+      step_classes[i].emplace(cap, classes.size());
+      classes.push_back({cap, classes[i].weight});
+    }
+  }
   state_ = std::make_shared<State>(bandwidth_bytes_per_s, classes, std::move(latencies));
+  state_->server_bandwidth = bandwidth_bytes_per_s;
+  for (const auto& r : routes) {
+    state_->speed.push_back(r.host_speed_flops_per_s);
+    state_->link_bandwidth.push_back(r.cap_bytes_per_s);
+  }
+  if (profiles) {
+    for (const auto& r : routes) state_->steps.push_back(r.bandwidth_steps);
+    state_->step_classes = std::move(step_classes);
+  }
   sg4::Actor::create("server-link", server, [s = state_] {
     for (;;) {
       const double next = s->next_event();
@@ -150,21 +224,12 @@ std::shared_ptr<ServerLink::Transfer> ServerLink::start(Direction direction, Cli
 }
 
 ServerLink::TimerId ServerLink::add_timer(double at, std::function<void(double)> fire) {
-  State& s = *state_;
-  const TimerId id = s.next_timer++;
-  s.timers.emplace(std::pair{at, id}, std::move(fire));
-  s.timer_times.emplace(id, at);
-  s.reschedule();
-  return id;
+  return state_->add_timer(at, std::move(fire));
 }
 
-void ServerLink::cancel_timer(TimerId timer) {
-  State& s = *state_;
-  const auto it = s.timer_times.find(timer);
-  if (it == s.timer_times.end()) return;
-  s.timers.erase({it->second, timer});
-  s.timer_times.erase(it);
-}
+void ServerLink::cancel_timer(TimerId timer) { state_->cancel_timer(timer); }
+
+double ServerLink::host_speed(ClientId client) const { return state_->speed[static_cast<std::size_t>(client.value)]; }
 
 void ServerLink::run_ahead_until(double horizon) {
   state_->ahead_until = horizon;
@@ -193,6 +258,7 @@ void ServerLink::cancel(Transfer& t) {
   s.schedule(t.direction).cancel(t.flow, sg4::Engine::get_clock());
   s.transfers(t.direction)[static_cast<std::size_t>(t.flow)] = nullptr;
   t.cancelled = true;
+  s.drop_cap_changes(t);
   if (t.done) t.done->release();
   s.reschedule();
 }

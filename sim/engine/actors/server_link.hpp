@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "sim/common/ids.hpp"
@@ -31,6 +32,12 @@ class ServerLink {
   struct Route {
     double cap_bytes_per_s = 0;  // its smallest bandwidth: min(the client's link, the server's)
     double latency_s = 0;        // its summed latency (the client's link's + the server's)
+    double host_speed_flops_per_s = 0;  // the client's host (a folded computation's rate)
+    // The client's link bandwidth over time (dynamics.bandwidth_profile): (absolute time, bytes/s) in time
+    // order, cap_bytes_per_s's link bandwidth before the first; null: none. SimGrid bounds a transfer by its
+    // route's bandwidth when it starts and its link by the profile's current value, so a transfer's cap is
+    // min(server, link at its start, link now).
+    const std::vector<std::pair<double, double>>* bandwidth_steps = nullptr;
   };
   enum class Direction { download, upload };
   struct Transfer {
@@ -39,10 +46,12 @@ class ServerLink {
     simgrid::s4u::SemaphorePtr done;  // released once: finished or cancelled (none with on_finish)
     std::function<void(double)> on_finish;  // else: called with the time it finished
     bool finished = false, cancelled = false;
+    std::vector<std::uint64_t> cap_changes;  // its timers at the bandwidth profile's later steps
   };
   using TimerId = std::uint64_t;
 
-  // The link's bandwidth in each direction (bytes/s); `routes` by client id. Creates the daemon actor.
+  // The link's bandwidth in each direction (bytes/s); `routes` by client id (their cap_bytes_per_s: the
+  // smaller of the server's and the client's drawn link bandwidth). Creates the daemon actor.
   ServerLink(simgrid::s4u::Host* server, double bandwidth_bytes_per_s, const std::vector<Route>& routes);
   ServerLink(const ServerLink&) = delete;
   ServerLink& operator=(const ServerLink&) = delete;
@@ -68,6 +77,9 @@ class ServerLink {
   double remaining(Transfer& t);
   // Out of the sharing now, unless finished; its waiter returns.
   void cancel(Transfer& t);
+  // The client's host speed (flops/s), as its route gave it: read here, not from SimGrid's host, for
+  // every folded computation.
+  double host_speed(ClientId client) const;
 
  private:
   struct State;

@@ -236,6 +236,29 @@ void SharedLinkSchedule::cancel(FlowId flow, double now) {
   if (active) relevel();
 }
 
+void SharedLinkSchedule::change_class(FlowId flow, std::size_t cls, double now) {
+  advance(now);
+  Flow& f = flows_.at(static_cast<std::size_t>(flow));
+  if (f.phase == Phase::done) return;
+  const bool active = f.phase != Phase::latency;
+  double left = 0;
+  if (active) {  // out of the sums and the orders, then back in with the new class
+    left = left_of(f);
+    (f.phase == Phase::capped ? capped_ : shared_).erase({f.key, flow});
+    active_.erase({f.rank, flow});
+    fenwick_add(f.rank, -f.cap, -f.weight, -1);
+  }
+  f.rank = rank_of_class_.at(cls);
+  f.cap = classes_[cls].cap_bytes_per_s;
+  f.weight = classes_[cls].weight;
+  if (active) {
+    fenwick_add(f.rank, f.cap, f.weight, 1);
+    active_.emplace(f.rank, flow);
+    place(flow, left);
+    relevel();
+  }
+}
+
 std::vector<SharedLinkSchedule::FlowId> SharedLinkSchedule::take_finished() {
   std::vector<FlowId> out;
   out.swap(finished_);

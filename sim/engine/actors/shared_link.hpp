@@ -49,6 +49,8 @@ class SharedLinkSchedule {
   double remaining(FlowId flow, double now);
   // Takes a flow that has not finished out of the sharing (a cancelled transfer).
   void cancel(FlowId flow, double now);
+  // Gives a flow that has not finished another class from now on (its cap changed: a bandwidth profile).
+  void change_class(FlowId flow, std::size_t cls, double now);
   void advance(double now);
 
   // Events this close after `now` are due at `now`: a sleep to an event's time ends within an ulp or so

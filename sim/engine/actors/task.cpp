@@ -165,7 +165,7 @@ void Task::folded_downloaded(double t) {
   stage_ = Stage::compute;
   stage_start_s_ = t;
   // What SimGrid's execution of flops × scale on its own host would take: amount / speed.
-  folded_compute_end_s_ = t + planned_flops_ * plan_.compute_scale / plan_.host->get_speed();
+  folded_compute_end_s_ = t + planned_flops_ * plan_.compute_scale / link_->host_speed(plan_.client);
   folded_compute_ = link_->add_timer(folded_compute_end_s_, [self = shared_from_this()](double at) { self->folded_computed(at); });
 }
 

@@ -112,7 +112,7 @@ class FederatedSync final : public Paradigm {
     // measured at 4,000–32,000 a round); tasks with dynamics keep a runner actor per slot, with no proxy.
     const auto& p = s.platform;
     const bool exact = p.topology == "star" && p.network_model == NetworkModel::analytic && !p.simgrid_solver &&
-                       s.dynamics.bandwidth_profile.empty() && !p.simgrid_network_options;
+                       !p.simgrid_network_options;
     const auto& d = s.dynamics;
     const bool slows_compute = (d.straggler || d.slow_fraction > 0) && d.target != StragglerTarget::link;
     const bool all_folded = exact && !slows_compute && d.availability == AvailabilityModel::always &&
@@ -161,11 +161,16 @@ class FederatedSync final : public Paradigm {
     std::optional<actors::ServerLink> server_link;
     if (const auto& shared = run.platform.shared_server_link()) {
       std::vector<actors::ServerLink::Route> routes(static_cast<std::size_t>(population));
+      const BandwidthSteps& profile = run.scenario.platform.bandwidth_steps;  // client i follows trace client i mod M
       for (std::int64_t i = 0; i < population; ++i) {
-        const ClientHostSpec spec = run.platform.spec_of(ClientId{static_cast<std::int32_t>(i)});
+        const ClientId id{static_cast<std::int32_t>(i)};
+        const ClientHostSpec spec = run.platform.spec_of(id);
         // As SimGrid routes it: the client's link then the server's (the same sum as the folded link's).
-        routes[static_cast<std::size_t>(i)] = {std::min(spec.bandwidth_bytes_per_s, shared->bandwidth_bytes_per_s),
-                                               spec.latency_s + shared->latency_s};
+        auto& r = routes[static_cast<std::size_t>(i)];
+        r = {std::min(spec.bandwidth_bytes_per_s, shared->bandwidth_bytes_per_s), spec.latency_s + shared->latency_s,
+             run.platform.host_of(id)->get_speed()};
+        if (const auto steps = profile.steps.find(i % profile.trace_clients); steps != profile.steps.end())
+          r.bandwidth_steps = &steps->second;
       }
       server_link.emplace(run.platform.coordinator(), shared->bandwidth_bytes_per_s, routes);
     }

@@ -150,11 +150,11 @@ std::unique_ptr<Platform> build_flat_star(const PlatformSpec& spec, std::uint64_
   // flows instead of every flow crossing the server (shared/reference/SIMGRID.md §4.6).
   // Under analytic (no cross-traffic: each direction alone; no TCP window cap), dtsim's exact solver shares
   // the server's link instead (actors/server_link.hpp), contended or not (it is the faster of the two):
-  // left out of SimGrid's routes the same way, its latency folded into the clients' links. Not with
-  // bandwidth profiles (the solver's caps are fixed) nor with --simgrid network options (it models
-  // SimGrid's defaults only).
+  // left out of SimGrid's routes the same way, its latency folded into the clients' links (bandwidth
+  // profiles included: the solver changes the caps at their steps). Not with --simgrid network options
+  // (it models SimGrid's defaults only).
   const bool share = !backbone && !spec.simgrid_solver && spec.network_model == NetworkModel::analytic &&
-                     spec.bandwidth_steps.steps.empty() && !spec.simgrid_network_options;
+                     !spec.simgrid_network_options;
   const bool fold = !share && !backbone && !spec.simgrid_solver && sum_of_peaks <= spec.server.bandwidth_bytes_per_s;
   const bool leave_out = fold || share;
   auto* server = zone->create_host("server", spec.server.speed_flops_per_s)->seal();

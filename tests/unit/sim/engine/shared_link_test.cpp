@@ -152,6 +152,19 @@ TEST_CASE("shared link: a cancelled flow leaves its share to the others at once"
   CHECK(near(done.at(a), 1.0 + (100 - 50) / C));
 }
 
+TEST_CASE("shared link: a cap lowered mid-transfer gives the rest of the link to the other flow") {
+  const double C = 100;
+  SharedLinkSchedule s(C, {{1e9, 1}, {1e9, 1}, {10, 1}});  // class 2: flow a's cap after the change
+  const auto a = s.start(0, 200, 0, 0);
+  const auto b = s.start(1, 400, 0, 0);
+  s.change_class(a, 2, 1.0);  // at 1 s: both carried 50; then a at 10, b at 90
+  const auto done = run_out(s);
+  const double tb = 1.0 + (400 - 50) / (C - 10);
+  const double a_left = 200 - 50 - 10 * (tb - 1.0);  // then a alone, still capped at 10
+  CHECK(near(done.at(b), tb));
+  CHECK(near(done.at(a), tb + a_left / 10));
+}
+
 TEST_CASE("shared link: random fleets agree with the water-filling reference to 1e-9") {
   std::mt19937_64 gen(7);
   for (int trial = 0; trial < 30; ++trial) {
