@@ -46,6 +46,11 @@ echo "== dtsim run tests/e2e/xml_lab, a SimGrid platform file checked in a child
 echo "== dtsim run tests/e2e/dynamics_small: crashes, availability, stragglers, partial work (ASan+UBSan, thread contexts)"
 "$build/dtsim" run tests/e2e/dynamics_small/scenario.yaml --out "$out/d" --simgrid=--cfg=contexts/factory:thread
 grep -q ',crashed,' "$out/d/clients.csv" && grep -q ',unavailable,' "$out/d/clients.csv"
+echo "== dtsim run of a contended analytic star: the exact server-link solver, folded tasks, run-ahead, stops (ASan+UBSan)"
+"$build/dtsim" run scenarios/quickstart.yaml --out "$out/q" --no-train --set platform.network_model=analytic \
+  --set platform.clients.count=300 --set training.clients_per_round=100 --set training.over_selection=1.3 \
+  --set training.deadline=4s --set training.rounds=3 --simgrid=--cfg=contexts/factory:thread
+grep -q ",dropped," "$out/q/clients.csv"
 echo "== dtsim sweep of tests/e2e/synthetic_small: 2 rules x 2 seeds, 2 at a time, sanitized children (thread contexts)"
 "$build/dtsim" sweep tests/e2e/synthetic_small/scenario.yaml --grid 'policies.aggregation=[{name: fedavg},{name: scaffold}]' \
   --seeds 1-2 -j 2 --out "$out/sw" --quiet --simgrid=--cfg=contexts/factory:thread
