@@ -201,23 +201,15 @@ void SharedLinkSchedule::relevel() {
   }
   const std::size_t old = boundary_;
   boundary_ = q;
-  // The clock is at now_ (U advanced at the old level): only the flows whose side changes are moved.
-  if (q > old) {
-    for (auto it = active_.lower_bound({old + 1, 0}); it != active_.end() && it->first <= q; ++it) {
-      Flow& f = flows_[static_cast<std::size_t>(it->second)];
-      if (f.phase != Phase::shared) continue;
-      const double left = left_of(f);
-      shared_.erase({f.key, it->second});
-      place(it->second, left);
-    }
-  } else if (q < old) {
-    for (auto it = active_.lower_bound({q + 1, 0}); it != active_.end() && it->first <= old; ++it) {
-      Flow& f = flows_[static_cast<std::size_t>(it->second)];
-      if (f.phase != Phase::capped) continue;
-      const double left = left_of(f);
-      capped_.erase({f.key, it->second});
-      place(it->second, left);
-    }
+  // The clock is at now_ (U advanced at the old level): only the flows between the old and the new
+  // boundary can be on the wrong side.
+  for (auto it = active_.lower_bound({std::min(q, old) + 1, 0}); it != active_.end() && it->first <= std::max(q, old);
+       ++it) {
+    Flow& f = flows_[static_cast<std::size_t>(it->second)];
+    if ((f.phase == Phase::capped) == (it->first <= q)) continue;
+    const double left = left_of(f);
+    (f.phase == Phase::capped ? capped_ : shared_).erase({f.key, it->second});
+    place(it->second, left);
   }
   level_ = level;
 }

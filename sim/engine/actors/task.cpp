@@ -150,11 +150,24 @@ void Task::start_folded(ServerLink& link) {
   outcome_.start_s = sg4::Engine::get_clock();
   if (stopped_) return;
   link_ = &link;
-  stage_ = Stage::download;
-  stage_start_s_ = outcome_.start_s;
-  const double bytes = std::floor(plan_.bytes_down * plan_.link_slowdown);  // whole bytes, as transfer()
-  link_transfer_ = link.start(ServerLink::Direction::download, plan_.client, bytes, outcome_.start_s,
-                              [self = shared_from_this()](double t) { self->folded_downloaded(t); });
+  folded_transfer(Stage::download, outcome_.start_s);
+}
+
+// The callbacks hold the task by pointer (small enough for std::function to keep without allocating): the
+// round's task list keeps it until every task has arrived or been stopped, and a stop cancels its transfer
+// and timer.
+void Task::folded_transfer(Stage stage, double at) {
+  stage_ = stage;
+  stage_start_s_ = at;
+  const bool down = stage == Stage::download;
+  const double bytes = std::floor((down ? plan_.bytes_down : plan_.bytes_up) * plan_.link_slowdown);  // as transfer()
+  link_transfer_ = link_->start(down ? ServerLink::Direction::download : ServerLink::Direction::upload, plan_.client,
+                                bytes, at, [this, down](double t) {
+                                  if (down)
+                                    folded_downloaded(t);
+                                  else
+                                    folded_uploaded(t);
+                                });
 }
 
 void Task::folded_downloaded(double t) {
@@ -166,7 +179,7 @@ void Task::folded_downloaded(double t) {
   stage_start_s_ = t;
   // What SimGrid's execution of flops × scale on its own host would take: amount / speed.
   folded_compute_end_s_ = t + planned_flops_ * plan_.compute_scale / link_->host_speed(plan_.client);
-  folded_compute_ = link_->add_timer(folded_compute_end_s_, [self = shared_from_this()](double at) { self->folded_computed(at); });
+  folded_compute_ = link_->add_timer(folded_compute_end_s_, [this](double at) { folded_computed(at); });
 }
 
 void Task::folded_computed(double t) {
@@ -175,11 +188,7 @@ void Task::folded_computed(double t) {
   outcome_.compute_end_s = t;
   outcome_.flops = planned_flops_;
   outcome_.steps = planned_steps_;
-  stage_ = Stage::upload;
-  stage_start_s_ = t;
-  const double bytes = std::floor(plan_.bytes_up * plan_.link_slowdown);
-  link_transfer_ = link_->start(ServerLink::Direction::upload, plan_.client, bytes, t,
-                                [self = shared_from_this()](double at) { self->folded_uploaded(at); });
+  folded_transfer(Stage::upload, t);
 }
 
 void Task::folded_uploaded(double t) {

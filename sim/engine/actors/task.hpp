@@ -133,6 +133,7 @@ class Task : public std::enable_shared_from_this<Task> {
   // Folded (start_folded): the computation's timer and its end time while it computes.
   std::optional<ServerLink::TimerId> folded_compute_;
   double folded_compute_end_s_ = 0;
+  void folded_transfer(Stage stage, double at);  // the stage's transfer from `at`, calling back when done
   void folded_downloaded(double t);
   void folded_computed(double t);
   void folded_uploaded(double t);
