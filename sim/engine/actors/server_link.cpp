@@ -51,8 +51,6 @@ struct ServerLink::State {
         done->done->release();
     }
   }
-  // Processes every event up to now in time order, each at its own time: a callback may start a transfer
-  // or a timer at that time, which the later events then see.
   bool advancing = false;  // in advance(): callbacks must not advance again (events would run out of order)
   double ahead_until = -std::numeric_limits<double>::infinity();  // run_ahead_until's horizon
   double processed = -std::numeric_limits<double>::infinity();    // the latest event time processed
