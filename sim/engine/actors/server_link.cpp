@@ -45,10 +45,13 @@ struct ServerLink::State {
       slot = nullptr;
       done->finished = true;
       drop_cap_changes(*done);
-      if (done->on_finish)
-        done->on_finish(t);
-      else
+      if (done->on_finish) {
+        // Moved out first: the callback may release the transfer (its task moves on), and with it itself.
+        const auto fire = std::move(done->on_finish);
+        fire(t);
+      } else {
         done->done->release();
+      }
     }
   }
   bool advancing = false;  // in advance(): callbacks must not advance again (events would run out of order)
