@@ -65,8 +65,7 @@ class SharedLinkSchedule {
   bool next_is_finish() const { return next_latency_end() > std::min(next_capped_end(), next_shared_end()); }
   // The flows that finished since the last call, in the order they finished.
   std::vector<FlowId> take_finished();
-  // The water level λ now (kNever when every active flow is capped), and active flows (past latency).
-  double level() const { return level_; }
+  // Active flows (past their latency phase).
   std::size_t active_flows() const { return active_.size(); }
 
  private:

@@ -162,17 +162,20 @@ void Task::folded_transfer(Stage stage, double at) {
   const bool down = stage == Stage::download;
   const double bytes = std::floor((down ? plan_.bytes_down : plan_.bytes_up) * plan_.link_slowdown);  // as transfer()
   link_transfer_ = link_->start(down ? ServerLink::Direction::download : ServerLink::Direction::upload, plan_.client,
-                                bytes, at, [this, down](double t) {
-                                  if (down)
-                                    folded_downloaded(t);
-                                  else
-                                    folded_uploaded(t);
-                                });
+                                bytes, at, [this](double t) { folded_transferred(t); });
 }
 
-void Task::folded_downloaded(double t) {
+void Task::folded_transferred(double t) {
   if (stopped_) return;  // stopped at this very instant: stop() counted the stage as done, nothing follows
   link_transfer_ = nullptr;
+  if (stage_ == Stage::upload) {
+    outcome_.upload_end_s = t;
+    outcome_.bytes_up = plan_.bytes_up;
+    stage_ = Stage::done;
+    arrived_ = true;
+    arrivals_.push(index_);
+    return;
+  }
   outcome_.download_end_s = t;
   outcome_.bytes_down = plan_.bytes_down;
   stage_ = Stage::compute;
@@ -189,16 +192,6 @@ void Task::folded_computed(double t) {
   outcome_.flops = planned_flops_;
   outcome_.steps = planned_steps_;
   folded_transfer(Stage::upload, t);
-}
-
-void Task::folded_uploaded(double t) {
-  if (stopped_) return;  // stopped at this very instant: stop() counted the stage as done, nothing follows
-  link_transfer_ = nullptr;
-  outcome_.upload_end_s = t;
-  outcome_.bytes_up = plan_.bytes_up;
-  stage_ = Stage::done;
-  arrived_ = true;
-  arrivals_.push(index_);
 }
 
 void Task::stop(ClientStatus status) {

@@ -134,9 +134,8 @@ class Task : public std::enable_shared_from_this<Task> {
   std::optional<ServerLink::TimerId> folded_compute_;
   double folded_compute_end_s_ = 0;
   void folded_transfer(Stage stage, double at);  // the stage's transfer from `at`, calling back when done
-  void folded_downloaded(double t);
+  void folded_transferred(double t);  // the download (then compute) or the upload (then arrive) is done
   void folded_computed(double t);
-  void folded_uploaded(double t);
   bool arrived_ = false, stopped_ = false, failed_ = false, partial_ = false;
   double planned_flops_ = 0;  // what the compute stage executes (fewer than plan.flops under partial work)
   std::int64_t planned_steps_ = 0;

@@ -30,6 +30,7 @@
 #include "sim/engine/observers/checkpoint.hpp"
 #include "sim/engine/observers/checkpointer.hpp"
 #include "sim/engine/paradigms/paradigm.hpp"
+#include "sim/engine/platform/platform.hpp"
 
 namespace sg4 = simgrid::s4u;
 
@@ -107,12 +108,10 @@ class FederatedSync final : public Paradigm {
     // actors SimGrid's cost per actor grows (shared/reference/SIMGRID.md §4.5: 16 KB at 60 k, 58 KB at
     // 100 k, 98 KB at 200 k), which is added linearly between those points.
     const auto started = clients_to_select(s.training, s.platform.clients.count);
-    // Where the server link's exact solver runs (a star under analytic; platform.cpp), a task without
-    // dynamics runs folded into it: no actor, 1.5 KiB (task, outcome, transfers, timers; 1.0–1.15 KiB
-    // measured at 4,000–32,000 a round); tasks with dynamics keep a runner actor per slot, with no proxy.
-    const auto& p = s.platform;
-    const bool exact = p.topology == "star" && p.network_model == NetworkModel::analytic && !p.simgrid_solver &&
-                       !p.simgrid_network_options;
+    // Where the server link's exact solver runs, a task without dynamics (Task::foldable) runs folded into
+    // it: no actor, 1.5 KiB (task, outcome, transfers, timers; 1.0–1.15 KiB measured at 4,000–32,000 a
+    // round); tasks with dynamics keep a runner actor per slot, with no proxy.
+    const bool exact = server_link_shared_exactly(s.platform);
     const auto& d = s.dynamics;
     const bool slows_compute = (d.straggler || d.slow_fraction > 0) && d.target != StragglerTarget::link;
     const bool all_folded = exact && !slows_compute && d.availability == AvailabilityModel::always &&

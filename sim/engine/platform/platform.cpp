@@ -60,6 +60,11 @@ ClientHostSpec draw_client_spec(const PlatformSpec& platform, std::uint64_t seed
   return spec;
 }
 
+bool server_link_shared_exactly(const PlatformSpec& spec) {
+  return spec.topology == "star" && spec.network_model == NetworkModel::analytic && !spec.simgrid_solver &&
+         !spec.simgrid_network_options;
+}
+
 std::vector<std::string> class_names(const PlatformSpec& spec) {
   std::vector<std::string> out;
   for (const auto& c : spec.host_classes) out.push_back(c.name);
@@ -148,13 +153,10 @@ std::unique_ptr<Platform> build_flat_star(const PlatformSpec& spec, std::uint64_
   // alone, and each client's flows share only its own link. Its latency is folded into the clients'
   // links (the same sum, in the same order, as SimGrid's route). Then an event re-solves one client's
   // flows instead of every flow crossing the server (shared/reference/SIMGRID.md §4.6).
-  // Under analytic (no cross-traffic: each direction alone; no TCP window cap), dtsim's exact solver shares
-  // the server's link instead (actors/server_link.hpp), contended or not (it is the faster of the two):
-  // left out of SimGrid's routes the same way, its latency folded into the clients' links (bandwidth
-  // profiles included: the solver changes the caps at their steps). Not with --simgrid network options
-  // (it models SimGrid's defaults only).
-  const bool share = !backbone && !spec.simgrid_solver && spec.network_model == NetworkModel::analytic &&
-                     !spec.simgrid_network_options;
+  // Where dtsim's exact solver shares the server's link instead (server_link_shared_exactly), contended or
+  // not (it is the faster of the two), the link is left out of SimGrid's routes the same way, its latency
+  // folded into the clients' links (bandwidth profiles included: the solver changes the caps at their steps).
+  const bool share = !backbone && server_link_shared_exactly(spec);
   const bool fold = !share && !backbone && !spec.simgrid_solver && sum_of_peaks <= spec.server.bandwidth_bytes_per_s;
   const bool leave_out = fold || share;
   auto* server = zone->create_host("server", spec.server.speed_flops_per_s)->seal();

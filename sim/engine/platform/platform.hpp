@@ -143,6 +143,11 @@ class HostListPlatform : public Platform {
   std::vector<std::string> classes_;
 };
 
+// Whether dtsim's exact solver shares the server's link (actors/server_link.hpp) instead of SimGrid's: a
+// star under analytic (no cross-traffic: each direction alone; no TCP window cap), platform.solver auto,
+// and no --simgrid network options (it models SimGrid's defaults only).
+bool server_link_shared_exactly(const PlatformSpec& spec);
+
 // The names of platform.host_classes, in order.
 std::vector<std::string> class_names(const PlatformSpec& spec);
 
