@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # libFuzzer over the scenario loader (tests/fuzz/scenario_fuzz.cpp) and the unit and --set parsers
-# (tests/fuzz/units_fuzz.cpp), built with clang, ASan and UBSan (DTSIM_FUZZ=ON, CUDA off).
+# (tests/fuzz/units_fuzz.cpp), built with clang, ASan and UBSan (DTSIM_FUZZ=ON, CUDA off): the build
+# .ci/sanitized_build.sh shares with .ci/sanitizers.sh.
 #
 #   .ci/fuzz.sh [SECONDS]    total fuzzing time, split evenly between the two targets (default 60)
 #
@@ -18,11 +19,7 @@ if ! [[ "$total" =~ ^[0-9]+$ ]] || ((total < 2)); then
   exit 2
 fi
 per_target=$((total / 2))
-build="${DTSIM_FUZZ_BUILD_DIR:-build-fuzz}"
-
-CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDTSIM_CUDA=OFF -DDTSIM_FUZZ=ON \
-  -DDTSIM_NATIVE=OFF -DDTSIM_TESTS=ON >/dev/null
-cmake --build "$build" -j"$(nproc)" --target scenario_fuzz units_fuzz
+build=$(.ci/sanitized_build.sh scenario_fuzz units_fuzz)
 
 artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"

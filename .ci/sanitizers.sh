@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# ASan + UBSan: builds the whole project and test suite with -fsanitize=address,undefined, runs every
-# unit/contract suite, the collector's and two fat-tree engine cases, then small end-to-end scenarios (one
-# with a deadline and over-selection, so that tasks are stopped mid-transfer and mid-computation; one with
-# SCAFFOLD on sites; one on a platform file) and a small sweep (its children sanitized too). SimGrid's default (raw) contexts confuse ASan,
-# so the scenario runs with thread contexts (shared/reference/SIMGRID.md §7).
+# ASan + UBSan (the clang build .ci/sanitized_build.sh shares with .ci/fuzz.sh): builds dtsim and the suites
+# it runs, runs every unit/contract suite, the collector's and two fat-tree engine cases, then small
+# end-to-end scenarios (one with a deadline and over-selection, so that tasks are stopped mid-transfer and
+# mid-computation; one with SCAFFOLD on sites; one on a platform file) and a small sweep (its children
+# sanitized too). SimGrid's default (raw) contexts confuse ASan, so the scenario runs with thread contexts
+# (shared/reference/SIMGRID.md §7).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build="${DTSIM_ASAN_BUILD_DIR:-build-asan}"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDTSIM_CUDA=OFF -DDTSIM_SANITIZE=ON >/dev/null
-cmake --build "$build" -j"$(nproc)"
+suites=(test_common test_scenario test_kernels test_models test_policies test_report test_engine test_sweep test_layout)
+build=$(.ci/sanitized_build.sh dtsim "${suites[@]}" collector_test task_dynamics_test fat_tree_test)
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-for t in test_common test_scenario test_kernels test_models test_policies test_report test_engine test_sweep test_layout; do
+for t in "${suites[@]}"; do
   echo "== $t (ASan+UBSan)"
   "$build/tests/$t" --minimal
 done

@@ -410,7 +410,8 @@ TEST_SUITE("models") {
           CHECK(dtsim::test::norm2(grad_fd) > 1e-3);  // the check above compared something
           // Over a fifth of every layer's parameters have a gradient (dead ReLUs zero the others'): the
           // comparison covers every layer.
-          for (const auto& [first, end] : layer_ranges(L)) {
+          for (const auto& range : layer_ranges(L)) {
+            const std::size_t first = range.first, end = range.second;  // INFO captures them
             INFO("parameters [" << first << ", " << end << ")");
             std::size_t live = 0;
             for (std::size_t i = first; i < end; ++i) live += std::abs(grad_fd[i]) > 1e-9 ? 1 : 0;

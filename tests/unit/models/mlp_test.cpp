@@ -283,7 +283,8 @@ TEST_SUITE("models") {
   TEST_CASE("mlp: momentum and weight decay follow PyTorch SGD: 3 full-batch steps match a double reference") {
     const double lr = 0.5;
     // With and without weight decay: the backend's update takes a different loop for each.
-    for (auto [momentum, weight_decay] : {std::pair{0.9, 0.01}, std::pair{0.5, 0.0}}) {
+    for (const auto& setting : {std::pair{0.9, 0.01}, std::pair{0.5, 0.0}}) {
+      const double momentum = setting.first, weight_decay = setting.second;  // INFO captures them
       for (const MlpShape& shape : {MlpShape{6, {5, 4}, 3}, MlpShape{6, {}, 3}}) {
         for (std::uint64_t seed : kSeeds) {
           INFO("momentum " << momentum << ", weight decay " << weight_decay << ", hidden layers " << shape.hidden.size()

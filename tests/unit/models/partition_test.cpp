@@ -91,7 +91,8 @@ constexpr std::array<std::pair<std::int64_t, std::int64_t>, 8> k_sizes = {
 TEST_SUITE("models") {
   TEST_CASE("partition_iid: assigns every sample exactly once with sizes differing by at most one") {
     for (std::uint64_t seed : k_seeds) {
-      for (auto [samples, clients] : k_sizes) {
+      for (const auto& size : k_sizes) {
+        const std::int64_t samples = size.first, clients = size.second;  // INFO captures them
         INFO("seed " << seed << ", samples " << samples << ", clients " << clients);
         // prepare
         Rng rng(seed, "partition_test");
@@ -122,7 +123,8 @@ TEST_SUITE("models") {
   TEST_CASE("partition_dirichlet: assigns every sample exactly once for any alpha") {
     for (std::uint64_t seed : k_seeds) {
       for (double alpha : {0.01, 0.1, 1.0, 100.0}) {
-        for (auto [samples, clients] : k_sizes) {
+        for (const auto& size : k_sizes) {
+          const std::int64_t samples = size.first, clients = size.second;  // INFO captures them
           INFO("seed " << seed << ", alpha " << alpha << ", samples " << samples << ", clients " << clients);
           // prepare
           const auto labels = random_labels(static_cast<std::size_t>(samples), 10, seed);
@@ -202,7 +204,8 @@ TEST_SUITE("models") {
   TEST_CASE("partition_shards: assigns every sample exactly once, leftovers included") {
     for (std::uint64_t seed : k_seeds) {
       for (std::int64_t shards_per_client : {1, 2, 3}) {
-        for (auto [samples, clients] : k_sizes) {
+        for (const auto& size : k_sizes) {
+          const std::int64_t samples = size.first, clients = size.second;  // INFO captures them
           INFO("seed " << seed << ", shards " << shards_per_client << ", samples " << samples << ", clients "
                        << clients);
           // prepare

@@ -74,9 +74,10 @@ TEST_SUITE("policies") {
       for (auto c : chosen) ++hits[c.value];
     }
     REQUIRE(hits.size() == 6);  // nobody else was ever picked
-    for (const auto& [id, n] : hits) {
+    for (const auto& hit : hits) {
+      const auto id = hit.first;  // CAPTURE captures it
       CAPTURE(id);
-      CHECK(static_cast<double>(n) / rounds == doctest::Approx(0.5).epsilon(0.05));  // 3 of 6
+      CHECK(static_cast<double>(hit.second) / rounds == doctest::Approx(0.5).epsilon(0.05));  // 3 of 6
     }
   }
 
