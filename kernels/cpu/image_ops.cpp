@@ -12,7 +12,7 @@
 // its transpose with a last column of ones, so that the product's last column is the bias gradient.
 // Both are built from a zero-padded copy of the image, so neither needs bounds checks.
 //
-// The GEMM kernel keeps an MR × 16·NV tile of C in registers (MR·NV <= 24 of the 32 vector registers),
+// The GEMM kernel keeps an MR × 16·NV tile of C in registers (AVX-512: MR·NV <= 24 of the 32 vector registers),
 // streams K rows of B and broadcasts A's elements; C's element (m, n) is a fused multiply-add chain
 // over k = 0, 1, …, K − 1, so its value depends only on the operands.
 #include "kernels/cpu/image_ops.hpp"
@@ -115,9 +115,20 @@ struct Gemm {
   bool add_c = false;
 };
 
+// Tile sizes (MR <= kMaxTileRows, NV <= kMaxTileVectors, MR·NV <= kTileRegisters), one template
+// instance each. The bits do not depend on them (every element is the same FMA chain), only the speed.
+#if defined(__AVX512F__)
 constexpr int kMaxTileRows = 12;
 constexpr int kMaxTileVectors = 4;
-constexpr int kTileRegisters = 24;
+constexpr int kTileRegisters = 24;  // of the 32 vector registers
+#else
+// A Vec is 16 floats the compiler spreads over narrower registers (AVX2: 2 of its 16), so only small tiles
+// stay in registers; and the 48 fully unrolled AVX-512 shapes took 2 minutes to compile here (4 under
+// ASan), on the critical path of every build without AVX-512. 8 shapes instead.
+constexpr int kMaxTileRows = 4;
+constexpr int kMaxTileVectors = 2;
+constexpr int kTileRegisters = 6;
+#endif
 
 // Rows [m0, m0 + MR) and columns [n0, n0 + 16·NV) of C (the columns past g.n are masked off).
 template <int MR, int NV>
@@ -172,7 +183,7 @@ constexpr std::array<TileFn, sizeof...(I)> tile_table(std::index_sequence<I...>)
 }
 constexpr auto kTiles = tile_table(std::make_index_sequence<kMaxTileRows * kMaxTileVectors>());
 
-// Panels of 64 columns; in each, the rows in even blocks of at most kTileRegisters / NV rows.
+// Panels of 16·kMaxTileVectors columns; in each, the rows in even blocks of at most kTileRegisters / NV rows.
 void gemm(const Gemm& g) {
   for (std::int64_t n0 = 0; n0 < g.n; n0 += kMaxTileVectors * kLanes) {
     const int nv = static_cast<int>(std::min<std::int64_t>(kMaxTileVectors, (g.n - n0 + kLanes - 1) / kLanes));

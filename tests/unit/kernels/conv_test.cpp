@@ -240,6 +240,40 @@ TEST_SUITE("kernels") {
     }
   }
 
+  // The kernel's contract (image_ops.cpp): an output is one float FMA chain from its bias over (c, ky, kx),
+  // padding zeros included, so its bits depend on the operands only, never on the tile sizes (which
+  // differ between the AVX-512 and the portable paths).
+  TEST_CASE("cpu conv2d: every output is the float FMA chain from its bias over (c, ky, kx), bit for bit") {
+    auto be = make_cpu_backend(1);
+    for (const Conv2dShape& s : kConvShapes) {
+      dtsim::Rng rng(17, "conv-forward-bits", s.in_channels, s.out_channels, s.height);
+      Images x(batch_rows(s).front(), s.in_features(), 0, rng), y(x.rows, s.out_features(), 0, rng);
+      const auto w = random_floats(s.parameter_count(), rng);
+      const ConstMatView xv = x.cview();
+      const MatView yv = y.view();
+      const float* wp = w.data();
+
+      be->conv2d(s, one(xv), one(wp), one(yv));
+
+      std::vector<float> expected;
+      for (std::int64_t r = 0; r < x.rows; ++r)
+        for (std::int64_t o = 0; o < s.out_channels; ++o)
+          for (std::int64_t oy = 0; oy < s.out_height(); ++oy)
+            for (std::int64_t ox = 0; ox < s.out_width(); ++ox) {
+              float acc = w[static_cast<std::size_t>(s.weight_count() + o)];
+              for (std::int64_t c = 0; c < s.in_channels; ++c)
+                for (std::int64_t ky = 0; ky < s.kernel; ++ky)
+                  for (std::int64_t kx = 0; kx < s.kernel; ++kx)
+                    acc = std::fma(static_cast<float>(weight(s, w, o, c, ky, kx)),
+                                   static_cast<float>(pixel(s, x, r, c, oy + ky - s.padding, ox + kx - s.padding)), acc);
+              expected.push_back(acc);
+            }
+      INFO(describe(s));
+      const auto diff = compare_bits(y.dense(), expected, s.out_features());
+      CHECK_MESSAGE(diff.empty(), diff);
+    }
+  }
+
   TEST_CASE("cpu conv2d_backward_input: matches the transposed convolution, dx overwritten") {
     auto be = make_cpu_backend(2);
     for (const Conv2dShape& s : kConvShapes) {
