@@ -263,9 +263,10 @@ TEST_SUITE("kernels") {
               float acc = w[static_cast<std::size_t>(s.weight_count() + o)];
               for (std::int64_t c = 0; c < s.in_channels; ++c)
                 for (std::int64_t ky = 0; ky < s.kernel; ++ky)
-                  for (std::int64_t kx = 0; kx < s.kernel; ++kx)
-                    acc = std::fma(static_cast<float>(weight(s, w, o, c, ky, kx)),
-                                   static_cast<float>(pixel(s, x, r, c, oy + ky - s.padding, ox + kx - s.padding)), acc);
+                  for (std::int64_t kx = 0; kx < s.kernel; ++kx) {
+                    const auto in = static_cast<float>(pixel(s, x, r, c, oy + ky - s.padding, ox + kx - s.padding));
+                    acc = std::fma(static_cast<float>(weight(s, w, o, c, ky, kx)), in, acc);
+                  }
               expected.push_back(acc);
             }
       INFO(describe(s));
