@@ -51,18 +51,23 @@ double weight(const Conv2dShape& s, const std::vector<float>& w, std::int64_t o,
   return w[static_cast<std::size_t>(((o * s.in_channels + c) * s.kernel + ky) * s.kernel + kx)];
 }
 
-// y[r](o, oy, ox) = bias[o] + Σ_{c, ky, kx} W[o][c][ky][kx] · x[r](c, oy + ky − pad, ox + kx − pad).
-std::vector<double> conv_ref(const Conv2dShape& s, const Images& x, const std::vector<float>& w) {
-  std::vector<double> y;
+// y[r](o, oy, ox) = bias[o] + Σ_{c, ky, kx} W[o][c][ky][kx] · x[r](c, oy + ky − pad, ox + kx − pad), as
+// one FMA chain from the bias in that order (padding zeros included) in T: double for a reference, float
+// for the kernel's exact bits.
+template <class T>
+std::vector<T> conv_ref(const Conv2dShape& s, const Images& x, const std::vector<float>& w) {
+  std::vector<T> y;
   for (std::int64_t r = 0; r < x.rows; ++r)
     for (std::int64_t o = 0; o < s.out_channels; ++o)
       for (std::int64_t oy = 0; oy < s.out_height(); ++oy)
         for (std::int64_t ox = 0; ox < s.out_width(); ++ox) {
-          double acc = w[static_cast<std::size_t>(s.weight_count() + o)];
+          T acc = w[static_cast<std::size_t>(s.weight_count() + o)];
           for (std::int64_t c = 0; c < s.in_channels; ++c)
             for (std::int64_t ky = 0; ky < s.kernel; ++ky)
-              for (std::int64_t kx = 0; kx < s.kernel; ++kx)
-                acc += weight(s, w, o, c, ky, kx) * pixel(s, x, r, c, oy + ky - s.padding, ox + kx - s.padding);
+              for (std::int64_t kx = 0; kx < s.kernel; ++kx) {
+                const auto in = static_cast<T>(pixel(s, x, r, c, oy + ky - s.padding, ox + kx - s.padding));
+                acc = std::fma(static_cast<T>(weight(s, w, o, c, ky, kx)), in, acc);
+              }
           y.push_back(acc);
         }
   return y;
@@ -232,7 +237,7 @@ TEST_SUITE("kernels") {
       for (std::size_t i = 0; i < x.size(); ++i) {
         INFO(describe(s) << ", item " << i);
         const auto diff = compare_close<float, double>(
-            y[i].dense(), conv_ref(s, x[i], w), sum_atol(static_cast<double>(s.in_channels * s.kernel * s.kernel)),
+            y[i].dense(), conv_ref<double>(s, x[i], w), sum_atol(static_cast<double>(s.in_channels * s.kernel * s.kernel)),
             1e-5, s.out_features());
         CHECK_MESSAGE(diff.empty(), diff);
         CHECK(y[i].padding_intact());
@@ -242,7 +247,7 @@ TEST_SUITE("kernels") {
 
   // The kernel's contract (image_ops.cpp): an output is one float FMA chain from its bias over (c, ky, kx),
   // padding zeros included, so its bits depend on the operands only, never on the tile sizes (which
-  // differ between the AVX-512 and the portable paths).
+  // differ between the AVX-512, AVX2 and portable paths).
   TEST_CASE("cpu conv2d: every output is the float FMA chain from its bias over (c, ky, kx), bit for bit") {
     auto be = make_cpu_backend(1);
     for (const Conv2dShape& s : kConvShapes) {
@@ -255,22 +260,8 @@ TEST_SUITE("kernels") {
 
       be->conv2d(s, one(xv), one(wp), one(yv));
 
-      std::vector<float> expected;
-      for (std::int64_t r = 0; r < x.rows; ++r)
-        for (std::int64_t o = 0; o < s.out_channels; ++o)
-          for (std::int64_t oy = 0; oy < s.out_height(); ++oy)
-            for (std::int64_t ox = 0; ox < s.out_width(); ++ox) {
-              float acc = w[static_cast<std::size_t>(s.weight_count() + o)];
-              for (std::int64_t c = 0; c < s.in_channels; ++c)
-                for (std::int64_t ky = 0; ky < s.kernel; ++ky)
-                  for (std::int64_t kx = 0; kx < s.kernel; ++kx) {
-                    const auto in = static_cast<float>(pixel(s, x, r, c, oy + ky - s.padding, ox + kx - s.padding));
-                    acc = std::fma(static_cast<float>(weight(s, w, o, c, ky, kx)), in, acc);
-                  }
-              expected.push_back(acc);
-            }
       INFO(describe(s));
-      const auto diff = compare_bits(y.dense(), expected, s.out_features());
+      const auto diff = compare_bits(y.dense(), conv_ref<float>(s, x, w), s.out_features());
       CHECK_MESSAGE(diff.empty(), diff);
     }
   }
