@@ -236,8 +236,8 @@ TEST_SUITE("kernels") {
 
       for (std::size_t i = 0; i < x.size(); ++i) {
         INFO(describe(s) << ", item " << i);
-        const auto diff = compare_close<float, double>(y[i].dense(), conv_ref<double>(s, x[i], w),
-                                                       sum_atol(static_cast<double>(s.in_channels * s.kernel * s.kernel)),
+        const double terms = static_cast<double>(s.in_channels * s.kernel * s.kernel);
+        const auto diff = compare_close<float, double>(y[i].dense(), conv_ref<double>(s, x[i], w), sum_atol(terms),
                                                        1e-5, s.out_features());
         CHECK_MESSAGE(diff.empty(), diff);
         CHECK(y[i].padding_intact());
